@@ -1,0 +1,105 @@
+/**
+ * Settings, read once from the environment (and `.env` if present) and validated at start.
+ * A bad value stops the server with one line naming the setting; every setting is listed in `.env.example`.
+ */
+import { existsSync } from 'node:fs';
+
+export interface Config {
+  port: number;
+  host: string;
+  /** `sqlite:<path>` or `postgres://...`; unset means SQLite at ./data/scim.db. */
+  databaseUrl: string;
+  /** A static SCIM bearer token accepted besides managed ones (never logged). */
+  scimToken: string | undefined;
+  /** A static admin-scope bearer token for the admin API (never logged). */
+  adminToken: string | undefined;
+  logLevel: 'error' | 'warn' | 'info' | 'http' | 'debug';
+  /** Base for `meta.location` and the `Location` header, e.g. https://scim.example.com/scim/v2 */
+  publicUrl: string;
+  /** Largest request body accepted, in bytes. */
+  bodyLimit: number;
+  /** filter.maxResults advertised and enforced (RFC 7644 §5). */
+  maxResults: number;
+  /** Default page size when the client sends no `count`. */
+  defaultPageSize: number;
+  /** Default channels joined with a team (open channels, created with every team). */
+  defaultChannels: string[];
+  /** Path of a JSON file of group-to-team/channel links applied at start, or undefined. */
+  groupMappingFile: string | undefined;
+  /** Requests per second allowed per token (token bucket), 0 disables. */
+  rateLimitPerSecond: number;
+  rateLimitBurst: number;
+  /** SQLite `synchronous` level: FULL survives power loss; NORMAL only process crashes. */
+  sqliteSynchronous: 'FULL' | 'NORMAL';
+  dbPoolMax: number;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be an integer, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function oneOf<T extends string>(env: Env, name: string, def: T, allowed: readonly T[]): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const v = (name === 'SQLITE_SYNCHRONOUS' ? raw.toUpperCase() : raw.toLowerCase()) as T;
+  if (!allowed.includes(v)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return v;
+}
+
+function token(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < 16) throw new ConfigError(`${name} must be at least 16 characters`);
+  if (!/^[\x21-\x7e]+$/.test(raw)) throw new ConfigError(`${name} must be printable ASCII without spaces`);
+  return raw;
+}
+
+/** Parse and validate settings; throws ConfigError with a one-line message naming the setting. */
+export function loadConfig(env: Env = process.env): Config {
+  const port = int(env, 'PORT', 8080, 0, 65535);
+  const host = env.HOST || '127.0.0.1';
+  const databaseUrl = env.DATABASE_URL || 'sqlite:./data/scim.db';
+  if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(databaseUrl)) {
+    throw new ConfigError(`DATABASE_URL must be sqlite:<path> or postgres://..., got "${databaseUrl.replace(/\/\/[^@]*@/, '//***@')}"`);
+  }
+  const publicUrl = (env.PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${port}/scim/v2`).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]+(\/.*)?$/.test(publicUrl)) throw new ConfigError(`PUBLIC_URL must be an http(s) URL, got "${publicUrl}"`);
+  const defaultChannels = (env.DEFAULT_CHANNELS ?? 'town-square,off-topic').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const c of defaultChannels) {
+    if (!/^[a-z0-9]+([a-z0-9_-]*[a-z0-9])?$/.test(c) || c.length > 64) throw new ConfigError(`DEFAULT_CHANNELS has an invalid channel name "${c}"`);
+  }
+  const groupMappingFile = env.GROUP_MAPPING_FILE || undefined;
+  if (groupMappingFile && !existsSync(groupMappingFile)) throw new ConfigError(`GROUP_MAPPING_FILE does not exist: ${groupMappingFile}`);
+  return {
+    port,
+    host,
+    databaseUrl,
+    scimToken: token(env, 'SCIM_TOKEN'),
+    adminToken: token(env, 'ADMIN_TOKEN'),
+    logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['error', 'warn', 'info', 'http', 'debug'] as const),
+    publicUrl,
+    bodyLimit: int(env, 'BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+    maxResults: int(env, 'FILTER_MAX_RESULTS', 1000, 1, 100000),
+    defaultPageSize: int(env, 'DEFAULT_PAGE_SIZE', 100, 1, 100000),
+    defaultChannels,
+    groupMappingFile,
+    rateLimitPerSecond: int(env, 'RATE_LIMIT_PER_SECOND', 200, 0, 1000000),
+    rateLimitBurst: int(env, 'RATE_LIMIT_BURST', 400, 1, 10000000),
+    sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', 'FULL', ['FULL', 'NORMAL'] as const),
+    dbPoolMax: int(env, 'DB_POOL_MAX', 10, 1, 200),
+  };
+}
+
+/** Load `.env` into process.env (existing variables win), using Node's own parser. */
+export function loadDotEnv(path = '.env'): void {
+  if (existsSync(path)) process.loadEnvFile(path);
+}

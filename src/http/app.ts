@@ -1,0 +1,54 @@
+/**
+ * The Express application: request ids and access log, security headers, health probes, SCIM, the admin API,
+ * metrics, and one error handler. Dependencies come in; nothing here reads the environment.
+ */
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type { Knex } from 'knex';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../log.js';
+import type { SyncEngine } from '../sync/engine.js';
+import { requestContext } from './request-context.js';
+import { errorHandler, notFound, sendError } from './errors.js';
+import { createAuthenticator, FailureGuard } from './auth.js';
+import { scimRouter, SCIM_MOUNT } from './scim.js';
+
+export interface AppDeps { db: Knex; config: Config; log: Logger; sync: SyncEngine }
+
+export interface AppState { shuttingDown: boolean }
+
+export function createApp(deps: AppDeps, state: AppState = { shuttingDown: false }): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false); // ETags are resource versions (meta.version), not body hashes
+  app.set('trust proxy', false);
+  app.set('query parser', 'simple');
+  app.use(requestContext(deps.log));
+  app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
+  app.use((req, res, next) => {
+    if (state.shuttingDown) {
+      res.setHeader('Connection', 'close');
+      return sendError(res, 503, null, 'server is shutting down', { 'Retry-After': '1' });
+    }
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await deps.db.raw('select 1');
+      res.json({ status: 'ready', database: 'up' });
+    } catch {
+      res.status(503).json({ status: 'unavailable', database: 'down' });
+    }
+  });
+
+  const auth = createAuthenticator(deps.db, deps.config, new FailureGuard());
+  app.use(SCIM_MOUNT, scimRouter({ ...deps, auth }));
+
+  app.use(notFound);
+  app.use(errorHandler(deps.log));
+  return app;
+}

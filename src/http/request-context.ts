@@ -1,0 +1,38 @@
+/**
+ * Request ids and the access log: one JSON line per request with method, path, status, duration and request id.
+ * The query string and body are never logged (filters carry personal data; bodies carry passwords).
+ */
+import { randomUUID } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from '../log.js';
+
+const VALID_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request { id: string; startedAt: bigint }
+  }
+}
+
+export function requestContext(log: Logger) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const incoming = req.get('x-request-id');
+    req.id = incoming && VALID_ID.test(incoming) ? incoming : randomUUID();
+    req.startedAt = process.hrtime.bigint();
+    res.setHeader('X-Request-Id', req.id);
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - req.startedAt) / 1e6;
+      const principal = (req as any).principal;
+      log.log(res.statusCode >= 500 ? 'error' : 'http', 'request', {
+        requestId: req.id,
+        method: req.method,
+        path: req.originalUrl.split('?')[0]!.slice(0, 300),
+        status: res.statusCode,
+        ms: Math.round(ms * 10) / 10,
+        ...(principal ? { actor: principal.name } : {}),
+      });
+    });
+    next();
+  };
+}

@@ -1,0 +1,19 @@
+/**
+ * Structured JSON logs (winston). One logger for the process; request-scoped lines carry `requestId`.
+ * Secrets never reach it: callers log ids and counts, never tokens, passwords or bodies.
+ */
+import winston from 'winston';
+
+export type Logger = winston.Logger;
+
+export function createLogger(level: string): Logger {
+  return winston.createLogger({
+    level,
+    format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: false }), winston.format.json()),
+    defaultMeta: { service: 'scim' },
+    transports: [new winston.transports.Console({ stderrLevels: [] })],
+  });
+}
+
+/** A logger for tests and tools that should stay quiet unless LOG_LEVEL asks otherwise. */
+export const silentLogger = (): Logger => createLogger(process.env.LOG_LEVEL ?? 'error');

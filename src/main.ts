@@ -1,0 +1,69 @@
+/**
+ * Start the server: settings, database and migrations, first-start token, HTTP, graceful shutdown.
+ */
+import type { Server } from 'node:http';
+import { ConfigError, loadConfig, loadDotEnv } from './config/index.js';
+import { createLogger } from './log.js';
+import { migrate, openDb } from './store/db.js';
+import { countActiveTokens, createToken } from './store/tokens.js';
+import { SyncEngine } from './sync/engine.js';
+import { createApp, type AppState } from './http/app.js';
+
+async function main(): Promise<void> {
+  loadDotEnv();
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`configuration error: ${err.message}\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  const db = openDb({ url: config.databaseUrl, poolMax: config.dbPoolMax, sqliteSynchronous: config.sqliteSynchronous });
+  await migrate(db);
+
+  if (!config.scimToken && (await countActiveTokens(db, 'scim')) === 0) {
+    // First start with no token at all: make one, show it once, keep only its hash.
+    const created = await createToken(db, 'bootstrap', 'scim', 'system:first-start', 'bootstrap');
+    if (created) process.stdout.write(`\nSCIM bearer token (shown once, store it now): ${created.token}\n\n`);
+  }
+
+  const sync = new SyncEngine(config.defaultChannels);
+  const state: AppState = { shuttingDown: false };
+  const app = createApp({ db, config, log, sync }, state);
+  const server: Server = app.listen(config.port, config.host);
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 120_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  log.info('listening', { port, host: config.host, scim: `http://${config.host}:${port}/scim/v2`, database: config.databaseUrl.startsWith('sqlite:') ? 'sqlite' : 'postgres' });
+
+  const shutdown = (signal: string) => {
+    if (state.shuttingDown) return;
+    state.shuttingDown = true;
+    log.info('shutting down', { signal });
+    // Finish in-flight requests, refuse new ones, then close the pool and exit 0.
+    server.close(async () => {
+      await db.destroy().catch(() => undefined);
+      log.info('stopped');
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+    setTimeout(() => process.exit(1), 25_000).unref();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err) => {
+  process.stderr.write(`fatal: ${err?.message ?? err}\n`);
+  process.exit(1);
+});

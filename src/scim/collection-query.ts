@@ -1,0 +1,89 @@
+/**
+ * Query parameters of a SCIM list (RFC 7644 §3.4.2): filter, sortBy/sortOrder, startIndex/count, parsed once and
+ * answered by SQL. Parsers return a result (or a SCIM error to throw); nothing is filtered, sorted or paged in memory.
+ */
+import type { Knex } from 'knex';
+import { parseFilter } from './filter/parse.js';
+import { filterToSql, type AttributeMap } from './filter/to-sql.js';
+import { scimError } from './errors.js';
+import type { Dialect } from '../store/db.js';
+
+export interface CollectionQuery {
+  where?: { sql: string; bindings: unknown[] };
+  /** SQL expressions to order by, most significant first; always ends with a unique key for stable pages. */
+  orderBy: { sql: string; desc: boolean }[];
+  startIndex: number;
+  count: number;
+}
+
+export interface ListOptions {
+  attributes: AttributeMap;
+  /** Sortable attributes (lower-cased SCIM path -> SQL expression). */
+  sortable: Record<string, string>;
+  defaultOrder: string;
+  uniqueKey: string;
+  dialect: Dialect;
+  defaultCount: number;
+  maxResults: number;
+}
+
+type Result<T> = { ok: true; value: T } | { ok: false; error: ReturnType<typeof scimError> };
+const fail = (scimType: 'invalidFilter' | 'invalidValue', detail: string): Result<never> => ({ ok: false, error: scimError(400, scimType, detail) });
+
+/** A non-negative integer from a query value (string in a URL, number in a .search body). */
+function integer(v: unknown, name: string): Result<number | undefined> {
+  if (v === undefined || v === null || v === '') return { ok: true, value: undefined };
+  const s = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : '';
+  if (!/^[-+]?\d{1,30}$/.test(s)) return fail('invalidValue', `${name} must be an integer`);
+  return { ok: true, value: Math.max(-1, Math.min(Number(s), 2 ** 31 - 1)) };
+}
+
+export function parseCollectionQuery(q: Record<string, unknown>, o: ListOptions): Result<CollectionQuery> {
+  const start = integer(q.startIndex, 'startIndex');
+  if (!start.ok) return start;
+  const cnt = integer(q.count, 'count');
+  if (!cnt.ok) return cnt;
+  // RFC 7644 §3.4.2.4: startIndex < 1 is 1; a negative count is 0; count above the maximum is the maximum.
+  const startIndex = Math.max(start.value ?? 1, 1);
+  const count = Math.min(Math.max(cnt.value ?? o.defaultCount, 0), o.maxResults);
+
+  let where: CollectionQuery['where'];
+  if (q.filter !== undefined) {
+    if (typeof q.filter !== 'string' || !q.filter.trim()) return fail('invalidFilter', 'filter must be a non-empty string');
+    const parsed = parseFilter(q.filter);
+    if (!parsed.ok) return fail('invalidFilter', parsed.error);
+    const sql = filterToSql(parsed.filter, o.attributes, o.dialect);
+    if (!sql.ok) return fail('invalidFilter', sql.error);
+    where = { sql: sql.sql, bindings: sql.bindings };
+  }
+
+  const orderBy: CollectionQuery['orderBy'] = [];
+  const desc = typeof q.sortOrder === 'string' && q.sortOrder.toLowerCase() === 'descending';
+  if (q.sortOrder !== undefined && !(typeof q.sortOrder === 'string' && /^(a|de)scending$/i.test(q.sortOrder))) {
+    return fail('invalidValue', 'sortOrder must be "ascending" or "descending"');
+  }
+  if (q.sortBy !== undefined) {
+    if (typeof q.sortBy !== 'string') return fail('invalidValue', 'sortBy must be an attribute path');
+    const key = q.sortBy.trim().toLowerCase().replace(/^urn:ietf:params:scim:schemas:core:2\.0:(user|group):/, '');
+    const expr = o.sortable[key];
+    if (!expr) return fail('invalidValue', `cannot sort by "${q.sortBy.slice(0, 100)}"`);
+    orderBy.push({ sql: expr, desc });
+  } else {
+    orderBy.push({ sql: o.defaultOrder, desc: false });
+  }
+  orderBy.push({ sql: o.uniqueKey, desc: orderBy[0]!.desc });
+  return { ok: true, value: { where, orderBy, startIndex, count } };
+}
+
+/** Apply WHERE to a query builder. */
+export function applyWhere(qb: Knex.QueryBuilder, cq: CollectionQuery): Knex.QueryBuilder {
+  return cq.where ? qb.whereRaw(`(${cq.where.sql})`, cq.where.bindings as any[]) : qb;
+}
+
+/** Apply ORDER BY / LIMIT / OFFSET. Unassigned values sort last in either order. */
+export function applyPage(qb: Knex.QueryBuilder, cq: CollectionQuery): Knex.QueryBuilder {
+  for (const o of cq.orderBy) {
+    qb.orderByRaw(`(${o.sql}) IS NULL ASC, ${o.sql} ${o.desc ? 'DESC' : 'ASC'}`);
+  }
+  return qb.limit(cq.count).offset(cq.startIndex - 1);
+}

@@ -1,0 +1,135 @@
+/**
+ * What real clients send that RFC 7644 (and SCIMMY) would refuse, rewritten into the RFC form before SCIMMY sees it.
+ * Sources for each rule: ../shared/research/clients.md §3 (Entra ID and Okta quirks), cited inline.
+ * Every function returns a new value; nothing here throws.
+ */
+import { ENTERPRISE, USER_SCHEMA } from './user-mapping.js';
+
+type Json = Record<string, any>;
+export interface PatchOperation { op: string; path?: string; value?: unknown }
+
+const CORE_PREFIXES = [`${USER_SCHEMA}:`, 'urn:ietf:params:scim:schemas:core:2.0:Group:'];
+const MANAGER_PATHS = new Set(['manager', `${ENTERPRISE}:manager`.toLowerCase()]);
+const BOOLEAN_KEYS = new Set(['active', 'primary']);
+const TYPED_MULTI = new Set(['emails', 'phonenumbers', 'ims', 'photos', 'addresses']);
+
+const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Entra sends "True"/"False" (any case) for booleans (clients.md §3.2; scimmy#51, #86). */
+function coerceBool(v: unknown): unknown {
+  if (typeof v === 'string' && /^(true|false)$/i.test(v.trim())) return v.trim().toLowerCase() === 'true';
+  return v;
+}
+
+/** Enterprise manager as a bare id, as `[{value}]`, or `{Value}` becomes `{value}` (clients.md §3.10). */
+function coerceManager(v: unknown): unknown {
+  if (typeof v === 'string') return v === '' ? null : { value: v };
+  if (Array.isArray(v)) return coerceManager(v[0] ?? null);
+  if (isObj(v)) {
+    const value = v.value ?? v.Value;
+    return value === '' || value == null ? null : { value: String(value) };
+  }
+  return v;
+}
+
+/**
+ * Clean a resource body (POST/PUT, or a PATCH value object): drop nulls (RFC 7643 §2.5: null means unassigned),
+ * coerce string booleans, lower-case canonical `type` values ("Work"), shape the manager, and repair Entra's
+ * legacy extension URN `...enterprise:2.0User` (MS-TUT Example 2).
+ */
+export function normalizeBody(body: unknown, depth = 0): unknown {
+  if (Array.isArray(body)) return body.filter((v) => v !== null).map((v) => normalizeBody(v, depth + 1));
+  if (!isObj(body)) return body;
+  const out: Json = {};
+  for (let [key, value] of Object.entries(body)) {
+    if (value === null) continue;
+    if (depth === 0 && key.toLowerCase() === `${ENTERPRISE}`.replace(':2.0:User', ':2.0User').toLowerCase()) key = ENTERPRISE;
+    const lower = key.toLowerCase();
+    if (BOOLEAN_KEYS.has(lower)) value = coerceBool(value);
+    if (lower === 'type' && typeof value === 'string' && depth > 0) value = value.toLowerCase();
+    if (lower === 'manager' || lower === `${ENTERPRISE}:manager`.toLowerCase()) {
+      value = coerceManager(value);
+      if (value === null) continue;
+    }
+    out[key] = normalizeBody(value, depth + 1);
+  }
+  if (depth === 0 && Array.isArray(out.schemas)) {
+    out.schemas = out.schemas.map((s: unknown) => (typeof s === 'string' && s.toLowerCase() === `${ENTERPRISE}`.replace(':2.0:User', ':2.0User').toLowerCase() ? ENTERPRISE : s));
+  }
+  return out;
+}
+
+/** Strip the core schema URN from a path: SCIMMY cannot traverse `urn:...:core:2.0:User:userName`. */
+function stripCoreUrn(path: string): string {
+  for (const p of CORE_PREFIXES) if (path.toLowerCase().startsWith(p.toLowerCase())) return path.slice(p.length);
+  return path;
+}
+
+const TYPE_FILTER = /^(\w+)\[\s*type\s+eq\s+"([^"]*)"\s*\](?:\.(\w+))?$/i;
+
+/** Does the current resource hold an element of `attr` with this `type`? */
+function hasTyped(current: Json, attr: string, type: string): boolean {
+  const key = Object.keys(current).find((k) => k.toLowerCase() === attr.toLowerCase());
+  const list = key ? current[key] : undefined;
+  return Array.isArray(list) && list.some((e) => typeof e?.type === 'string' && e.type.toLowerCase() === type.toLowerCase());
+}
+
+/** Rewrite one operation; may expand into several (a no-path value object with filtered or null keys). */
+function normalizeOp(raw: Json, current: Json): PatchOperation[] {
+  const op = typeof raw.op === 'string' ? raw.op.trim().toLowerCase() : raw.op;
+  let path: string | undefined = typeof raw.path === 'string' ? stripCoreUrn(raw.path.trim()) : raw.path;
+  let value = raw.value;
+  if (path === '') path = undefined;
+
+  if (path === undefined) {
+    if ((op !== 'add' && op !== 'replace') || !isObj(value)) return [{ ...raw, op }];
+    // No-path value object (Entra aadOptscim062020, Okta): split out keys that are paths of their own.
+    const rest: Json = {};
+    const extra: PatchOperation[] = [];
+    for (const [k, v] of Object.entries(value)) {
+      if (k.toLowerCase() === 'id' && v === current.id) continue; // Okta echoes the read-only id (clients.md §3.7)
+      if (k.includes('[') || v === null || v === '' || MANAGER_PATHS.has(stripCoreUrn(k).toLowerCase())) {
+        extra.push(...normalizeOp({ op, path: k, value: v }, current));
+      } else {
+        rest[stripCoreUrn(k)] = v;
+      }
+    }
+    const cleaned = normalizeBody(rest, 1) as Json;
+    return [...(Object.keys(cleaned).length ? [{ op, value: cleaned }] : []), ...extra];
+  }
+
+  const lowerPath = path.toLowerCase();
+  const last = lowerPath.split(/[.:\]]/).pop() ?? '';
+  if (BOOLEAN_KEYS.has(last)) value = coerceBool(value);
+  if (MANAGER_PATHS.has(lowerPath) || MANAGER_PATHS.has(lowerPath.replace(/\.value$/, ''))) {
+    // Entra: add/replace with a bare id; removal is a replace with "" (clients.md §1.3 E6).
+    const managerPath = `${ENTERPRISE}:manager`;
+    if (op === 'remove') return [{ op, path: managerPath }];
+    const m = lowerPath.endsWith('.value') ? coerceManager(typeof value === 'string' ? value : value?.value) : coerceManager(value);
+    return m === null ? [{ op: 'remove', path: managerPath }] : [{ op, path: managerPath, value: m }];
+  }
+  if ((op === 'add' || op === 'replace') && (value === null || value === '' || (Array.isArray(value) && value.length === 0 && op === 'add'))) {
+    // Null update (Microsoft SCIM_Null_Update_Test): replace with "" or null clears the attribute.
+    return value === null || value === '' ? [{ op: 'remove', path }] : [];
+  }
+  if (op === 'add' || op === 'replace') {
+    const m = TYPE_FILTER.exec(path);
+    if (m && TYPED_MULTI.has(m[1]!.toLowerCase()) && !hasTyped(current, m[1]!, m[2]!)) {
+      // A value-filter path whose element does not exist yet creates it (clients.md §3.8), instead of 400 noTarget.
+      const element = m[3] ? { type: m[2]!.toLowerCase(), [m[3]]: value } : { ...(isObj(value) ? value : { value }), type: m[2]!.toLowerCase() };
+      return [{ op: 'add', path: m[1]!, value: [normalizeBody(element, 1)] }];
+    }
+  }
+  if (op === 'remove' && !/^members/i.test(path)) return [{ op, path }]; // a value on remove is not RFC; ignore it
+  return [{ op, path, value: normalizeBody(value, 1) }];
+}
+
+/** Normalise a PatchOp message against the resource's current state (RFC 7644 §3.5.2 plus client dialects). */
+export function normalizePatch(message: unknown, current: Json): unknown {
+  if (!isObj(message)) return message;
+  const opsKey = Object.keys(message).find((k) => k.toLowerCase() === 'operations');
+  const ops = opsKey ? message[opsKey] : undefined;
+  if (!Array.isArray(ops)) return message;
+  const Operations = ops.flatMap((o) => (isObj(o) ? normalizeOp(o, current) : [o as PatchOperation]));
+  return { schemas: message.schemas, Operations };
+}

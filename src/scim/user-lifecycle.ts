@@ -1,0 +1,205 @@
+/**
+ * User use-cases: create (or bring back a deleted person by externalId), replace, delete, and the lifecycle they
+ * imply: deactivation revokes sessions, deletion leaves the groups. Each runs in one transaction with its audit rows.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import {
+  getUser, getUserByExternalId, insertUser, loadValues, replaceValues, revokeSessions, updateUser, userExists, usernamesLike,
+  type UserRow,
+} from '../store/users.js';
+import { writeAudit } from '../store/audit.js';
+import { classifyDbError } from '../store/db.js';
+import { actorOf, type ScimContext } from './context.js';
+import { scimError } from './errors.js';
+import { cleanUsername, withSuffix } from './username.js';
+import { etagOf, userFromScim, userToScim, type UserInput } from './user-mapping.js';
+
+type Json = Record<string, any>;
+
+/** A retryable conflict: the row moved between our read and our conditional write. */
+export class Conflict extends Error {}
+
+/** A PATCH's operations were applied to a version that is no longer current: re-read and re-apply, or 412. */
+export class StaleRead extends Error {}
+
+const audit = (ctx: ScimContext) => ({ actor: actorOf(ctx.principal), requestId: ctx.requestId });
+
+/** What the audit log keeps of a user: its SCIM form without meta noise. */
+function snapshot(row: UserRow, vals: Awaited<ReturnType<typeof loadValues>>, base: string): Json {
+  const { meta, ...rest } = userToScim(row, vals.get(row.id) ?? [], base);
+  return rest;
+}
+
+export function checkIfMatch(ctx: ScimContext, version: number): void {
+  if (ctx.ifMatch === undefined) return;
+  const tags = ctx.ifMatch.split(',').map((t) => t.trim());
+  if (tags.includes('*')) return;
+  const want = etagOf(version);
+  // Weak comparison (RFC 7232 §2.3.2): W/"3" and "3" match.
+  if (!tags.some((t) => t.replace(/^W\//, '') === want.replace(/^W\//, ''))) {
+    throw scimError(412, null, `resource version is ${want}, not ${ctx.ifMatch.slice(0, 60)}`);
+  }
+}
+
+async function assertManager(db: Knex, managerId: string | null, selfId: string | null): Promise<void> {
+  if (!managerId) return;
+  if (managerId === selfId) throw scimError(400, 'invalidValue', 'a user cannot be their own manager');
+  if (!(await userExists(db, managerId))) throw scimError(400, 'invalidValue', `manager "${managerId.slice(0, 64)}" is not a known user`);
+}
+
+/** Pick a free workspace username for userName (Mattermost CleanUsername plus a numeric suffix). */
+async function chooseUsername(db: Knex, userName: string, attempt: number): Promise<string> {
+  const base = cleanUsername(userName);
+  return withSuffix(base, await usernamesLike(db, base.slice(0, 60)), attempt);
+}
+
+/** Run a use-case transaction, retrying when a concurrent writer moved the row or took a username first. */
+export async function withRetry<T>(ctx: ScimContext, fn: (tx: Knex.Transaction, attempt: number) => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await ctx.db.transaction((tx) => fn(tx, attempt));
+    } catch (err) {
+      const kind = classifyDbError(err);
+      const retryable = err instanceof Conflict || (kind.kind === 'unique' && /username/.test(kind.constraint));
+      if (!retryable || attempt >= 8) {
+        if (err instanceof Conflict) throw scimError(409, null, 'the resource changed concurrently; retry');
+        throw err;
+      }
+    }
+  }
+}
+
+/** Deactivation and reactivation side effects (Mattermost UpdateActive): sessions end, memberships stay. */
+async function applyActiveChange(tx: Knex.Transaction, ctx: ScimContext, row: UserRow, active: boolean, now: number): Promise<void> {
+  const was = row.active === true || row.active === 1;
+  if (was === active) return;
+  if (!active) {
+    const revoked = await revokeSessions(tx, row.id, now);
+    await writeAudit(tx, { ...audit(ctx), operation: 'deactivate_user', resourceType: 'User', resourceId: row.id, after: { sessionsRevoked: revoked } });
+  } else {
+    await writeAudit(tx, { ...audit(ctx), operation: 'reactivate_user', resourceType: 'User', resourceId: row.id });
+    await ctx.sync.userReactivated(tx, row.id, audit(ctx));
+  }
+}
+
+export async function createUser(ctx: ScimContext, body: Json): Promise<Json> {
+  const input = userFromScim(body);
+  const base = ctx.config.publicUrl;
+  return withRetry(ctx, async (tx, attempt) => {
+    const now = Date.now();
+    if (input.fields.external_id) {
+      const bound = await getUserByExternalId(tx, input.fields.external_id);
+      if (bound && bound.deleted_at == null) throw scimError(409, 'uniqueness', 'externalId is already bound to another user');
+      if (bound) return restoreUser(tx, ctx, bound, input, now);
+    }
+    await assertManager(tx, input.managerId, null);
+    const row: UserRow = {
+      ...input.fields,
+      id: randomUUID(),
+      username: await chooseUsername(tx, input.fields.user_name, attempt),
+      deactivated_at: input.fields.active ? null : now,
+      deleted_at: null,
+      created_at: now,
+      updated_at: now,
+      version: 1,
+    };
+    await insertUser(tx, row);
+    await replaceValues(tx, row.id, input.values);
+    const out = userToScim(row, input.values, base);
+    await writeAudit(tx, { ...audit(ctx), operation: 'create_user', resourceType: 'User', resourceId: row.id, after: { ...out, meta: undefined, username: row.username } });
+    return out;
+  });
+}
+
+/** A POST whose externalId belongs to a deleted person brings that person back, history intact. */
+async function restoreUser(tx: Knex.Transaction, ctx: ScimContext, bound: UserRow, input: UserInput, now: number): Promise<Json> {
+  await assertManager(tx, input.managerId, bound.id);
+  const patch: Partial<UserRow> = {
+    ...input.fields,
+    username: bound.username,
+    deleted_at: null,
+    deactivated_at: input.fields.active ? null : (bound.deactivated_at ?? now),
+    updated_at: now,
+  };
+  if (!(await updateUser(tx, bound.id, bound.version, patch))) throw new Conflict();
+  await replaceValues(tx, bound.id, input.values);
+  const row = { ...bound, ...patch, version: bound.version + 1 } as UserRow;
+  const out = userToScim(row, input.values, ctx.config.publicUrl);
+  await writeAudit(tx, { ...audit(ctx), operation: 'restore_user', resourceType: 'User', resourceId: row.id, after: { ...out, meta: undefined } });
+  return out;
+}
+
+export interface ReplaceOptions {
+  /** PATCH applies its operations to the version it read; PUT to whatever is current. */
+  expectedVersion?: number;
+  /** PATCH may not drop the binding key; PUT that omits it keeps it. */
+  mode: 'put' | 'patch';
+}
+
+export async function replaceUser(ctx: ScimContext, id: string, body: Json, opts: ReplaceOptions): Promise<Json> {
+  const input = userFromScim(body);
+  return withRetry(ctx, async (tx, attempt) => {
+    const now = Date.now();
+    const row = await getUser(tx, id);
+    if (!row) throw scimError(404, null, `User ${id} not found`);
+    checkIfMatch(ctx, opts.expectedVersion ?? row.version);
+    if (opts.expectedVersion !== undefined && opts.expectedVersion !== row.version) throw new StaleRead();
+    const vals = await loadValues(tx, [id]);
+    const before = snapshot(row, vals, ctx.config.publicUrl);
+
+    const fields = { ...input.fields };
+    if (fields.external_id === null && row.external_id !== null) {
+      // The binding key is never dropped by omission (Okta PUTs echo our GET; a PATCH must rebind, not unbind).
+      if (opts.mode === 'patch') throw scimError(400, 'mutability', 'externalId cannot be removed; replace it with the new binding');
+      fields.external_id = row.external_id;
+    }
+    if (!('active' in body)) fields.active = row.active === true || row.active === 1;
+    await assertManager(tx, input.managerId, id);
+
+    const userNameChanged = fields.user_name.toLowerCase() !== row.user_name.toLowerCase();
+    const active = fields.active === true;
+    const patch: Partial<UserRow> = {
+      ...fields,
+      username: userNameChanged ? await chooseUsername(tx, fields.user_name, attempt) : row.username,
+      deactivated_at: active ? null : (row.deactivated_at ?? now),
+      updated_at: now,
+    };
+    if (!(await updateUser(tx, id, row.version, patch))) throw opts.expectedVersion !== undefined ? new StaleRead() : new Conflict();
+    await replaceValues(tx, id, input.values);
+    const next = { ...row, ...patch, version: row.version + 1 } as UserRow;
+    const out = userToScim(next, input.values, ctx.config.publicUrl);
+    const { meta, ...after } = out;
+    const operation = fields.external_id !== row.external_id ? 'rebind_user' : 'update_user';
+    await writeAudit(tx, { ...audit(ctx), operation, resourceType: 'User', resourceId: id, before, after: { ...after, username: next.username } });
+    await applyActiveChange(tx, ctx, row, active, now);
+    return out;
+  });
+}
+
+/** SCIM DELETE: 404 from now on, but the record, its history and its posts stay (a hard purge is CLI-only). */
+export async function deleteUser(ctx: ScimContext, id: string): Promise<void> {
+  await withRetry(ctx, async (tx) => {
+    const now = Date.now();
+    const row = await getUser(tx, id);
+    if (!row) throw scimError(404, null, `User ${id} not found`);
+    checkIfMatch(ctx, row.version);
+    const patch: Partial<UserRow> = { deleted_at: now, active: false, deactivated_at: row.deactivated_at ?? now, updated_at: now };
+    if (!(await updateUser(tx, id, row.version, patch))) throw new Conflict();
+    const revoked = await revokeSessions(tx, id, now);
+    await writeAudit(tx, { ...audit(ctx), operation: 'delete_user', resourceType: 'User', resourceId: id, before: { userName: row.user_name, externalId: row.external_id }, after: { sessionsRevoked: revoked } });
+    await ctx.sync.userDeleted(tx, id, audit(ctx));
+  });
+}
+
+/** GET /Users/{id}: the user with their groups (readOnly `groups`, RFC 7643 §4.1.2). */
+export async function readUser(ctx: ScimContext, id: string): Promise<{ scim: Json; version: number }> {
+  const row = await getUser(ctx.db, id);
+  if (!row) throw scimError(404, null, `User ${id} not found`);
+  const [vals, groups] = await Promise.all([
+    loadValues(ctx.db, [id]),
+    ctx.db('group_members as gm').join('groups as g', 'g.id', 'gm.group_id').whereNull('g.deleted_at').where('gm.user_id', id)
+      .select('g.id as value', 'g.display_name as display').orderBy('g.display_name').limit(1000),
+  ]);
+  return { scim: userToScim(row, vals.get(id) ?? [], ctx.config.publicUrl, groups), version: row.version };
+}

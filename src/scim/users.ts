@@ -1,0 +1,226 @@
+/**
+ * The SCIM /Users resource (RFC 7644 §3) as a SCIMMY resource whose handlers answer from the store.
+ * SCIMMY is kept for schema coercion, attribute projection, PatchOp and routing; we override what it does in memory
+ * (list filtering, sorting, paging: §3.4.2) and where real clients need more than it accepts (PATCH dialects).
+ */
+import SCIMMY from 'scimmy';
+import { isDeepStrictEqual } from 'node:util';
+import type { ScimContext } from './context.js';
+import { HttpFailure, scimError, toScimFailure } from './errors.js';
+import { applyPage, applyWhere, parseCollectionQuery } from './collection-query.js';
+import { attributeMap, type ColumnTarget, type MultiTarget } from './filter/to-sql.js';
+import { normalizePatch } from './quirks.js';
+import { ENTERPRISE, USER_SCHEMA, etagOf, userToScim } from './user-mapping.js';
+import { checkIfMatch, createUser, deleteUser, readUser, replaceUser, StaleRead } from './user-lifecycle.js';
+import { loadValues, type UserRow } from '../store/users.js';
+import { dialectOf } from '../store/db.js';
+
+type Json = Record<string, any>;
+type Attributes = InstanceType<typeof SCIMMY.Types.Filter> | undefined;
+
+const col = (sql: string, type: ColumnTarget['type'] = 'string', caseExact = false): ColumnTarget => ({ kind: 'column', sql, type, caseExact });
+const multi = (attr: string): MultiTarget => ({
+  kind: 'multi', table: 'user_values', fk: 'user_id', parentKey: 'users.id', where: { attr },
+  subs: { value: col('mv.value'), type: col('mv.type'), display: col('mv.display'), primary: col('mv."primary"', 'boolean', true) },
+  defaultSub: 'value',
+});
+
+/** Filterable attributes (RFC 7643 §4.1, §4.3) and where they live. */
+export const userAttributes = attributeMap({
+  id: col('users.id', 'string', true),
+  externalId: col('users.external_id', 'string', true),
+  userName: col('users.user_name'),
+  displayName: col('users.display_name'),
+  nickName: col('users.nickname'),
+  title: col('users.position'),
+  userType: col('users.user_type'),
+  preferredLanguage: col('users.preferred_language'),
+  locale: col('users.locale'),
+  timezone: col('users.timezone'),
+  profileUrl: col('users.profile_url', 'reference', true),
+  active: col('users.active', 'boolean', true),
+  'name.givenName': col('users.first_name'),
+  'name.familyName': col('users.last_name'),
+  'name.formatted': col('users.formatted_name'),
+  'meta.created': col('users.created_at', 'dateTime', true),
+  'meta.lastModified': col('users.updated_at', 'dateTime', true),
+  emails: multi('emails'),
+  phoneNumbers: multi('phoneNumbers'),
+  ims: multi('ims'),
+  photos: multi('photos'),
+  roles: multi('roles'),
+  entitlements: multi('entitlements'),
+  groups: {
+    kind: 'multi', table: 'group_members', fk: 'user_id', parentKey: 'users.id',
+    subs: { value: col('mv.group_id', 'string', true) }, defaultSub: 'value',
+  },
+  [`${ENTERPRISE}:employeeNumber`]: col('users.employee_number', 'string', true),
+  [`${ENTERPRISE}:department`]: col('users.department'),
+  [`${ENTERPRISE}:costCenter`]: col('users.cost_center'),
+  [`${ENTERPRISE}:organization`]: col('users.organization'),
+  [`${ENTERPRISE}:division`]: col('users.division'),
+  [`${ENTERPRISE}:manager`]: col('users.manager_id', 'string', true),
+  [`${ENTERPRISE}:manager.value`]: col('users.manager_id', 'string', true),
+}, [USER_SCHEMA]);
+
+const sortable: Record<string, string> = {
+  id: 'users.id',
+  externalid: 'users.external_id',
+  username: 'lower(users.user_name)',
+  displayname: 'lower(users.display_name)',
+  nickname: 'lower(users.nickname)',
+  title: 'lower(users.position)',
+  active: 'users.active',
+  'name.givenname': 'lower(users.first_name)',
+  'name.familyname': 'lower(users.last_name)',
+  'meta.created': 'users.created_at',
+  'meta.lastmodified': 'users.updated_at',
+  emails: 'users.email',
+  'emails.value': 'users.email',
+  [`${ENTERPRISE}:employeenumber`.toLowerCase()]: 'users.employee_number',
+  [`${ENTERPRISE}:department`.toLowerCase()]: 'lower(users.department)',
+};
+
+/** SCIMMY drops `schemas` when `attributes` is given; RFC 7643 §3 wants it on every resource. */
+function shaped(scim: Json, attributes: Attributes): Json {
+  const coerced = JSON.parse(JSON.stringify(new SCIMMY.Schemas.User(scim, 'out', UserResource.basepath() as string, attributes)));
+  return { schemas: scim.schemas, id: scim.id, ...coerced };
+}
+
+/**
+ * Errors from our handlers pass through SCIMMY, which turns anything that is not its own error into a 404.
+ * We keep the real failure on the response and throw it again once SCIMMY hands control back.
+ */
+function failure(ctx: ScimContext, err: unknown): Error {
+  const stashed = ctx.res.locals.failure as Error | undefined;
+  if (stashed) return stashed;
+  if (err instanceof TypeError && !(err as any).status) return scimError(400, 'invalidValue', err.message);
+  const f = toScimFailure(err);
+  if (f instanceof HttpFailure) ctx.res.locals.failure = f;
+  return f;
+}
+
+async function listUsers(ctx: ScimContext, attributes: Attributes) {
+  const parsed = parseCollectionQuery(ctx.query, {
+    attributes: userAttributes, sortable, defaultOrder: 'users.created_at', uniqueKey: 'users.id',
+    dialect: dialectOf(ctx.db), defaultCount: ctx.config.defaultPageSize, maxResults: ctx.config.maxResults,
+  });
+  if (!parsed.ok) throw parsed.error;
+  const cq = parsed.value;
+  const base = () => applyWhere(ctx.db('users').whereNull('users.deleted_at'), cq);
+  const [{ n }] = await base().count({ n: '*' });
+  const rows: UserRow[] = cq.count === 0 ? [] : await applyPage(base().select('users.*'), cq);
+  const vals = await loadValues(ctx.db, rows.map((r) => r.id));
+  const list = new SCIMMY.Messages.ListResponse([], { totalResults: 0 });
+  return Object.assign(list, {
+    Resources: rows.map((r) => shaped(userToScim(r, vals.get(r.id) ?? [], ctx.config.publicUrl), attributes)),
+    totalResults: Number(n),
+    startIndex: cq.startIndex,
+    itemsPerPage: rows.length,
+  });
+}
+
+export class UserResource extends SCIMMY.Resources.User {
+  override async read(ctx?: any): Promise<any> {
+    const c = ctx as ScimContext;
+    try {
+      if (!this.id) return await listUsers(c, this.attributes);
+      const { scim, version } = await readUser(c, this.id);
+      c.res.setHeader('ETag', etagOf(version));
+      return shaped(scim, this.attributes);
+    } catch (err) {
+      throw failure(c, err);
+    }
+  }
+
+  override async write(instance: any, ctx?: any): Promise<any> {
+    const c = ctx as ScimContext;
+    try {
+      const out = await super.write(instance, ctx);
+      return { schemas: (out as any).schemas, ...JSON.parse(JSON.stringify(out)) };
+    } catch (err) {
+      throw failure(c, err);
+    }
+  }
+
+  /**
+   * PATCH (RFC 7644 §3.5.2) on the version read, normalised for Entra and Okta dialects first. A user is small, so
+   * SCIMMY's apply-in-memory is fine; the write is conditional on that version, so a concurrent change is never lost:
+   * with If-Match the loser gets 412, without it the PATCH is re-applied to the new version.
+   */
+  override async patch(message: any, ctx?: any): Promise<any> {
+    const c = ctx as ScimContext;
+    try {
+      if (!this.id) throw scimError(404, null, 'PATCH must target a resource');
+      if (typeof message !== 'object' || message === null || Array.isArray(message)) throw scimError(400, 'invalidSyntax', 'PatchOp body must be an object');
+      for (let attempt = 0; ; attempt++) {
+        const { scim: current, version } = await readUser(c, this.id);
+        checkIfMatch(c, version);
+        const normalized = normalizePatch(message, current) as Json;
+        if (Array.isArray(normalized.Operations) && normalized.Operations.length === 0 && (message.Operations ?? []).length > 0) {
+          c.res.setHeader('ETag', etagOf(version));
+          return shaped(current, this.attributes);
+        }
+        const op = new SCIMMY.Messages.PatchOp(normalized as any);
+        let written: Json | undefined;
+        try {
+          await op.apply(new SCIMMY.Schemas.User(current), async (inst: any) => {
+            const next = JSON.parse(JSON.stringify(inst));
+            if (isDeepStrictEqual(comparable(next), comparable(current))) return inst;
+            written = await replaceUser(c, this.id!, next, { mode: 'patch', expectedVersion: version });
+            return written;
+          });
+        } catch (err) {
+          if (!(err instanceof StaleRead)) throw err;
+          if (c.ifMatch) throw scimError(412, null, 'the resource changed since the If-Match version');
+          if (attempt >= 10) throw scimError(409, null, 'the resource changed concurrently; retry');
+          continue;
+        }
+        const result = written ?? current;
+        c.res.setHeader('ETag', (result.meta?.version as string) ?? etagOf(version));
+        return shaped(result, this.attributes);
+      }
+    } catch (err) {
+      throw failure(c, err);
+    }
+  }
+
+  override async dispose(ctx?: any): Promise<any> {
+    const c = ctx as ScimContext;
+    try {
+      return await super.dispose(ctx);
+    } catch (err) {
+      throw failure(c, err);
+    }
+  }
+}
+
+/** Fields a PATCH can change, for deciding whether it changed anything. */
+function comparable(u: Json): Json {
+  const { meta, groups, schemas, ...rest } = u;
+  return JSON.parse(JSON.stringify(rest));
+}
+
+/** Declare /Users with the EnterpriseUser extension and handlers that answer from the store. */
+export function declareUsers(): void {
+  SCIMMY.Resources.declare(UserResource, { extensions: [{ schema: SCIMMY.Schemas.EnterpriseUser, required: false }] } as any);
+  UserResource.egress((async (resource: any, ctx: ScimContext) => (await readUser(ctx, resource.id)).scim) as any);
+  UserResource.ingress(async (resource: any, instance: any, ctx: ScimContext) => {
+    try {
+      const body = JSON.parse(JSON.stringify(instance));
+      const out = resource.id ? await replaceUser(ctx, resource.id, body, { mode: 'put' }) : await createUser(ctx, body);
+      ctx.res.setHeader('ETag', out.meta.version);
+      if (!resource.id) ctx.res.setHeader('Location', out.meta.location);
+      return out;
+    } catch (err) {
+      throw failure(ctx, err);
+    }
+  });
+  UserResource.degress(async (resource: any, ctx: ScimContext) => {
+    try {
+      await deleteUser(ctx, resource.id);
+    } catch (err) {
+      throw failure(ctx, err);
+    }
+  });
+}

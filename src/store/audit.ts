@@ -1,0 +1,69 @@
+/**
+ * The append-only audit log. Every lifecycle change writes its row inside the transaction that makes the change,
+ * so a change and its record commit or roll back together.
+ */
+import type { Knex } from 'knex';
+
+export interface AuditEntry {
+  actor: string;
+  requestId?: string | undefined;
+  operation: string;
+  resourceType: 'User' | 'Group' | 'Team' | 'Channel' | 'TeamMember' | 'ChannelMember' | 'Token' | 'Link' | 'Session';
+  resourceId?: string | null | undefined;
+  cause?: string | null | undefined;
+  before?: unknown;
+  after?: unknown;
+}
+
+/** Attribute names that never enter the log, whatever object is passed. */
+const SECRET_KEYS = /^(password|token|token_hash|secret)$/i;
+
+function scrub(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  return JSON.stringify(value, (k, v) => (SECRET_KEYS.test(k) ? undefined : v));
+}
+
+export async function writeAudit(db: Knex | Knex.Transaction, e: AuditEntry): Promise<void> {
+  await db('audit_log').insert(auditRow(e));
+}
+
+export async function writeAuditMany(db: Knex | Knex.Transaction, entries: AuditEntry[]): Promise<void> {
+  for (let i = 0; i < entries.length; i += 500) await db('audit_log').insert(entries.slice(i, i + 500).map(auditRow));
+}
+
+function auditRow(e: AuditEntry) {
+  return {
+    at: Date.now(),
+    actor: e.actor,
+    request_id: e.requestId ?? null,
+    operation: e.operation,
+    resource_type: e.resourceType,
+    resource_id: e.resourceId ?? null,
+    cause: e.cause ?? null,
+    before: scrub(e.before),
+    after: scrub(e.after),
+  };
+}
+
+export interface AuditQuery { resourceType?: string; resourceId?: string; requestId?: string; limit?: number; afterId?: number }
+
+export async function listAudit(db: Knex, q: AuditQuery) {
+  const qb = db('audit_log').orderBy('id', 'asc').limit(Math.min(q.limit ?? 100, 1000));
+  if (q.resourceType) qb.where('resource_type', q.resourceType);
+  if (q.resourceId) qb.where('resource_id', q.resourceId);
+  if (q.requestId) qb.where('request_id', q.requestId);
+  if (q.afterId) qb.where('id', '>', q.afterId);
+  const rows = await qb;
+  return rows.map((r: any) => ({
+    id: Number(r.id),
+    at: new Date(Number(r.at)).toISOString(),
+    actor: r.actor,
+    requestId: r.request_id,
+    operation: r.operation,
+    resourceType: r.resource_type,
+    resourceId: r.resource_id,
+    cause: r.cause,
+    before: r.before ? JSON.parse(r.before) : null,
+    after: r.after ? JSON.parse(r.after) : null,
+  }));
+}

@@ -1,0 +1,99 @@
+/**
+ * The Knex connection: SQLite (embedded default) or PostgreSQL (production, several instances on one database).
+ * Everything dialect-specific lives here so repositories stay plain Knex.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import knexFactory, { type Knex } from 'knex';
+
+export type Db = Knex;
+export type Tx = Knex.Transaction;
+export type Dialect = 'sqlite' | 'pg';
+
+export interface DbOptions {
+  url: string;
+  poolMax?: number;
+  sqliteSynchronous?: 'FULL' | 'NORMAL';
+}
+
+const migrationsDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations');
+
+export function dialectOf(db: Knex): Dialect {
+  return db.client.config.client === 'pg' ? 'pg' : 'sqlite';
+}
+
+export function openDb(opts: DbOptions): Knex {
+  if (opts.url.startsWith('sqlite:')) {
+    const file = opts.url.slice('sqlite:'.length);
+    if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
+    return knexFactory({
+      client: 'better-sqlite3',
+      connection: { filename: file },
+      useNullAsDefault: true,
+      // One connection: SQLite has one writer anyway, and a single connection makes Knex transactions serialise
+      // instead of failing with SQLITE_BUSY.
+      pool: {
+        min: 1,
+        max: 1,
+        afterCreate(conn: any, done: (err: Error | null, conn: unknown) => void) {
+          try {
+            // WAL: readers never block the writer. synchronous=FULL: a 2xx is on disk even after a power cut.
+            conn.pragma('journal_mode = WAL');
+            conn.pragma(`synchronous = ${opts.sqliteSynchronous ?? 'FULL'}`);
+            conn.pragma('foreign_keys = ON');
+            conn.pragma('busy_timeout = 5000');
+            // LIKE must be case-sensitive so caseExact attributes filter exactly; case-insensitive ones use lower().
+            conn.pragma('case_sensitive_like = ON');
+            // SQLite's lower() folds ASCII only; userName and email comparisons need Unicode case folding.
+            conn.function('lower', { deterministic: true }, (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v));
+            done(null, conn);
+          } catch (err) {
+            done(err as Error, conn);
+          }
+        },
+      },
+      migrations: { directory: migrationsDir, loadExtensions: ['.ts'] },
+    });
+  }
+  return knexFactory({
+    client: 'pg',
+    connection: { connectionString: opts.url, connectionTimeoutMillis: 3000, statement_timeout: 30000 } as any,
+    pool: { min: 0, max: opts.poolMax ?? 10, acquireTimeoutMillis: 5000, createTimeoutMillis: 3000, idleTimeoutMillis: 10000 },
+    acquireConnectionTimeout: 5000,
+    migrations: { directory: migrationsDir, loadExtensions: ['.ts'] },
+  });
+}
+
+export async function migrate(db: Knex): Promise<void> {
+  await db.migrate.latest();
+}
+
+/** What a database error means to the SCIM layer. */
+export type DbErrorKind = { kind: 'unique'; constraint: string } | { kind: 'foreignKey' } | { kind: 'unavailable' } | { kind: 'other' };
+
+/** Classify a driver error without string-matching on every call site. */
+export function classifyDbError(err: unknown): DbErrorKind {
+  const e = err as { code?: string; constraint?: string; message?: string; errno?: number };
+  const code = e?.code ?? '';
+  const msg = e?.message ?? '';
+  if (code === '23505') return { kind: 'unique', constraint: e.constraint ?? '' };
+  if (code === '23503') return { kind: 'foreignKey' };
+  if (code.startsWith('SQLITE_CONSTRAINT_UNIQUE') || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+    // "UNIQUE constraint failed: users.username" or "UNIQUE constraint failed: index 'users_user_name_active'"
+    const m = /index '([^']+)'/.exec(msg) ?? /failed: (.+)$/.exec(msg);
+    return { kind: 'unique', constraint: m?.[1] ?? '' };
+  }
+  if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return { kind: 'foreignKey' };
+  if (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P03', '08006', '08001', '08003', '53300'].includes(code) ||
+    /Knex: Timeout acquiring a connection|Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(msg) ||
+    code === 'SQLITE_BUSY'
+  ) {
+    return { kind: 'unavailable' };
+  }
+  return { kind: 'other' };
+}
+
+/** A true/false the dialect stores: PostgreSQL booleans, SQLite 0/1. */
+export const bool = (v: unknown): boolean => v === true || v === 1 || v === '1' || v === 't';

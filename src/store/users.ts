@@ -1,0 +1,110 @@
+/**
+ * Users repository: the `users` row, its multi-valued attributes (`user_values`) and workspace sessions.
+ * It knows SQL, not SCIM; the SCIM layer maps its rows (see src/scim/user-mapping.ts).
+ */
+import type { Knex } from 'knex';
+
+export interface UserRow {
+  id: string;
+  external_id: string | null;
+  user_name: string;
+  username: string;
+  email: string | null;
+  display_name: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  formatted_name: string | null;
+  nickname: string | null;
+  position: string | null;
+  user_type: string | null;
+  preferred_language: string | null;
+  locale: string | null;
+  timezone: string | null;
+  profile_url: string | null;
+  employee_number: string | null;
+  department: string | null;
+  cost_center: string | null;
+  organization: string | null;
+  division: string | null;
+  manager_id: string | null;
+  extra: string | null;
+  active: boolean | number;
+  deactivated_at: number | string | null;
+  deleted_at: number | string | null;
+  created_at: number | string;
+  updated_at: number | string;
+  version: number;
+}
+
+export interface ValueRow { attr: string; position: number; value: string | null; type: string | null; display: string | null; primary: boolean | number }
+
+/** The attributes of a user a write may set (everything but identity and bookkeeping). */
+export type UserFields = Omit<UserRow, 'id' | 'created_at' | 'updated_at' | 'version' | 'deleted_at' | 'deactivated_at' | 'username'>;
+
+export const MULTI_VALUED = ['emails', 'phoneNumbers', 'ims', 'photos', 'roles', 'entitlements'] as const;
+
+export async function getUser(db: Knex, id: string, opts: { includeDeleted?: boolean } = {}): Promise<UserRow | undefined> {
+  const q = db<UserRow>('users').where({ id });
+  if (!opts.includeDeleted) q.whereNull('deleted_at');
+  return q.first();
+}
+
+export async function getUserByExternalId(db: Knex, externalId: string): Promise<UserRow | undefined> {
+  return db<UserRow>('users').where({ external_id: externalId }).first();
+}
+
+/** Multi-valued attributes for a set of users, grouped by user id, in their original order. */
+export async function loadValues(db: Knex, ids: string[]): Promise<Map<string, ValueRow[]>> {
+  const out = new Map<string, ValueRow[]>();
+  if (ids.length === 0) return out;
+  const rows = await db('user_values').whereIn('user_id', ids).orderBy(['user_id', 'attr', 'position']);
+  for (const r of rows) {
+    const list = out.get(r.user_id) ?? [];
+    list.push(r);
+    out.set(r.user_id, list);
+  }
+  return out;
+}
+
+export async function replaceValues(tx: Knex.Transaction, userId: string, values: ValueRow[]): Promise<void> {
+  await tx('user_values').where({ user_id: userId }).delete();
+  if (values.length) await tx('user_values').insert(values.map((v) => ({ ...v, user_id: userId })));
+}
+
+export async function insertUser(tx: Knex.Transaction, row: UserRow): Promise<void> {
+  await tx('users').insert(row);
+}
+
+/**
+ * Update a user only if it is still at `expectedVersion`: optimistic concurrency, so that two writers racing on one
+ * user never silently overwrite each other. Returns false when the version moved.
+ */
+export async function updateUser(tx: Knex.Transaction, id: string, expectedVersion: number, patch: Partial<UserRow>): Promise<boolean> {
+  const n = await tx('users')
+    .where({ id, version: expectedVersion })
+    .update({ ...patch, version: expectedVersion + 1 });
+  return n === 1;
+}
+
+/** Usernames already taken that start with `base`, to choose a free suffix in one query. */
+export async function usernamesLike(db: Knex, base: string): Promise<Set<string>> {
+  const esc = base.replace(/[\\%_]/g, (c) => `\\${c}`);
+  const rows = await db('users').select('username').whereRaw("username LIKE ? ESCAPE '\\'", [`${esc}%`]).limit(10000);
+  return new Set(rows.map((r: any) => r.username));
+}
+
+/** Revoke every live session of a user; returns how many were revoked. */
+export async function revokeSessions(tx: Knex.Transaction, userId: string, at: number): Promise<number> {
+  return tx('sessions').where({ user_id: userId }).whereNull('revoked_at').update({ revoked_at: at });
+}
+
+export async function userExists(db: Knex, id: string): Promise<boolean> {
+  return !!(await db('users').select('id').where({ id }).whereNull('deleted_at').first());
+}
+
+/** Hard purge: the only way a user row leaves the database (CLI only). Audit rows stay. */
+export async function purgeUser(tx: Knex.Transaction, id: string): Promise<boolean> {
+  await tx('users').where({ manager_id: id }).update({ manager_id: null });
+  for (const t of ['team_members', 'channel_members', 'group_members', 'sessions', 'user_values']) await tx(t).where({ user_id: id }).delete();
+  return (await tx('users').where({ id }).delete()) === 1;
+}
