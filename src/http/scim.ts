@@ -71,13 +71,13 @@ export function scimRouter(deps: ScimDeps): Router {
     res.setHeader('Allow', 'GET');
     sendError(res, 405, null, `${req.method} is not allowed on ${req.path}`);
   });
-  router.use(/^\/\.search$/i, (req, res) => sendError(res, 404, null, 'search across resource types is not supported; POST /Users/.search or /Groups/.search'));
+  router.all(/^\/\.search$/i, (_req, res) => sendError(res, 404, null, 'search across resource types is not supported; POST /Users/.search or /Groups/.search'));
 
   // Ids are server-assigned UUIDs: anything else is a 404 before SCIMMY builds a filter from it.
-  router.use(/^\/(Users|Groups)\/([^/]+)$/i, (req, res, next) => {
-    const id = decodeURIComponent(req.path.split('/')[2] ?? '');
+  router.all(/^\/(Users|Groups)\/([^/]+)$/i, (req, res, next) => {
+    const [type, id] = [String(req.params[0]), String(req.params[1])];
     if (id === '.search' || RESOURCE_ID.test(id)) return next();
-    sendError(res, 404, null, `${req.path.split('/')[1]} ${id.slice(0, 64)} not found`);
+    sendError(res, 404, null, `${type} ${id.slice(0, 64)} not found`);
   });
 
   // Express 5 re-parses req.query on each access, losing SCIMMY's number casts (scimmy-routers#36), and SCIMMY's
