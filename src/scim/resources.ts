@@ -1,5 +1,6 @@
 /** Declares the SCIM resource types once per process (SCIMMY keeps declarations in module-level state). */
 import { declareUsers } from './users.js';
+import { declareGroups } from './groups.js';
 
 let declared = false;
 
@@ -7,4 +8,5 @@ export function declareResources(): void {
   if (declared) return;
   declared = true;
   declareUsers();
+  declareGroups();
 }

@@ -14,6 +14,11 @@ export class SyncEngine {
     await tx('group_members').where({ user_id: userId }).delete();
   }
 
+  async membersAdded(_tx: Knex.Transaction, _groupId: string, _userIds: string[], _a: AuditCtx): Promise<void> {}
+  async membersRemoved(_tx: Knex.Transaction, _groupId: string, _userIds: string[], _a: AuditCtx): Promise<void> {}
+  async groupDeleted(_tx: Knex.Transaction, _groupId: string, _former: string[], _a: AuditCtx): Promise<void> {}
+  async groupUpserted(_tx: Knex.Transaction, _group: { id: string; externalId: string | null; displayName: string }, _a: AuditCtx): Promise<void> {}
+
   /** Reactivation keeps memberships as they were: nothing to add or remove. */
   async userReactivated(_tx: Knex.Transaction, _userId: string, _a: AuditCtx): Promise<void> {}
 }

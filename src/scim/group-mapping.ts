@@ -1,0 +1,52 @@
+/**
+ * SCIM Group (RFC 7643 §4.2) from store rows, and the `attributes` / `excludedAttributes` projection (RFC 7644 §3.9)
+ * done by us rather than by SCIMMY's per-member coercion, which costs seconds and hundreds of MB at 100,000 members
+ * (../shared/research/scimmy.md §2.2).
+ */
+import type { GroupRow, MemberRef } from '../store/groups.js';
+import { etagOf } from './user-mapping.js';
+import { scimError } from './errors.js';
+
+export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+type Json = Record<string, any>;
+
+const iso = (ms: number | string): string => new Date(Number(ms)).toISOString();
+
+/** Which top-level attributes a response carries. `id` and `schemas` are always returned (RFC 7643 §3.1, §7). */
+export interface Projection { has(attr: 'externalId' | 'displayName' | 'members' | 'meta'): boolean }
+
+const KNOWN = ['externalid', 'displayname', 'members', 'meta', 'id', 'schemas'];
+
+function names(list: string): string[] {
+  return list.split(',').map((s) => s.trim().toLowerCase().replace(/^urn:ietf:params:scim:schemas:core:2\.0:group:/, '').split('.')[0]!).filter(Boolean);
+}
+
+export function projection(query: Record<string, unknown>): Projection {
+  const attrs = typeof query.attributes === 'string' && query.attributes.trim() ? names(query.attributes) : undefined;
+  const excluded = typeof query.excludedAttributes === 'string' && query.excludedAttributes.trim() ? names(query.excludedAttributes) : [];
+  for (const a of [...(attrs ?? []), ...excluded]) {
+    if (!KNOWN.includes(a)) throw scimError(400, 'invalidValue', `unknown Group attribute "${a.slice(0, 80)}"`);
+  }
+  return {
+    has(attr) {
+      const a = attr.toLowerCase();
+      if (attrs) return attrs.includes(a);
+      return !excluded.includes(a);
+    },
+  };
+}
+
+export function groupToScim(row: GroupRow, members: MemberRef[] | undefined, baseUrl: string, p: Projection): Json {
+  const out: Json = { schemas: [GROUP_SCHEMA], id: row.id };
+  if (p.has('externalId') && row.external_id != null) out.externalId = row.external_id;
+  if (p.has('displayName')) out.displayName = row.display_name;
+  if (p.has('members') && members) {
+    out.members = members.map((m) => ({ value: m.value, ...(m.display ? { display: m.display } : {}), $ref: `${baseUrl}/Users/${m.value}`, type: 'User' }));
+  }
+  if (p.has('meta')) {
+    out.meta = { resourceType: 'Group', created: iso(row.created_at), lastModified: iso(row.updated_at), version: etagOf(row.version), location: `${baseUrl}/Groups/${row.id}` };
+  }
+  return out;
+}
+
+export const FULL: Projection = { has: () => true };

@@ -1,0 +1,128 @@
+/**
+ * Groups repository. Membership changes are targeted statements on (group_id, user_id) that return exactly the rows
+ * they changed, so their cost depends on the members named, never on the size of the group.
+ */
+import type { Knex } from 'knex';
+import { dialectOf } from './db.js';
+
+export interface GroupRow {
+  id: string;
+  external_id: string | null;
+  display_name: string;
+  created_at: number | string;
+  updated_at: number | string;
+  deleted_at: number | string | null;
+  version: number;
+}
+
+const CHUNK = 500;
+
+export function chunks<T>(list: T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
+/** Rows of a raw statement with RETURNING, on either driver. */
+async function rawRows<T>(db: Knex, sql: string, bindings: unknown[]): Promise<T[]> {
+  const r: any = await db.raw(sql, bindings as any[]);
+  return dialectOf(db) === 'pg' ? r.rows : r;
+}
+
+export async function getGroup(db: Knex, id: string, opts: { includeDeleted?: boolean } = {}): Promise<GroupRow | undefined> {
+  const q = db<GroupRow>('groups').where({ id });
+  if (!opts.includeDeleted) q.whereNull('deleted_at');
+  return q.first();
+}
+
+export async function getGroupByExternalId(db: Knex, externalId: string): Promise<GroupRow | undefined> {
+  return db<GroupRow>('groups').where({ external_id: externalId }).first();
+}
+
+export async function insertGroup(tx: Knex.Transaction, row: GroupRow): Promise<void> {
+  await tx('groups').insert(row);
+}
+
+/** Conditional on the version read (optimistic concurrency); false when another writer got there first. */
+export async function updateGroup(tx: Knex.Transaction, id: string, expectedVersion: number, patch: Partial<GroupRow>): Promise<boolean> {
+  return (await tx('groups').where({ id, version: expectedVersion }).update({ ...patch, version: expectedVersion + 1 })) === 1;
+}
+
+/** Which of these ids are live users; the rest are unknown. */
+export async function liveUserIds(db: Knex, ids: string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const part of chunks([...new Set(ids)])) {
+    const rows = await db('users').select('id').whereIn('id', part).whereNull('deleted_at');
+    for (const r of rows) found.add(r.id);
+  }
+  return found;
+}
+
+/** Add members; returns the ids that were not members before. */
+export async function addMembers(tx: Knex.Transaction, groupId: string, userIds: string[], now: number): Promise<string[]> {
+  const added: string[] = [];
+  for (const part of chunks([...new Set(userIds)])) {
+    const rows = await tx('group_members')
+      .insert(part.map((user_id) => ({ group_id: groupId, user_id, created_at: now })))
+      .onConflict(['group_id', 'user_id']).ignore()
+      .returning('user_id');
+    for (const r of rows as any[]) added.push(typeof r === 'string' ? r : r.user_id);
+  }
+  return added;
+}
+
+/** Remove these members; returns the ids that were members. */
+export async function removeMembers(tx: Knex.Transaction, groupId: string, userIds: string[]): Promise<string[]> {
+  const removed: string[] = [];
+  for (const part of chunks([...new Set(userIds)])) {
+    const rows = await rawRows<{ user_id: string }>(tx,
+      `DELETE FROM group_members WHERE group_id = ? AND user_id IN (${part.map(() => '?').join(',')}) RETURNING user_id`, [groupId, ...part]);
+    for (const r of rows) removed.push(r.user_id);
+  }
+  return removed;
+}
+
+/** Remove every member (RFC 7644 §3.5.2.2 remove of `members` without a filter). */
+export async function clearMembers(tx: Knex.Transaction, groupId: string): Promise<string[]> {
+  const rows = await rawRows<{ user_id: string }>(tx, 'DELETE FROM group_members WHERE group_id = ? RETURNING user_id', [groupId]);
+  return rows.map((r) => r.user_id);
+}
+
+/**
+ * Make the member set exactly `userIds`, with the difference computed by the database: the new set is staged in a
+ * temporary table, then one DELETE ... NOT EXISTS and one INSERT ... SELECT apply it.
+ */
+export async function replaceMembers(tx: Knex.Transaction, groupId: string, userIds: string[], now: number): Promise<{ added: string[]; removed: string[] }> {
+  const pg = dialectOf(tx) === 'pg';
+  await tx.raw(pg
+    ? 'CREATE TEMP TABLE IF NOT EXISTS member_set (user_id varchar(36) PRIMARY KEY) ON COMMIT DELETE ROWS'
+    : 'CREATE TEMP TABLE IF NOT EXISTS member_set (user_id varchar(36) PRIMARY KEY)');
+  await tx.raw('DELETE FROM member_set');
+  for (const part of chunks([...new Set(userIds)])) await tx('member_set').insert(part.map((user_id) => ({ user_id })));
+  const removed = await rawRows<{ user_id: string }>(tx,
+    'DELETE FROM group_members WHERE group_id = ? AND NOT EXISTS (SELECT 1 FROM member_set s WHERE s.user_id = group_members.user_id) RETURNING user_id', [groupId]);
+  const added = await rawRows<{ user_id: string }>(tx,
+    `INSERT INTO group_members (group_id, user_id, created_at) SELECT ?, s.user_id, ? FROM member_set s WHERE true
+     ON CONFLICT (group_id, user_id) DO NOTHING RETURNING user_id`, [groupId, now]);
+  await tx.raw('DELETE FROM member_set');
+  return { added: added.map((r) => r.user_id), removed: removed.map((r) => r.user_id) };
+}
+
+export interface MemberRef { value: string; display: string | null }
+
+/** Members of the given groups, with a display name from the user. Only called when members are wanted. */
+export async function loadMembers(db: Knex, groupIds: string[]): Promise<Map<string, MemberRef[]>> {
+  const out = new Map<string, MemberRef[]>();
+  if (!groupIds.length) return out;
+  const rows = await db('group_members as gm')
+    .join('users as u', 'u.id', 'gm.user_id')
+    .whereIn('gm.group_id', groupIds)
+    .select('gm.group_id', 'gm.user_id', 'u.display_name', 'u.user_name')
+    .orderBy(['gm.group_id', 'gm.created_at', 'gm.user_id']);
+  for (const r of rows) {
+    let list = out.get(r.group_id);
+    if (!list) out.set(r.group_id, (list = []));
+    list.push({ value: r.user_id, display: r.display_name ?? r.user_name });
+  }
+  return out;
+}
