@@ -44,6 +44,7 @@ async function main(): Promise<void> {
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
+  if (config.publicUrlDerived) config.publicUrl = config.publicUrl.replace(/:\d+\/scim\/v2$/, `:${port}/scim/v2`);
   log.info('listening', { port, host: config.host, scim: `http://${config.host}:${port}/scim/v2`, database: config.databaseUrl.startsWith('sqlite:') ? 'sqlite' : 'postgres' });
 
   const shutdown = (signal: string) => {

@@ -16,6 +16,8 @@ export interface Config {
   logLevel: 'error' | 'warn' | 'info' | 'http' | 'debug';
   /** Base for `meta.location` and the `Location` header, e.g. https://scim.example.com/scim/v2 */
   publicUrl: string;
+  /** True when PUBLIC_URL was not set: main() fills in the real port once listening (PORT=0 picks one). */
+  publicUrlDerived: boolean;
   /** Largest request body accepted, in bytes. */
   bodyLimit: number;
   /** filter.maxResults advertised and enforced (RFC 7644 §5). */
@@ -72,7 +74,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`DATABASE_URL must be sqlite:<path> or postgres://..., got "${databaseUrl.replace(/\/\/[^@]*@/, '//***@')}"`);
   }
   const publicUrl = (env.PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${port}/scim/v2`).replace(/\/+$/, '');
-  if (!/^https?:\/\/[^/]+(\/.*)?$/.test(publicUrl)) throw new ConfigError(`PUBLIC_URL must be an http(s) URL, got "${publicUrl}"`);
+  if (!/^https?:\/\/[^/]+(\/.*)?\/scim\/v2$/.test(publicUrl)) throw new ConfigError(`PUBLIC_URL must be an http(s) URL ending in /scim/v2, got "${publicUrl}"`);
   const defaultChannels = (env.DEFAULT_CHANNELS ?? 'town-square,off-topic').split(',').map((s) => s.trim()).filter(Boolean);
   for (const c of defaultChannels) {
     if (!/^[a-z0-9]+([a-z0-9_-]*[a-z0-9])?$/.test(c) || c.length > 64) throw new ConfigError(`DEFAULT_CHANNELS has an invalid channel name "${c}"`);
@@ -87,6 +89,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminToken: token(env, 'ADMIN_TOKEN'),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['error', 'warn', 'info', 'http', 'debug'] as const),
     publicUrl,
+    publicUrlDerived: !env.PUBLIC_URL,
     bodyLimit: int(env, 'BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024, 512 * 1024 * 1024),
     maxResults: int(env, 'FILTER_MAX_RESULTS', 1000, 1, 100000),
     defaultPageSize: int(env, 'DEFAULT_PAGE_SIZE', 100, 1, 100000),

@@ -37,14 +37,13 @@ export interface ScimDeps { db: Knex; config: Config; log: Logger; sync: SyncEng
 export function scimRouter(deps: ScimDeps): Router {
   const { config } = deps;
   declareResources();
-  const publicUrl = new URL(config.publicUrl);
   const scimmy = new SCIMMYRouters({
     type: 'bearer',
     docUri: 'https://datatracker.ietf.org/doc/html/rfc6750',
     handler: (req: Request) => ((req as any).principal as Principal).tokenId,
     context: (req: Request) => (req as any).scimCtx,
     // SCIMMY appends the mount path itself; PUBLIC_URL ends with it (validated at start).
-    baseUri: () => `${publicUrl.origin}${publicUrl.pathname.slice(0, -SCIM_MOUNT.length)}`,
+    baseUri: () => config.publicUrl.slice(0, -SCIM_MOUNT.length),
   });
   // After construction: the router's constructor resets these (scimmy.md §4.1).
   SCIMMY.Config.set({
@@ -54,7 +53,7 @@ export function scimRouter(deps: ScimDeps): Router {
     sort: true,
     etag: true,
     changePassword: false,
-    documentationUri: `${config.publicUrl.replace(/\/scim\/v2$/, '')}/`,
+    documentationUri: 'https://datatracker.ietf.org/doc/html/rfc7644',
   } as any);
 
   const router = Router();
