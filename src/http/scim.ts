@@ -57,6 +57,12 @@ export function scimRouter(deps: ScimDeps): Router {
   } as any);
 
   const router = Router();
+  // Discovery endpoints are read-only (RFC 7644 §4): other methods get 405, not SCIMMY's 404.
+  router.all(/^\/(ServiceProviderConfig|Schemas|ResourceTypes)(\/.*)?$/i, (req, res, next) => {
+    if (req.method === 'GET' || req.method === 'HEAD') return next();
+    res.setHeader('Allow', 'GET');
+    sendError(res, 405, null, `${req.method} is not allowed on ${req.path}`);
+  });
   router.use(express.json({ type: ['application/json', 'application/scim+json', 'application/*+json'], limit: config.bodyLimit, strict: false }));
   router.use((req: Request, res: Response, next: NextFunction) => {
     if (req.body !== undefined && depthOf(req.body) > MAX_DEPTH) return sendError(res, 400, 'invalidSyntax', `request body is nested deeper than ${MAX_DEPTH} levels`);
@@ -64,12 +70,6 @@ export function scimRouter(deps: ScimDeps): Router {
   });
   router.use(deps.auth.require('scim'));
 
-  // Discovery endpoints are read-only (RFC 7644 §4): other methods get 405, not SCIMMY's 404.
-  router.all(/^\/(ServiceProviderConfig|Schemas|ResourceTypes)(\/.*)?$/i, (req, res, next) => {
-    if (req.method === 'GET' || req.method === 'HEAD') return next();
-    res.setHeader('Allow', 'GET');
-    sendError(res, 405, null, `${req.method} is not allowed on ${req.path}`);
-  });
   router.all(/^\/\.search$/i, (_req, res) => sendError(res, 404, null, 'search across resource types is not supported; POST /Users/.search or /Groups/.search'));
 
   // Ids are server-assigned UUIDs: anything else is a 404 before SCIMMY builds a filter from it.
@@ -89,7 +89,10 @@ export function scimRouter(deps: ScimDeps): Router {
       for (const k of ['filter', 'startIndex', 'count', 'sortBy', 'sortOrder', 'attributes', 'excludedAttributes']) if (k in req.body) raw[k] = req.body[k];
       for (const k of ['attributes', 'excludedAttributes']) if (Array.isArray(raw[k])) raw[k] = (raw[k] as unknown[]).join(',');
       req.body = { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'] };
-      for (const k of ['attributes', 'excludedAttributes']) if (typeof raw[k] === 'string' && raw[k]) req.body[k] = raw[k];
+      // SCIMMY's SearchRequest wants the attribute lists as arrays (RFC 7644 §3.4.3), as the client sent them.
+      for (const k of ['attributes', 'excludedAttributes']) {
+        if (typeof raw[k] === 'string' && raw[k]) req.body[k] = (raw[k] as string).split(',').map((a) => a.trim()).filter(Boolean);
+      }
     }
     for (const [k, v] of Object.entries(raw)) {
       if (Array.isArray(v) || (v !== null && typeof v === 'object')) return sendError(res, 400, 'invalidValue', `query parameter ${k} must be given once`);

@@ -131,5 +131,6 @@ export class GroupResource extends SCIMMY.Resources.Group {
 }
 
 export function declareGroups(): void {
-  SCIMMY.Resources.declare(GroupResource as any);
+  // Declared by its RFC name, so /ResourceTypes/Group resolves (SCIMMY keys declarations by name).
+  SCIMMY.Resources.declare(GroupResource as any, { name: 'Group' } as any);
 }

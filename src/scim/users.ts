@@ -81,10 +81,18 @@ const sortable: Record<string, string> = {
   [`${ENTERPRISE}:department`.toLowerCase()]: 'lower(users.department)',
 };
 
-/** SCIMMY drops `schemas` when `attributes` is given; RFC 7643 §3 wants it on every resource. */
+/**
+ * Project a user through `attributes`/`excludedAttributes` (RFC 7644 §3.4.2.5). SCIMMY drops `schemas` under an
+ * `attributes` list and then fails ("reading 'includes'") as soon as the user has enterprise data, so the list also
+ * asks for `schemas`; RFC 7643 §3 wants it on every resource, naming only the schemas whose attributes are present.
+ */
 function shaped(scim: Json, attributes: Attributes): Json {
-  const coerced = JSON.parse(JSON.stringify(new SCIMMY.Schemas.User(scim, 'out', UserResource.basepath() as string, attributes)));
-  return { schemas: scim.schemas, id: scim.id, ...coerced };
+  const including = attributes !== undefined && /\spr$/i.test(String((attributes as any).expression ?? ''));
+  const filter = including ? new SCIMMY.Types.Filter((attributes as any).map((e: Json) => ({ ...e, schemas: ['pr'] }))) : attributes;
+  const coerced = JSON.parse(JSON.stringify(new SCIMMY.Schemas.User(scim, 'out', UserResource.basepath() as string, filter)));
+  const out: Json = { schemas: undefined, id: scim.id, ...coerced };
+  out.schemas = (scim.schemas as string[]).filter((s) => s === USER_SCHEMA || s in coerced);
+  return out;
 }
 
 /**
@@ -203,7 +211,10 @@ function comparable(u: Json): Json {
 
 /** Declare /Users with the EnterpriseUser extension and handlers that answer from the store. */
 export function declareUsers(): void {
-  SCIMMY.Resources.declare(UserResource, { extensions: [{ schema: SCIMMY.Schemas.EnterpriseUser, required: false }] } as any);
+  // RFC 7643 §4.1.2 gives roles and entitlements no canonical types, but SCIMMY declares `canonicalValues: []`, which
+  // refuses every type: Entra's `"type":"WindowsAzureActiveDirectoryRole"` (clients.md §1.3 E3) would be a 400.
+  for (const path of ['roles.type', 'entitlements.type']) (SCIMMY.Schemas.User as any).definition.attribute(path).config.canonicalValues = false;
+  SCIMMY.Resources.declare(UserResource, { name: 'User', extensions: [{ schema: SCIMMY.Schemas.EnterpriseUser, required: false }] } as any);
   UserResource.egress((async (resource: any, ctx: ScimContext) => (await readUser(ctx, resource.id)).scim) as any);
   UserResource.ingress(async (resource: any, instance: any, ctx: ScimContext) => {
     try {

@@ -133,7 +133,7 @@ export const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0
 export const rand = () => randomBytes(5).toString('hex');
 
 /** A minimal valid user body with random, unique values. */
-export function newUser(extra: Record<string, unknown> = {}) {
+export function newUser(extra: Record<string, unknown> = {}): Record<string, any> {
   const r = rand();
   return { schemas: [USER_SCHEMA], userName: `user.${r}@example.com`, externalId: `ext-${r}`, name: { givenName: 'Given', familyName: `Family${r}` }, emails: [{ value: `user.${r}@example.com`, type: 'work', primary: true }], active: true, ...extra };
 }
