@@ -1,0 +1,47 @@
+/**
+ * What every CLI command shares: the database the server uses (same settings, same migrations), the audit actor,
+ * and how a command fails. Results go to stdout, everything meant for the operator's eyes to stderr, so
+ * `token create` can be captured with `$(...)`.
+ */
+import { userInfo } from 'node:os';
+import type { Knex } from 'knex';
+import { ConfigError, loadConfig, loadDotEnv } from '../config/index.js';
+import { migrate, openDb } from '../store/db.js';
+
+/** A failure the operator caused or can fix: printed as one line on stderr, exit code 1, no stack trace. */
+export class CliError extends Error {}
+
+/** Who ran the command, for the audit log (the OS user; there is no token on the command line). */
+export function actor(): string {
+  let name = 'unknown';
+  try {
+    name = userInfo().username || name;
+  } catch {
+    // no passwd entry (some containers): keep "unknown"
+  }
+  return `cli:${name}`.slice(0, 140);
+}
+
+/** Open the database DATABASE_URL names (as the server does, `.env` included), migrate it, run `fn`, close it. */
+export async function withDb<T>(fn: (db: Knex) => Promise<T>): Promise<T> {
+  loadDotEnv();
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(`configuration error: ${err.message}`);
+    throw err;
+  }
+  const db = openDb({ url: config.databaseUrl, poolMax: 2, sqliteSynchronous: config.sqliteSynchronous });
+  try {
+    await migrate(db);
+    return await fn(db);
+  } finally {
+    await db.destroy().catch(() => undefined);
+  }
+}
+
+/** A note for the operator: stderr, never stdout. */
+export const note = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};

@@ -1,0 +1,27 @@
+/**
+ * The operator CLI: `npm run -s cli -- <group> <command>` (`-s` keeps npm's own banner off stdout).
+ * It uses the database the server uses (DATABASE_URL, `.env`). Each command group lives in its own file and
+ * exports `register(program)`; add a group by importing it and listing it below.
+ */
+import { Command, CommanderError } from 'commander';
+import { CliError } from './context.js';
+import { register as registerTokens } from './tokens.js';
+import { register as registerUsers } from './users.js';
+import { register as registerWorkspace } from './workspace.js';
+
+const groups: ((program: Command) => void)[] = [registerTokens, registerUsers, registerWorkspace];
+
+const program = new Command()
+  .name('cli')
+  .description('SCIM provisioning server: tokens and users')
+  .showHelpAfterError()
+  .exitOverride();
+for (const register of groups) register(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode); // commander printed the message already
+  process.stderr.write(`error: ${err instanceof CliError ? err.message : String((err as Error)?.message ?? err)}\n`);
+  process.exit(1);
+}

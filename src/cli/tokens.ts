@@ -1,0 +1,63 @@
+/**
+ * `token create|list|revoke`: the managed bearer tokens SCIM clients (Entra ID, Okta) and the admin API use.
+ * A token is shown once, at creation, and stored only as its SHA-256 digest (src/store/tokens.ts).
+ */
+import type { Command } from 'commander';
+import { createToken, listTokens, revokeToken, type Scope } from '../store/tokens.js';
+import { actor, CliError, note, withDb } from './context.js';
+
+const SCOPES: readonly Scope[] = ['scim', 'admin'];
+
+export function register(program: Command): void {
+  const token = program.command('token').description('manage bearer tokens (stored hashed; shown once)');
+
+  token
+    .command('create')
+    .description('create a token and print it alone on stdout')
+    .requiredOption('--name <name>', 'a label for the client, e.g. entra or okta (1-100 characters)')
+    .option('--scope <scope>', 'scim (SCIM endpoints) or admin (admin API and SCIM)', 'scim')
+    .action(async (opts: { name: string; scope: string }) => {
+      const name = opts.name.trim();
+      if (!name || name.length > 100) throw new CliError('--name must be 1 to 100 characters');
+      if (!SCOPES.includes(opts.scope as Scope)) throw new CliError(`--scope must be one of ${SCOPES.join(', ')}, got "${opts.scope}"`);
+      await withDb(async (db) => {
+        // Names identify tokens for `revoke`; two live tokens with one name would make that ambiguous.
+        if ((await listTokens(db)).some((t) => t.name === name && !t.revokedAt)) {
+          throw new CliError(`a live token named "${name}" exists; revoke it first or choose another name`);
+        }
+        const created = await createToken(db, name, opts.scope as Scope, actor());
+        if (!created) throw new CliError('token id collision; run the command again');
+        process.stdout.write(`${created.token}\n`);
+        note(`created ${opts.scope} token "${name}" (id ${created.id}); it is shown once, store it now`);
+      });
+    });
+
+  token
+    .command('list')
+    .description('list tokens: id, name, scope, created, revoked (never the token or its hash)')
+    .option('--json', 'print JSON instead of a table')
+    .action(async (opts: { json?: boolean }) => {
+      await withDb(async (db) => {
+        const rows = await listTokens(db);
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(rows.map(({ id, name, scope, createdAt, revokedAt }) => ({ id, name, scope, created: createdAt, revoked: revokedAt })), null, 2)}\n`);
+          return;
+        }
+        const table = [['ID', 'NAME', 'SCOPE', 'CREATED', 'REVOKED'], ...rows.map((t) => [t.id, t.name, t.scope, t.createdAt, t.revokedAt ?? '-'])];
+        const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
+        for (const r of table) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+      });
+    });
+
+  token
+    .command('revoke')
+    .description('revoke the live token(s) with this id or name; servers refuse it within a second')
+    .argument('<id-or-name>', 'a token id from `token list`, or its name')
+    .action(async (idOrName: string) => {
+      await withDb(async (db) => {
+        const n = await revokeToken(db, idOrName, actor());
+        if (n === 0) throw new CliError(`no live token with id or name "${idOrName}"`);
+        note(`revoked ${n} token${n === 1 ? '' : 's'}`);
+      });
+    });
+}
