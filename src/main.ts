@@ -1,13 +1,14 @@
 /**
  * Start the server: settings, database and migrations, first-start token, HTTP, graceful shutdown.
  */
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import { ConfigError, loadConfig, loadDotEnv } from './config/index.js';
 import { createLogger } from './log.js';
 import { migrate, openDb } from './store/db.js';
 import { countActiveTokens, createToken } from './store/tokens.js';
-import { SyncEngine } from './sync/engine.js';
+import { startSync } from './sync/startup.js';
 import { createApp, type AppState } from './http/app.js';
+import { onClientError } from './http/errors.js';
 
 async function main(): Promise<void> {
   loadDotEnv();
@@ -31,13 +32,25 @@ async function main(): Promise<void> {
     if (created) process.stdout.write(`\nSCIM bearer token (shown once, store it now): ${created.token}\n\n`);
   }
 
-  const sync = new SyncEngine(config.defaultChannels);
+  // Parses GROUP_MAPPING_FILE (a bad file stops start-up, one line) and applies it to the groups that exist.
+  const sync = await startSync(db, config, log).catch((err) => {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`configuration error: ${err.message}\n`);
+    return process.exit(78);
+  });
   const state: AppState = { shuttingDown: false };
   const app = createApp({ db, config, log, sync }, state);
   const server: Server = app.listen(config.port, config.host);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 120_000;
+  server.on('clientError', onClientError);
+  // Responses in flight, so shutdown can ask their keep-alive connections to close once they are answered.
+  const inFlight = new Set<ServerResponse>();
+  server.on('request', (_req, res: ServerResponse) => {
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -57,7 +70,11 @@ async function main(): Promise<void> {
       log.info('stopped');
       process.exit(0);
     });
+    // A keep-alive connection would hold server.close open until its idle timeout: in-flight responses go out with
+    // Connection: close, and connections are closed as soon as they fall idle.
+    for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
     server.closeIdleConnections();
+    setInterval(() => server.closeIdleConnections(), 100).unref();
     setTimeout(() => process.exit(1), 25_000).unref();
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));

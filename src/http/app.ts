@@ -12,6 +12,8 @@ import { requestContext } from './request-context.js';
 import { errorHandler, notFound, sendError } from './errors.js';
 import { createAuthenticator, FailureGuard } from './auth.js';
 import { scimRouter, SCIM_MOUNT } from './scim.js';
+import { adminRouter } from '../admin/router.js';
+import { createMetrics, metricsAccess } from './metrics.js';
 
 export interface AppDeps { db: Knex; config: Config; log: Logger; sync: SyncEngine }
 
@@ -24,6 +26,8 @@ export function createApp(deps: AppDeps, state: AppState = { shuttingDown: false
   app.set('trust proxy', false);
   app.set('query parser', 'simple');
   app.use(requestContext(deps.log));
+  const metrics = createMetrics(deps.db);
+  app.use(metrics.middleware);
   app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
   app.use((req, res, next) => {
     if (state.shuttingDown) {
@@ -37,16 +41,23 @@ export function createApp(deps: AppDeps, state: AppState = { shuttingDown: false
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
+    // A probe answers within two seconds whatever the database does (an unreachable host must not hang it).
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('readiness timeout')), 2000); });
     try {
-      await deps.db.raw('select 1');
+      await Promise.race([deps.db.raw('select 1'), timeout]);
       res.json({ status: 'ready', database: 'up' });
     } catch {
       res.status(503).json({ status: 'unavailable', database: 'down' });
+    } finally {
+      clearTimeout(timer);
     }
   });
 
   const auth = createAuthenticator(deps.db, deps.config, new FailureGuard());
+  app.get('/metrics', metricsAccess(deps.config.metricsToken, auth.require('admin')), metrics.handler);
   app.use(SCIM_MOUNT, scimRouter({ ...deps, auth }));
+  app.use('/admin/v1', adminRouter({ ...deps, auth }));
 
   app.use(notFound);
   app.use(errorHandler(deps.log));

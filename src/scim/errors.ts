@@ -52,6 +52,8 @@ export function toScimFailure(err: unknown): Error {
     return scimError(409, 'uniqueness', msg);
   }
   if (kind.kind === 'unavailable') return new HttpFailure(503, null, 'the identity store is unavailable; retry later', { 'Retry-After': '5' });
+  if (kind.kind === 'invalidData') return scimError(400, 'invalidValue', 'a value is too long or not valid for its attribute');
+  if (kind.kind === 'concurrency') return scimError(409, null, 'the resource changed concurrently; retry');
   return new InternalFailure(err);
 }
 
@@ -60,4 +62,19 @@ export class InternalFailure extends HttpFailure {
   constructor(readonly original: unknown) {
     super(500, null, 'internal server error');
   }
+}
+
+/**
+ * Errors from our handlers pass through SCIMMY, which turns anything that is not its own error into a 404 and cannot
+ * render 429/503. The real failure is kept on the response (`res.locals.failure`) and thrown again once SCIMMY hands
+ * control back; the app's error handler renders it.
+ */
+export function handlerFailure(res: { locals: Record<string, any> }, err: unknown): Error {
+  const stashed = res.locals.failure as Error | undefined;
+  if (stashed) return stashed;
+  // SCIMMY's schema coercion reports bad values as TypeErrors.
+  if (err instanceof TypeError && !(err as any).status) return scimError(400, 'invalidValue', err.message);
+  const f = toScimFailure(err);
+  if (f instanceof HttpFailure) res.locals.failure = f;
+  return f;
 }

@@ -5,7 +5,7 @@
  */
 import SCIMMY from 'scimmy';
 import type { ScimContext } from './context.js';
-import { HttpFailure, scimError, toScimFailure } from './errors.js';
+import { handlerFailure, scimError } from './errors.js';
 import { applyPage, applyWhere, parseCollectionQuery } from './collection-query.js';
 import { attributeMap, type ColumnTarget } from './filter/to-sql.js';
 import { GROUP_SCHEMA, groupToScim, projection, type Projection } from './group-mapping.js';
@@ -35,13 +35,7 @@ const sortable: Record<string, string> = {
   'meta.lastmodified': 'groups.updated_at',
 };
 
-function failure(ctx: ScimContext, err: unknown): Error {
-  const stashed = ctx.res.locals.failure as Error | undefined;
-  if (stashed) return stashed;
-  const f = toScimFailure(err);
-  if (f instanceof HttpFailure) ctx.res.locals.failure = f;
-  return f;
-}
+const failure = (ctx: ScimContext, err: unknown): Error => handlerFailure(ctx.res, err);
 
 /** The group as SCIM, reading members only when the projection wants them. */
 async function render(ctx: ScimContext, row: GroupRow, p: Projection): Promise<Json> {

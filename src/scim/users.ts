@@ -6,7 +6,7 @@
 import SCIMMY from 'scimmy';
 import { isDeepStrictEqual } from 'node:util';
 import type { ScimContext } from './context.js';
-import { HttpFailure, scimError, toScimFailure } from './errors.js';
+import { handlerFailure, scimError } from './errors.js';
 import { applyPage, applyWhere, parseCollectionQuery } from './collection-query.js';
 import { attributeMap, type ColumnTarget, type MultiTarget } from './filter/to-sql.js';
 import { normalizePatch } from './quirks.js';
@@ -95,18 +95,7 @@ function shaped(scim: Json, attributes: Attributes): Json {
   return out;
 }
 
-/**
- * Errors from our handlers pass through SCIMMY, which turns anything that is not its own error into a 404.
- * We keep the real failure on the response and throw it again once SCIMMY hands control back.
- */
-function failure(ctx: ScimContext, err: unknown): Error {
-  const stashed = ctx.res.locals.failure as Error | undefined;
-  if (stashed) return stashed;
-  if (err instanceof TypeError && !(err as any).status) return scimError(400, 'invalidValue', err.message);
-  const f = toScimFailure(err);
-  if (f instanceof HttpFailure) ctx.res.locals.failure = f;
-  return f;
-}
+const failure = (ctx: ScimContext, err: unknown): Error => handlerFailure(ctx.res, err);
 
 async function listUsers(ctx: ScimContext, attributes: Attributes) {
   const parsed = parseCollectionQuery(ctx.query, {
@@ -164,7 +153,8 @@ export class UserResource extends SCIMMY.Resources.User {
       for (let attempt = 0; ; attempt++) {
         const { scim: current, version } = await readUser(c, this.id);
         checkIfMatch(c, version);
-        const normalized = normalizePatch(message, current) as Json;
+        const normalized = normalizePatch(message, current, userDefinition()) as Json;
+        assertWritable(normalized.Operations);
         if (Array.isArray(normalized.Operations) && normalized.Operations.length === 0 && (message.Operations ?? []).length > 0) {
           c.res.setHeader('ETag', etagOf(version));
           return shaped(current, this.attributes);
@@ -200,6 +190,27 @@ export class UserResource extends SCIMMY.Resources.User {
     } catch (err) {
       throw failure(c, err);
     }
+  }
+}
+
+const userDefinition = () => (SCIMMY.Schemas.User as any).definition;
+
+/**
+ * An operation whose path names a readOnly attribute (id, meta, groups) is 400 mutability (RFC 7644 §3.5.2,
+ * RFC 7643 §2.2); SCIMMY would drop it silently and answer 200. Read-only keys in a no-path value are ignored
+ * instead, since Okta echoes the id there (clients.md §3.7).
+ */
+function assertWritable(ops: unknown): void {
+  if (!Array.isArray(ops)) return;
+  for (const o of ops) {
+    if (typeof o?.path !== 'string') continue;
+    let attribute: any;
+    try {
+      attribute = userDefinition().attribute(o.path.replace(/\[[^\]]*\]/g, ''));
+    } catch {
+      continue; // an unknown path: SCIMMY answers 400 invalidPath
+    }
+    if (attribute?.config?.mutable === false) throw scimError(400, 'mutability', `${o.path.slice(0, 100)} is read-only`);
   }
 }
 

@@ -42,6 +42,8 @@ export function openDb(opts: DbOptions): Knex {
             conn.pragma('journal_mode = WAL');
             conn.pragma(`synchronous = ${opts.sqliteSynchronous ?? 'FULL'}`);
             conn.pragma('foreign_keys = ON');
+            // 32 MiB page cache (default 2 MiB): bulk member changes write many index pages in one transaction.
+            conn.pragma('cache_size = -32768');
             conn.pragma('busy_timeout = 5000');
             // LIKE must be case-sensitive so caseExact attributes filter exactly; case-insensitive ones use lower().
             conn.pragma('case_sensitive_like = ON');
@@ -58,9 +60,18 @@ export function openDb(opts: DbOptions): Knex {
   }
   return knexFactory({
     client: 'pg',
-    connection: { connectionString: opts.url, connectionTimeoutMillis: 3000, statement_timeout: 30000 } as any,
-    pool: { min: 0, max: opts.poolMax ?? 10, acquireTimeoutMillis: 5000, createTimeoutMillis: 3000, idleTimeoutMillis: 10000 },
-    acquireConnectionTimeout: 5000,
+    // Outage behaviour (docs/reliability.md): a refused or dropped connection fails at once (503 via classifyDbError);
+    // a host that does not answer fails the connect after 3 s; a query on a connection that went silent fails after
+    // query_timeout (client side: statement_timeout cannot fire when the server never got the query); TCP keepalive
+    // finds dead idle connections. Waiting for a free connection is allowed 30 s: under a burst on a healthy database
+    // (1,000 concurrent PATCHes of one group) requests queue for the pool instead of being shed with 503; when the
+    // database is down, waiters are rejected by the failing connects (knex propagates create errors) long before.
+    connection: {
+      connectionString: opts.url, connectionTimeoutMillis: 3000, statement_timeout: 30000, query_timeout: 35000,
+      keepAlive: true, keepAliveInitialDelayMillis: 10000,
+    } as any,
+    pool: { min: 0, max: opts.poolMax ?? 10, acquireTimeoutMillis: 30000, createTimeoutMillis: 3000, idleTimeoutMillis: 10000 },
+    acquireConnectionTimeout: 30000,
     migrations: { directory: migrationsDir, loadExtensions: ['.ts'] },
   });
 }
@@ -70,7 +81,9 @@ export async function migrate(db: Knex): Promise<void> {
 }
 
 /** What a database error means to the SCIM layer. */
-export type DbErrorKind = { kind: 'unique'; constraint: string } | { kind: 'foreignKey' } | { kind: 'unavailable' } | { kind: 'other' };
+export type DbErrorKind =
+  | { kind: 'unique'; constraint: string } | { kind: 'foreignKey' } | { kind: 'unavailable' } | { kind: 'invalidData' }
+  | { kind: 'concurrency' } | { kind: 'other' };
 
 /** Classify a driver error without string-matching on every call site. */
 export function classifyDbError(err: unknown): DbErrorKind {
@@ -85,6 +98,12 @@ export function classifyDbError(err: unknown): DbErrorKind {
     return { kind: 'unique', constraint: m?.[1] ?? '' };
   }
   if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return { kind: 'foreignKey' };
+  // PostgreSQL aborted the transaction for a concurrent one (deadlock_detected, serialization_failure): the whole
+  // transaction may simply run again.
+  if (code === '40P01' || code === '40001') return { kind: 'concurrency' };
+  // A value the database cannot take (PostgreSQL class 22 "data exception": too long for the column, NUL in text,
+  // out of range, not a number...; SQLite's too big / type mismatch): the input's fault, not the server's.
+  if (/^22[0-9A-Z]{3}$/.test(code) || code === 'SQLITE_TOOBIG' || code === 'SQLITE_MISMATCH') return { kind: 'invalidData' };
   if (
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P03', '08006', '08001', '08003', '53300'].includes(code) ||
     /Knex: Timeout acquiring a connection|Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(msg) ||

@@ -1,24 +1,278 @@
 /**
- * Group-to-team/channel sync (Mattermost group-sync rules, ../shared/research/domain.md §2).
- * Placeholder surface used by the user lifecycle; the rules land with the Groups work.
+ * Group-to-team/channel sync (Mattermost group sync, ../shared/research/domain.md §2), run inside the caller's
+ * transaction so a membership change, its consequences and their audit rows commit or roll back together.
+ *
+ * Order of a sync step (Mattermost `CreateDefaultMemberships` then `DeleteGroupConstrainedMemberships`, then roles):
+ *   1. teams linked with auto_add, then the default channels of each team joined;
+ *   2. channels linked with auto_add: their team first (then its default channels), then the channel;
+ *   3. removals from constrained channels, then constrained teams (leaving a team leaves its channels);
+ *   4. scheme_admin from scheme_admin links.
+ * The rules themselves are SQL in src/sync/rules.ts; the statements in src/sync/statements.ts.
+ *
+ * Cost: event methods (membersAdded, membersRemoved, groupDeleted, user*) pass the group and a chunk of at most
+ * CHUNK user ids to every statement, so each statement is a set of primary-key lookups whose cost depends on the
+ * ids passed and the group's links, never on how many members the group has.
  */
 import type { Knex } from 'knex';
+import { writeAuditMany, type AuditEntry } from '../store/audit.js';
+import { bySyncable, chunk } from './sql.js';
+import {
+  channelAdminsToDemote, channelAdminsToPromote, channelLinkCandidates, channelMembersToRemove, channelsOfLeftTeam,
+  channelTeamCandidates, defaultChannelCandidates, teamAdminsToDemote, teamAdminsToPromote, teamLinkCandidates,
+  teamMembersToRemove, type AddSource, type Target,
+} from './rules.js';
+import { insertMissing, reviveTombstoned, setSchemeAdmin, tombstone, type Changed } from './statements.js';
+import type { MappingRule } from './mapping.js';
+import { applyRulesToGroup } from './mapping-apply.js';
 
 export interface AuditCtx { actor: string; requestId?: string | undefined }
 
-export class SyncEngine {
-  constructor(readonly defaultChannels: string[]) {}
+export interface SyncScope { teamId?: string; channelId?: string; groupId?: string }
 
-  /** A deleted user leaves every group. */
-  async userDeleted(tx: Knex.Transaction, userId: string, _a: AuditCtx): Promise<void> {
-    await tx('group_members').where({ user_id: userId }).delete();
+export interface ReconcileStats {
+  teamMembersAdded: number;
+  teamMembersRemoved: number;
+  channelMembersAdded: number;
+  channelMembersRemoved: number;
+  /** Of the added ones, how many were tombstoned memberships brought back (only with readdRemoved). */
+  readded: number;
+  adminsPromoted: number;
+  adminsDemoted: number;
+}
+
+export const emptyStats = (): ReconcileStats => ({
+  teamMembersAdded: 0, teamMembersRemoved: 0, channelMembersAdded: 0, channelMembersRemoved: 0, readded: 0, adminsPromoted: 0, adminsDemoted: 0,
+});
+
+export const statsChanged = (s: ReconcileStats): number =>
+  s.teamMembersAdded + s.teamMembersRemoved + s.channelMembersAdded + s.channelMembersRemoved + s.adminsPromoted + s.adminsDemoted;
+
+export interface SyncEngineOptions { defaultChannels: string[]; mappings?: MappingRule[] }
+
+/** People per reconcile page: every statement of a reconcile covers at most this many user ids. */
+const RECONCILE_PAGE = 2000;
+
+type Kind = 'team' | 'channel';
+
+/** Collects audit rows and counts for one sync step; rows are written in insertion order (teams before channels). */
+class Journal {
+  readonly stats = emptyStats();
+  private rows: AuditEntry[] = [];
+  constructor(private readonly a: AuditCtx) {}
+
+  added(kind: Kind, list: Changed[], readded = false): void {
+    if (kind === 'team') this.stats.teamMembersAdded += list.length;
+    else this.stats.channelMembersAdded += list.length;
+    if (readded) this.stats.readded += list.length;
+    for (const c of list) {
+      this.rows.push({
+        ...this.a, operation: `${kind}_add`, resourceType: kind === 'team' ? 'TeamMember' : 'ChannelMember', resourceId: c.userId, cause: c.cause,
+        after: { [`${kind}Id`]: c.syncableId, userId: c.userId, schemeAdmin: c.schemeAdmin, ...(readded ? { readded: true } : {}) },
+      });
+    }
   }
 
-  async membersAdded(_tx: Knex.Transaction, _groupId: string, _userIds: string[], _a: AuditCtx): Promise<void> {}
-  async membersRemoved(_tx: Knex.Transaction, _groupId: string, _userIds: string[], _a: AuditCtx): Promise<void> {}
-  async groupDeleted(_tx: Knex.Transaction, _groupId: string, _former: string[], _a: AuditCtx): Promise<void> {}
-  async groupUpserted(_tx: Knex.Transaction, _group: { id: string; externalId: string | null; displayName: string }, _a: AuditCtx): Promise<void> {}
+  removed(kind: Kind, list: Changed[]): void {
+    if (kind === 'team') this.stats.teamMembersRemoved += list.length;
+    else this.stats.channelMembersRemoved += list.length;
+    for (const c of list) {
+      this.rows.push({
+        ...this.a, operation: `${kind}_remove`, resourceType: kind === 'team' ? 'TeamMember' : 'ChannelMember', resourceId: c.userId, cause: c.cause,
+        before: { [`${kind}Id`]: c.syncableId, userId: c.userId, schemeAdmin: c.schemeAdmin },
+      });
+    }
+  }
 
-  /** Reactivation keeps memberships as they were: nothing to add or remove. */
-  async userReactivated(_tx: Knex.Transaction, _userId: string, _a: AuditCtx): Promise<void> {}
+  role(kind: Kind, list: Changed[], cause: string): void {
+    for (const c of list) {
+      if (c.schemeAdmin) this.stats.adminsPromoted++;
+      else this.stats.adminsDemoted++;
+      this.rows.push({
+        ...this.a, operation: `${kind}_${c.schemeAdmin ? 'promote' : 'demote'}`, resourceType: kind === 'team' ? 'TeamMember' : 'ChannelMember',
+        resourceId: c.userId, cause, before: { schemeAdmin: !c.schemeAdmin }, after: { [`${kind}Id`]: c.syncableId, userId: c.userId, schemeAdmin: c.schemeAdmin },
+      });
+    }
+  }
+
+  async flush(tx: Knex.Transaction): Promise<void> {
+    const rows = this.rows;
+    this.rows = [];
+    if (rows.length) await writeAuditMany(tx, rows);
+  }
+}
+
+export class SyncEngine {
+  readonly defaultChannels: string[];
+  readonly mappings: MappingRule[];
+
+  constructor(opts: SyncEngineOptions) {
+    this.defaultChannels = opts.defaultChannels;
+    this.mappings = opts.mappings ?? [];
+  }
+
+  // ---- events from SCIM ----------------------------------------------------------------------------------------
+
+  /** People joined a group (their group_members rows are already inserted). */
+  async membersAdded(tx: Knex.Transaction, groupId: string, userIds: string[], a: AuditCtx): Promise<void> {
+    for (const part of chunk(unique(userIds))) {
+      const j = new Journal(a);
+      await this.addStep(tx, { groupId, userIds: part }, false, j, `group:${groupId}`);
+      await j.flush(tx);
+    }
+  }
+
+  /** People left a group (their group_members rows are already deleted). */
+  async membersRemoved(tx: Knex.Transaction, groupId: string, userIds: string[], a: AuditCtx): Promise<void> {
+    for (const part of chunk(unique(userIds))) {
+      const j = new Journal(a);
+      await this.removeStep(tx, { groupId, userIds: part }, `group:${groupId}`, j);
+      await this.demoteStep(tx, { groupId, userIds: part }, j, `group:${groupId}`);
+      await j.flush(tx);
+    }
+  }
+
+  /**
+   * The group was soft-deleted and its members removed: its former members lose what it alone granted. Its links
+   * stay for a restore (Mattermost keeps GroupTeams/GroupChannels of a deleted group).
+   */
+  async groupDeleted(tx: Knex.Transaction, groupId: string, formerMemberIds: string[], a: AuditCtx): Promise<void> {
+    await this.membersRemoved(tx, groupId, formerMemberIds, a);
+  }
+
+  /** A group was created, renamed, rebound or restored: apply the mapping rules that match it. */
+  async groupUpserted(tx: Knex.Transaction, group: { id: string; externalId: string | null; displayName: string }, a: AuditCtx): Promise<void> {
+    if (this.mappings.length) await applyRulesToGroup(tx, this, group, this.mappings, a);
+  }
+
+  /** SCIM DELETE of a user: they leave every group, then the leave-group rules run group by group. */
+  async userDeleted(tx: Knex.Transaction, userId: string, a: AuditCtx): Promise<void> {
+    const groupIds = (await tx('group_members').where({ user_id: userId }).pluck('group_id')) as string[];
+    await tx('group_members').where({ user_id: userId }).delete();
+    for (const groupId of groupIds) await this.membersRemoved(tx, groupId, [userId], a);
+  }
+
+  /**
+   * Reactivation keeps every membership as it was (Mattermost `UpdateActive` touches none). It also gives the person
+   * the auto-add memberships of groups they joined while deactivated, when they were skipped as inactive; a
+   * tombstone still wins. Cost: the person's groups and their links.
+   */
+  async userReactivated(tx: Knex.Transaction, userId: string, a: AuditCtx): Promise<void> {
+    const j = new Journal(a);
+    await this.addStep(tx, { userIds: [userId] }, false, j, 'reactivated');
+    await j.flush(tx);
+  }
+
+  /**
+   * A manual team join (admin API, CLI) joins the team's default channels like any Mattermost team join
+   * (`JoinUserToTeam` → `JoinDefaultChannels`); `revived` when a tombstoned membership was brought back.
+   */
+  async teamJoined(tx: Knex.Transaction, teamId: string, userId: string, opts: { revived: boolean }, a: AuditCtx): Promise<ReconcileStats> {
+    const j = new Journal(a);
+    const joined: Changed[] = [{ syncableId: teamId, userId, cause: a.actor, schemeAdmin: false }];
+    await this.joinDefaultChannels(tx, opts.revived ? [] : joined, opts.revived ? joined : [], Date.now(), j);
+    await j.flush(tx);
+    return j.stats;
+  }
+
+  // ---- reconcile -----------------------------------------------------------------------------------------------
+
+  /**
+   * Bring memberships in line with the links (Mattermost `SyncRolesAndMembership` for one syncable, the LDAP sync job
+   * for everything). Idempotent: a second run changes nothing. `readdRemoved` also brings back tombstoned members
+   * the links would add (Mattermost `include_removed_members`).
+   */
+  async reconcile(tx: Knex.Transaction, scope: SyncScope, opts: { readdRemoved?: boolean }, a: AuditCtx): Promise<ReconcileStats> {
+    if (scope.teamId && scope.channelId) throw new Error('reconcile takes a team or a channel, not both');
+    const base: Target = { ...(scope.teamId ? { teamId: scope.teamId } : {}), ...(scope.channelId ? { channelId: scope.channelId } : {}), ...(scope.groupId ? { groupId: scope.groupId } : {}) };
+    const total = emptyStats();
+    // Page through people by id so each statement covers at most RECONCILE_PAGE of them (a 100k-member team is
+    // never one 100k-row statement, which would meet PostgreSQL's statement_timeout); the order of the steps holds
+    // within each page, and pages are disjoint, so the result is the same as one pass.
+    for (let after: string | null = null; ;) {
+      const q = tx('users').orderBy('id').limit(RECONCILE_PAGE).pluck('id');
+      if (after !== null) q.where('id', '>', after);
+      const ids = (await q) as string[];
+      if (!ids.length) break;
+      const t: Target = { ...base, userRange: { after, upTo: ids[ids.length - 1]! } };
+      const j = new Journal(a);
+      await this.addStep(tx, t, !!opts.readdRemoved, j, 'scheme_admin');
+      await this.removeStep(tx, t, 'constraint', j);
+      await this.demoteStep(tx, t, j, 'constraint');
+      await j.flush(tx);
+      for (const k of Object.keys(total) as (keyof ReconcileStats)[]) total[k] += j.stats[k];
+      if (ids.length < RECONCILE_PAGE) break;
+      after = ids[ids.length - 1]!;
+    }
+    return total;
+  }
+
+  // ---- steps ---------------------------------------------------------------------------------------------------
+
+  /** Steps 1, 2 and the promotions of step 4 for the target. */
+  private async addStep(tx: Knex.Transaction, t: Target, readd: boolean, j: Journal, roleCause: string): Promise<void> {
+    const now = Date.now();
+    // 1. teams linked with auto_add, then their default channels.
+    const teamSource = teamLinkCandidates(t);
+    if (teamSource) {
+      const joined = await insertMissing(tx, teamSource, now);
+      j.added('team', joined);
+      const revived = readd ? await reviveTombstoned(tx, teamSource, now) : [];
+      j.added('team', revived, true);
+      await this.joinDefaultChannels(tx, joined, revived, now, j);
+    }
+    // 2. channels linked with auto_add: the team first (and its default channels), then the channel.
+    const viaChannel = await insertMissing(tx, channelTeamCandidates(t), now);
+    j.added('team', viaChannel);
+    await this.joinDefaultChannels(tx, viaChannel, [], now, j);
+    const channelSource = channelLinkCandidates(t);
+    j.added('channel', await insertMissing(tx, channelSource, now));
+    if (readd) j.added('channel', await reviveTombstoned(tx, channelSource, now), true);
+    // 4. (promotions) scheme_admin links make existing members admins too.
+    const teamPromote = teamAdminsToPromote(t);
+    if (teamPromote) j.role('team', await setSchemeAdmin(tx, 'team_members', teamPromote, true, now), roleCause);
+    j.role('channel', await setSchemeAdmin(tx, 'channel_members', channelAdminsToPromote(t), true, now), roleCause);
+  }
+
+  /**
+   * Joining a team joins its default channels (`JoinDefaultChannels`). A fresh team membership cannot have channel
+   * tombstones; a revived one rejoins its default channels even if it had left them, as Mattermost's rejoin does.
+   */
+  private async joinDefaultChannels(tx: Knex.Transaction, joined: Changed[], revived: Changed[], now: number, j: Journal): Promise<void> {
+    for (const [teamId, users] of bySyncable(joined, (c) => c.syncableId, (c) => c.userId)) {
+      j.added('channel', await insertMissing(tx, defaultChannelCandidates(teamId, users), now));
+    }
+    for (const [teamId, users] of bySyncable(revived, (c) => c.syncableId, (c) => c.userId)) {
+      const source: AddSource = defaultChannelCandidates(teamId, users);
+      j.added('channel', await insertMissing(tx, source, now));
+      j.added('channel', await reviveTombstoned(tx, source, now), true);
+    }
+  }
+
+  /** Step 3: constrained channels first, then constrained teams, each team removal cascading to its channels. */
+  private async removeStep(tx: Knex.Transaction, t: Target, cause: string, j: Journal): Promise<void> {
+    const now = Date.now();
+    j.removed('channel', await tombstone(tx, 'channel_members', channelMembersToRemove(t), cause, now));
+    const teamWhere = teamMembersToRemove(t);
+    if (!teamWhere) return;
+    const leftTeams = await tombstone(tx, 'team_members', teamWhere, cause, now);
+    j.removed('team', leftTeams);
+    for (const [teamId, users] of bySyncable(leftTeams, (c) => c.syncableId, (c) => c.userId)) {
+      j.removed('channel', await tombstone(tx, 'channel_members', channelsOfLeftTeam(teamId, users), `team:${teamId}`, now));
+    }
+  }
+
+  /**
+   * Step 4 (demotions): on constrained syncables scheme_admin is only for members of scheme_admin-linked groups
+   * (`SyncSyncableRoles` sets it both ways; the promotion half is in addStep, so removals never create admins).
+   */
+  private async demoteStep(tx: Knex.Transaction, t: Target, j: Journal, cause: string): Promise<void> {
+    const now = Date.now();
+    const teamDemote = teamAdminsToDemote(t);
+    if (teamDemote) j.role('team', await setSchemeAdmin(tx, 'team_members', teamDemote, false, now), cause);
+    j.role('channel', await setSchemeAdmin(tx, 'channel_members', channelAdminsToDemote(t), false, now), cause);
+  }
+}
+
+function unique(ids: readonly string[]): string[] {
+  return [...new Set(ids)];
 }

@@ -1,0 +1,225 @@
+/**
+ * Workspace commands: `team`, `channel`, `link`, `unlink`, `reconcile`, `memberships`, `audit`. They call the same
+ * use-cases as the admin API (src/workspace/), not HTTP, so the rules, transactions and audit rows are identical;
+ * the audit actor is `admin:cli:<os user>`. Teams and channels are named by id or name, groups by id, externalId or
+ * exact displayName.
+ */
+import type { Command } from 'commander';
+import type { Knex } from 'knex';
+import { loadConfig } from '../config/index.js';
+import { listAudit } from '../store/audit.js';
+import { getChannel, getChannelByName, getTeam, getTeamByName, type ChannelRow, type TeamRow } from '../store/workspace.js';
+import { SyncEngine } from '../sync/engine.js';
+import { archiveChannel, createChannel, listChannels, updateChannel } from '../workspace/channels.js';
+import type { WorkspaceCtx } from '../workspace/context.js';
+import { WorkspaceError } from '../workspace/errors.js';
+import { link, resolveGroup, unlink } from '../workspace/links.js';
+import { membershipsOf } from '../workspace/members.js';
+import { runReconcile } from '../workspace/reconcile.js';
+import { archiveTeam, createTeam, listTeams, updateTeam } from '../workspace/teams.js';
+import { actor, CliError, note, withDb } from './context.js';
+
+/** Open the database, build the use-case context, turn use-case errors into one-line CLI errors. */
+async function withWorkspace<T>(fn: (ctx: WorkspaceCtx) => Promise<T>): Promise<T> {
+  return withDb(async (db) => {
+    const sync = new SyncEngine({ defaultChannels: loadConfig().defaultChannels });
+    try {
+      return await fn({ db, sync, actor: `admin:${actor()}` });
+    } catch (err) {
+      if (err instanceof WorkspaceError) throw new CliError(err.message);
+      throw err;
+    }
+  });
+}
+
+async function teamRef(db: Knex, ref: string): Promise<TeamRow> {
+  const t = (await getTeam(db, ref)) ?? (await getTeamByName(db, ref));
+  if (!t) throw new CliError(`no team with id or name "${ref}"`);
+  return t;
+}
+
+async function channelRef(db: Knex, team: TeamRow, ref: string): Promise<ChannelRow> {
+  const c = (await getChannelByName(db, team.id, ref)) ?? (await getChannel(db, ref));
+  if (!c || c.team_id !== team.id) throw new CliError(`team ${team.name} has no channel with id or name "${ref}"`);
+  return c;
+}
+
+const json = (v: unknown): void => {
+  process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+};
+
+function table(rows: Record<string, unknown>[], cols: string[]): void {
+  const cells = [cols.map((c) => c.toUpperCase()), ...rows.map((r) => cols.map((c) => (r[c] === null || r[c] === undefined ? '-' : String(r[c]))))];
+  const widths = cols.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
+  for (const r of cells) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+}
+
+export function register(program: Command): void {
+  // ---- team ----------------------------------------------------------------------------------------------------
+  const team = program.command('team').description('workspace teams (created with their default channels)');
+  team.command('create')
+    .argument('<name>', 'URL name: 2-64 lower-case letters, digits, hyphens')
+    .option('--display-name <text>', 'shown name (default: the name)')
+    .option('--type <type>', 'O (open) or I (invite only)', 'O')
+    .option('--constrained', 'group-constrained: members only through linked groups')
+    .action(async (name: string, o: { displayName?: string; type: string; constrained?: boolean }) => {
+      await withWorkspace(async (ctx) => json(await createTeam(ctx, { name, displayName: o.displayName ?? name, type: o.type as 'O' | 'I', groupConstrained: !!o.constrained })));
+    });
+  team.command('list')
+    .option('--all', 'include archived teams')
+    .option('--json', 'print JSON instead of a table')
+    .action(async (o: { all?: boolean; json?: boolean }) => {
+      await withWorkspace(async (ctx) => {
+        const items = [];
+        for (let after: string | undefined, page; (page = await listTeams(ctx, { limit: 1000, ...(after ? { after } : {}), includeArchived: !!o.all })); after = page.next) {
+          items.push(...page.items);
+          if (!page.next) break;
+        }
+        if (o.json) json(items);
+        else table(items, ['id', 'name', 'displayName', 'type', 'groupConstrained', 'archivedAt']);
+      });
+    });
+  team.command('archive').argument('<team>', 'team id or name').action(async (ref: string) => {
+    await withWorkspace(async (ctx) => json(await archiveTeam(ctx, (await teamRef(ctx.db, ref)).id)));
+  });
+  team.command('constrain')
+    .description('make a team group-constrained (or not, with --off) and reconcile it')
+    .argument('<team>', 'team id or name')
+    .option('--off', 'remove the constraint')
+    .action(async (ref: string, o: { off?: boolean }) => {
+      await withWorkspace(async (ctx) => json(await updateTeam(ctx, (await teamRef(ctx.db, ref)).id, { groupConstrained: !o.off })));
+    });
+
+  // ---- channel -------------------------------------------------------------------------------------------------
+  const channel = program.command('channel').description('channels of a team');
+  channel.command('create')
+    .argument('<team>', 'team id or name')
+    .argument('<name>', 'channel name: 1-64 lower-case letters, digits, hyphens, underscores')
+    .option('--display-name <text>', 'shown name (default: the name)')
+    .option('--private', 'a private (P) channel instead of an open (O) one')
+    .option('--constrained', 'group-constrained')
+    .option('--default', 'joined by everyone who joins the team (open channels only)')
+    .action(async (teamArg: string, name: string, o: { displayName?: string; private?: boolean; constrained?: boolean; default?: boolean }) => {
+      await withWorkspace(async (ctx) => {
+        const t = await teamRef(ctx.db, teamArg);
+        json(await createChannel(ctx, t.id, { name, displayName: o.displayName ?? name, type: o.private ? 'P' : 'O', groupConstrained: !!o.constrained, isDefault: !!o.default }));
+      });
+    });
+  channel.command('list')
+    .argument('<team>', 'team id or name')
+    .option('--all', 'include archived channels')
+    .option('--json', 'print JSON instead of a table')
+    .action(async (teamArg: string, o: { all?: boolean; json?: boolean }) => {
+      await withWorkspace(async (ctx) => {
+        const t = await teamRef(ctx.db, teamArg);
+        const items = [];
+        for (let after: string | undefined, page; (page = await listChannels(ctx, t.id, { limit: 1000, ...(after ? { after } : {}), includeArchived: !!o.all })); after = page.next) {
+          items.push(...page.items);
+          if (!page.next) break;
+        }
+        if (o.json) json(items);
+        else table(items, ['id', 'name', 'displayName', 'type', 'groupConstrained', 'isDefault', 'archivedAt']);
+      });
+    });
+  channel.command('archive').argument('<team>', 'team id or name').argument('<channel>', 'channel id or name').action(async (teamArg: string, ref: string) => {
+    await withWorkspace(async (ctx) => json(await archiveChannel(ctx, (await channelRef(ctx.db, await teamRef(ctx.db, teamArg), ref)).id)));
+  });
+  channel.command('constrain')
+    .description('make a channel group-constrained (or not, with --off) and reconcile it')
+    .argument('<team>', 'team id or name')
+    .argument('<channel>', 'channel id or name')
+    .option('--off', 'remove the constraint')
+    .action(async (teamArg: string, ref: string, o: { off?: boolean }) => {
+      await withWorkspace(async (ctx) => {
+        const c = await channelRef(ctx.db, await teamRef(ctx.db, teamArg), ref);
+        json(await updateChannel(ctx, c.id, { groupConstrained: !o.off }));
+      });
+    });
+
+  // ---- links ---------------------------------------------------------------------------------------------------
+  program.command('link')
+    .description('link a group to a team, or to a channel of it, and reconcile that team or channel')
+    .argument('<group>', 'group id, externalId or exact displayName')
+    .argument('<team>', 'team id or name')
+    .argument('[channel]', 'channel id or name (link the channel instead of the team)')
+    .option('--no-auto-add', 'permit membership without adding group members automatically')
+    .option('--scheme-admin', 'group members become team/channel admins')
+    .action(async (groupArg: string, teamArg: string, channelArg: string | undefined, o: { autoAdd: boolean; schemeAdmin?: boolean }) => {
+      await withWorkspace(async (ctx) => {
+        const g = await resolveGroup(ctx.db, groupArg);
+        const t = await teamRef(ctx.db, teamArg);
+        const input = { autoAdd: o.autoAdd, schemeAdmin: !!o.schemeAdmin };
+        const out = channelArg ? await link(ctx, 'channel', g.id, (await channelRef(ctx.db, t, channelArg)).id, input) : await link(ctx, 'team', g.id, t.id, input);
+        note(out.created ? 'linked' : out.changed ? 'link changed' : 'link unchanged');
+        json(out);
+      });
+    });
+  program.command('unlink')
+    .description('remove a group link and reconcile the team or channel')
+    .argument('<group>', 'group id, externalId or exact displayName')
+    .argument('<team>', 'team id or name')
+    .argument('[channel]', 'channel id or name')
+    .action(async (groupArg: string, teamArg: string, channelArg: string | undefined) => {
+      await withWorkspace(async (ctx) => {
+        const g = await resolveGroup(ctx.db, groupArg);
+        const t = await teamRef(ctx.db, teamArg);
+        json(channelArg ? await unlink(ctx, 'channel', g.id, (await channelRef(ctx.db, t, channelArg)).id) : await unlink(ctx, 'team', g.id, t.id));
+      });
+    });
+
+  // ---- reconcile, memberships, audit -----------------------------------------------------------------------------
+  program.command('reconcile')
+    .description('bring memberships in line with the group links (idempotent); everything unless scoped')
+    .option('--readd-removed', 're-add members who were removed or left, where a link would add them')
+    .option('--team <team>', 'only this team (and its channels)')
+    .option('--channel <channel>', 'only this channel (name needs --team, or give its id)')
+    .option('--group <group>', 'only what this group is linked to')
+    .action(async (o: { readdRemoved?: boolean; team?: string; channel?: string; group?: string }) => {
+      await withWorkspace(async (ctx) => {
+        const t = o.team ? await teamRef(ctx.db, o.team) : undefined;
+        let channelId: string | undefined;
+        if (o.channel) {
+          const c = t ? await channelRef(ctx.db, t, o.channel) : await getChannel(ctx.db, o.channel);
+          if (!c) throw new CliError(`no channel with id "${o.channel}" (give --team to name it)`);
+          channelId = c.id;
+        }
+        const groupId = o.group ? (await resolveGroup(ctx.db, o.group)).id : undefined;
+        json(await runReconcile(ctx, {
+          readdRemoved: !!o.readdRemoved,
+          ...(channelId ? { channelId } : t ? { teamId: t.id } : {}),
+          ...(groupId ? { groupId } : {}),
+        }));
+      });
+    });
+
+  program.command('memberships')
+    .description("a person's team and channel memberships, removed ones included")
+    .argument('<user>', 'user id or SCIM userName')
+    .action(async (ref: string) => {
+      await withWorkspace(async (ctx) => {
+        const row = (await ctx.db('users').where({ id: ref }).first('id')) ?? (await ctx.db('users').whereRaw('lower(user_name) = lower(?)', [ref]).orderBy('deleted_at', 'desc').first('id'));
+        if (!row) throw new CliError(`no user with id or userName "${ref}"`);
+        json(await membershipsOf(ctx, row.id));
+      });
+    });
+
+  program.command('audit')
+    .description('the audit trail, oldest first')
+    .option('--resource-id <id>', 'only rows about this resource (a user id for memberships)')
+    .option('--resource-type <type>', 'User, Group, Team, Channel, TeamMember, ChannelMember, Link, Token')
+    .option('--request-id <id>', 'only rows written by this request')
+    .option('--limit <n>', 'at most this many rows (1-1000)', '100')
+    .option('--after <id>', 'rows after this audit id')
+    .action(async (o: { resourceId?: string; resourceType?: string; requestId?: string; limit: string; after?: string }) => {
+      const limit = Number(o.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError('--limit must be an integer from 1 to 1000');
+      if (o.after !== undefined && !/^\d+$/.test(o.after)) throw new CliError('--after must be an audit id');
+      await withWorkspace(async (ctx) => json(await listAudit(ctx.db, {
+        limit,
+        ...(o.resourceId ? { resourceId: o.resourceId } : {}),
+        ...(o.resourceType ? { resourceType: o.resourceType } : {}),
+        ...(o.requestId ? { requestId: o.requestId } : {}),
+        ...(o.after ? { afterId: Number(o.after) } : {}),
+      })));
+    });
+}

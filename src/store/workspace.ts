@@ -1,0 +1,235 @@
+/**
+ * Workspace repository: teams, channels, their memberships (rows with tombstones) and group links. It knows SQL,
+ * not HTTP and not the sync rules; the use-cases in src/workspace/ combine it with the engine and the audit log.
+ * Uniqueness (team name, channel name per team) is settled by the database's unique indexes.
+ */
+import type { Knex } from 'knex';
+import { bool } from './db.js';
+
+type Db = Knex | Knex.Transaction;
+type Millis = number | string;
+
+export interface TeamRow {
+  id: string; name: string; display_name: string; type: 'O' | 'I'; group_constrained: boolean | number;
+  created_at: Millis; updated_at: Millis; archived_at: Millis | null;
+}
+
+export interface ChannelRow {
+  id: string; team_id: string; name: string; display_name: string; type: 'O' | 'P'; group_constrained: boolean | number;
+  is_default: boolean | number; created_at: Millis; updated_at: Millis; archived_at: Millis | null;
+}
+
+export interface MemberRow {
+  user_id: string; scheme_admin: boolean | number; created_at: Millis; updated_at: Millis;
+  added_by: string; removed_at: Millis | null; removed_by: string | null;
+}
+
+export type SyncableKind = 'team' | 'channel';
+const MEMBERS = { team: 'team_members', channel: 'channel_members' } as const;
+const KEY = { team: 'team_id', channel: 'channel_id' } as const;
+const LINKS = { team: 'group_teams', channel: 'group_channels' } as const;
+
+const iso = (v: Millis | null | undefined): string | null => (v === null || v === undefined ? null : new Date(Number(v)).toISOString());
+
+// ---- API shapes (camelCase, ISO times) --------------------------------------------------------------------------
+
+export const teamOut = (r: TeamRow) => ({
+  id: r.id, name: r.name, displayName: r.display_name, type: r.type, groupConstrained: bool(r.group_constrained),
+  createdAt: iso(r.created_at), updatedAt: iso(r.updated_at), archivedAt: iso(r.archived_at),
+});
+export type Team = ReturnType<typeof teamOut>;
+
+export const channelOut = (r: ChannelRow) => ({
+  id: r.id, teamId: r.team_id, name: r.name, displayName: r.display_name, type: r.type, groupConstrained: bool(r.group_constrained),
+  isDefault: bool(r.is_default), createdAt: iso(r.created_at), updatedAt: iso(r.updated_at), archivedAt: iso(r.archived_at),
+});
+export type Channel = ReturnType<typeof channelOut>;
+
+export const memberOut = (r: MemberRow & { username?: string | null }) => ({
+  userId: r.user_id, ...(r.username !== undefined ? { username: r.username } : {}),
+  active: r.removed_at == null, schemeAdmin: bool(r.scheme_admin), addedBy: r.added_by, createdAt: iso(r.created_at), updatedAt: iso(r.updated_at),
+  removedAt: iso(r.removed_at), removedBy: r.removed_by,
+});
+export type Member = ReturnType<typeof memberOut>;
+
+// ---- teams ------------------------------------------------------------------------------------------------------
+
+export async function insertTeam(tx: Db, row: TeamRow): Promise<void> {
+  await tx('teams').insert(row);
+}
+
+export async function getTeam(db: Db, id: string): Promise<TeamRow | undefined> {
+  return db<TeamRow>('teams').where({ id }).first();
+}
+
+export async function getTeamByName(db: Db, name: string): Promise<TeamRow | undefined> {
+  return db<TeamRow>('teams').where({ name }).first();
+}
+
+/** Teams by name, keyset-paged (`after` = the last name seen). */
+export async function listTeams(db: Db, q: { limit: number; after?: string | undefined; includeArchived?: boolean }): Promise<TeamRow[]> {
+  const qb = db<TeamRow>('teams').orderBy('name').limit(q.limit);
+  if (q.after) qb.where('name', '>', q.after);
+  if (!q.includeArchived) qb.whereNull('archived_at');
+  return qb;
+}
+
+export async function updateTeam(tx: Db, id: string, patch: Partial<TeamRow>): Promise<void> {
+  await tx('teams').where({ id }).update(patch);
+}
+
+// ---- channels ---------------------------------------------------------------------------------------------------
+
+export async function insertChannels(tx: Db, rows: ChannelRow[]): Promise<void> {
+  if (rows.length) await tx('channels').insert(rows);
+}
+
+export async function getChannel(db: Db, id: string): Promise<ChannelRow | undefined> {
+  return db<ChannelRow>('channels').where({ id }).first();
+}
+
+export async function getChannelByName(db: Db, teamId: string, name: string): Promise<ChannelRow | undefined> {
+  return db<ChannelRow>('channels').where({ team_id: teamId, name }).first();
+}
+
+export async function listChannels(db: Db, teamId: string, q: { limit: number; after?: string | undefined; includeArchived?: boolean }): Promise<ChannelRow[]> {
+  const qb = db<ChannelRow>('channels').where({ team_id: teamId }).orderBy('name').limit(q.limit);
+  if (q.after) qb.where('name', '>', q.after);
+  if (!q.includeArchived) qb.whereNull('archived_at');
+  return qb;
+}
+
+export async function updateChannel(tx: Db, id: string, patch: Partial<ChannelRow>): Promise<void> {
+  await tx('channels').where({ id }).update(patch);
+}
+
+// ---- memberships ------------------------------------------------------------------------------------------------
+
+export async function getMember(db: Db, kind: SyncableKind, syncableId: string, userId: string): Promise<MemberRow | undefined> {
+  return db<MemberRow>(MEMBERS[kind]).where({ [KEY[kind]]: syncableId, user_id: userId }).first();
+}
+
+export async function insertMember(tx: Db, kind: SyncableKind, syncableId: string, userId: string, v: { schemeAdmin: boolean; addedBy: string; now: number }): Promise<void> {
+  await tx(MEMBERS[kind]).insert({
+    [KEY[kind]]: syncableId, user_id: userId, scheme_admin: v.schemeAdmin, created_at: v.now, updated_at: v.now, added_by: v.addedBy, removed_at: null, removed_by: null,
+  });
+}
+
+/** Bring a tombstoned membership back (same row, as Mattermost clears DeleteAt on rejoin). */
+export async function reviveMember(tx: Db, kind: SyncableKind, syncableId: string, userId: string, v: { schemeAdmin: boolean; addedBy: string; now: number }): Promise<boolean> {
+  const n = await tx(MEMBERS[kind]).where({ [KEY[kind]]: syncableId, user_id: userId }).whereNotNull('removed_at')
+    .update({ scheme_admin: v.schemeAdmin, added_by: v.addedBy, updated_at: v.now, removed_at: null, removed_by: null });
+  return n === 1;
+}
+
+export async function tombstoneMember(tx: Db, kind: SyncableKind, syncableId: string, userId: string, removedBy: string, now: number): Promise<boolean> {
+  const n = await tx(MEMBERS[kind]).where({ [KEY[kind]]: syncableId, user_id: userId }).whereNull('removed_at')
+    .update({ removed_at: now, removed_by: removedBy, updated_at: now });
+  return n === 1;
+}
+
+/** Live channel memberships of a user in one team (what leaving the team also leaves). */
+export async function liveChannelIdsInTeam(db: Db, teamId: string, userId: string): Promise<string[]> {
+  return db('channel_members as cm').join('channels as c', 'c.id', 'cm.channel_id')
+    .where({ 'c.team_id': teamId, 'cm.user_id': userId }).whereNull('cm.removed_at').pluck('cm.channel_id');
+}
+
+/** Members of a team or channel, active and removed, keyset-paged by user id. */
+export async function listMembers(db: Db, kind: SyncableKind, syncableId: string, q: { limit: number; after?: string | undefined; active?: boolean | undefined }) {
+  const qb = db(`${MEMBERS[kind]} as m`).leftJoin('users as u', 'u.id', 'm.user_id')
+    .where(`m.${KEY[kind]}`, syncableId).orderBy('m.user_id').limit(q.limit)
+    .select('m.user_id', 'm.scheme_admin', 'm.created_at', 'm.updated_at', 'm.added_by', 'm.removed_at', 'm.removed_by', 'u.username');
+  if (q.after) qb.where('m.user_id', '>', q.after);
+  if (q.active === true) qb.whereNull('m.removed_at');
+  if (q.active === false) qb.whereNotNull('m.removed_at');
+  return (await qb) as (MemberRow & { username: string | null })[];
+}
+
+/** Every team and channel membership of a user, removed ones included. */
+export async function userMemberships(db: Db, userId: string) {
+  type TeamJoin = MemberRow & { team_id: string; team_name: string; team_archived_at: Millis | null };
+  type ChannelJoin = MemberRow & { channel_id: string; channel_name: string; team_id: string; team_name: string; channel_archived_at: Millis | null };
+  const [teams, channels] = await Promise.all([
+    db('team_members as m').join('teams as t', 't.id', 'm.team_id').where('m.user_id', userId).orderBy('t.name')
+      .select('m.*', 't.name as team_name', 't.archived_at as team_archived_at') as Promise<TeamJoin[]>,
+    db('channel_members as m').join('channels as c', 'c.id', 'm.channel_id').join('teams as t', 't.id', 'c.team_id').where('m.user_id', userId)
+      .orderBy(['t.name', 'c.name']).select('m.*', 'c.name as channel_name', 'c.team_id', 't.name as team_name', 'c.archived_at as channel_archived_at') as Promise<ChannelJoin[]>,
+  ]);
+  return {
+    teams: teams.map((r) => ({ teamId: r.team_id, teamName: r.team_name, teamArchived: r.team_archived_at != null, ...memberOut(r) })),
+    channels: channels.map((r) => ({
+      channelId: r.channel_id, channelName: r.channel_name, teamId: r.team_id, teamName: r.team_name, channelArchived: r.channel_archived_at != null, ...memberOut(r),
+    })),
+  };
+}
+
+// ---- groups and links -------------------------------------------------------------------------------------------
+
+export interface GroupRef { id: string; external_id: string | null; display_name: string; deleted_at: Millis | null }
+
+export async function getLiveGroup(db: Db, id: string): Promise<GroupRef | undefined> {
+  return db<GroupRef>('groups').where({ id }).whereNull('deleted_at').first();
+}
+
+/** A live group by exact externalId or exact displayName (the mapping file and the CLI name groups this way). */
+export async function findLiveGroup(db: Db, by: { externalId?: string; displayName?: string }): Promise<GroupRef | undefined> {
+  const q = db<GroupRef>('groups').whereNull('deleted_at');
+  if (by.externalId !== undefined) q.where({ external_id: by.externalId });
+  else if (by.displayName !== undefined) q.where({ display_name: by.displayName });
+  else return undefined;
+  return q.first();
+}
+
+export interface LinkRow { group_id: string; auto_add: boolean | number; scheme_admin: boolean | number; created_at: Millis; updated_at: Millis; team_id?: string; channel_id?: string }
+
+export const linkOut = (kind: SyncableKind, r: LinkRow) => ({
+  groupId: r.group_id, [`${kind}Id`]: kind === 'team' ? r.team_id : r.channel_id, autoAdd: bool(r.auto_add), schemeAdmin: bool(r.scheme_admin),
+  createdAt: iso(r.created_at), updatedAt: iso(r.updated_at),
+});
+
+export async function getLink(db: Db, kind: SyncableKind, groupId: string, syncableId: string): Promise<LinkRow | undefined> {
+  return db<LinkRow>(LINKS[kind]).where({ group_id: groupId, [KEY[kind]]: syncableId }).first();
+}
+
+export async function insertLink(tx: Db, kind: SyncableKind, groupId: string, syncableId: string, v: { autoAdd: boolean; schemeAdmin: boolean; now: number }): Promise<void> {
+  await tx(LINKS[kind]).insert({ group_id: groupId, [KEY[kind]]: syncableId, auto_add: v.autoAdd, scheme_admin: v.schemeAdmin, created_at: v.now, updated_at: v.now });
+}
+
+export async function updateLink(tx: Db, kind: SyncableKind, groupId: string, syncableId: string, v: { autoAdd: boolean; schemeAdmin: boolean; now: number }): Promise<void> {
+  await tx(LINKS[kind]).where({ group_id: groupId, [KEY[kind]]: syncableId }).update({ auto_add: v.autoAdd, scheme_admin: v.schemeAdmin, updated_at: v.now });
+}
+
+export async function deleteLink(tx: Db, kind: SyncableKind, groupId: string, syncableId: string): Promise<boolean> {
+  return (await tx(LINKS[kind]).where({ group_id: groupId, [KEY[kind]]: syncableId }).delete()) === 1;
+}
+
+/** Live groups, keyset-paged by id, each with its team and channel links. */
+export async function listGroupsWithLinks(db: Db, q: { limit: number; after?: string | undefined; id?: string }) {
+  const gq = db<GroupRef>('groups').whereNull('deleted_at').orderBy('id').limit(q.limit).select('id', 'external_id', 'display_name');
+  if (q.after) gq.where('id', '>', q.after);
+  if (q.id) gq.where('id', q.id);
+  const groups = await gq;
+  const ids = groups.map((g) => g.id);
+  type TeamLink = LinkRow & { team_name: string };
+  type ChannelLink = LinkRow & { channel_name: string; team_id: string; team_name: string };
+  const [teams, channels]: [TeamLink[], ChannelLink[]] = ids.length
+    ? await Promise.all([
+      db('group_teams as l').join('teams as t', 't.id', 'l.team_id').whereIn('l.group_id', ids).orderBy('t.name')
+        .select('l.*', 't.name as team_name') as Promise<TeamLink[]>,
+      db('group_channels as l').join('channels as c', 'c.id', 'l.channel_id').join('teams as t', 't.id', 'c.team_id').whereIn('l.group_id', ids)
+        .orderBy(['t.name', 'c.name']).select('l.*', 'c.name as channel_name', 'c.team_id', 't.name as team_name') as Promise<ChannelLink[]>,
+    ])
+    : [[], []];
+  return groups.map((g) => ({
+    id: g.id, externalId: g.external_id, displayName: g.display_name,
+    teams: teams.filter((l) => l.group_id === g.id).map((l) => ({ ...linkOut('team', l), teamName: l.team_name })),
+    channels: channels.filter((l) => l.group_id === g.id).map((l) => ({ ...linkOut('channel', l), channelName: l.channel_name, teamId: l.team_id, teamName: l.team_name })),
+  }));
+}
+
+// ---- users ------------------------------------------------------------------------------------------------------
+
+export async function getUserState(db: Db, id: string): Promise<{ id: string; active: boolean; deleted: boolean } | undefined> {
+  const r = await db('users').where({ id }).first('id', 'active', 'deleted_at');
+  return r ? { id: r.id, active: bool(r.active), deleted: r.deleted_at != null } : undefined;
+}

@@ -1,0 +1,26 @@
+/**
+ * Point checks of the sync rules for one person and one team or channel, used by manual membership changes: the
+ * same predicates the engine's set-based statements use (src/sync/rules.ts), so the two can never disagree.
+ */
+import type { Knex } from 'knex';
+import { bool } from '../store/db.js';
+import { adminOfChannel, adminOfTeam, grantsChannel, grantsTeam } from './rules.js';
+import { rawRows } from './sql.js';
+
+type Kind = 'team' | 'channel';
+
+async function ask(db: Knex | Knex.Transaction, predicate: string, syncableId: string, userId: string): Promise<boolean> {
+  const rows = await rawRows<{ ok: unknown }>(db, `SELECT ${predicate} AS ok`, [userId, syncableId]);
+  return bool(rows[0]?.ok);
+}
+
+/** Some live group linked to the team/channel holds the person (what a constrained syncable admits). */
+export function permittedByLinks(db: Knex | Knex.Transaction, kind: Kind, syncableId: string, userId: string): Promise<boolean> {
+  // The predicates bind the user before the syncable (join condition, then WHERE).
+  return ask(db, kind === 'team' ? grantsTeam('?', '?') : grantsChannel('?', '?'), syncableId, userId);
+}
+
+/** The person is in a live group linked with scheme_admin. */
+export function adminByLinks(db: Knex | Knex.Transaction, kind: Kind, syncableId: string, userId: string): Promise<boolean> {
+  return ask(db, kind === 'team' ? adminOfTeam('?', '?') : adminOfChannel('?', '?'), syncableId, userId);
+}

@@ -1,0 +1,81 @@
+/**
+ * The workspace CLI commands (src/cli/workspace.ts) as a child process against the server's database: they run the
+ * admin API's use-cases, so a link made on the command line syncs people the IdP pushed over SCIM.
+ */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createDatabase, rand, ROOT, startServer, stores, type TestDatabase, type TestServer } from '../helpers/server.ts';
+import { workspace } from '../helpers/workspace-http.ts';
+
+interface Run { code: number | null; stdout: string; stderr: string }
+
+function cli(dbUrl: string, ...args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const env: Record<string, string | undefined> = { ...process.env, DATABASE_URL: dbUrl };
+    for (const k of ['SCIM_TOKEN', 'ADMIN_TOKEN', 'PORT', 'LOG_LEVEL', 'PUBLIC_URL', 'GROUP_MAPPING_FILE']) delete env[k];
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function ok(r: Promise<Run>): Promise<any> {
+  const out = await r;
+  assert.equal(out.code, 0, out.stderr);
+  return out.stdout.trim().startsWith('{') || out.stdout.trim().startsWith('[') ? JSON.parse(out.stdout) : out.stdout;
+}
+
+for (const store of stores()) {
+  describe(`workspace CLI [${store}]`, () => {
+    let db: TestDatabase;
+    let server: TestServer;
+    let ws: ReturnType<typeof workspace>;
+    before(async () => {
+      db = await createDatabase(store);
+      server = await startServer(store, db);
+      ws = workspace(server);
+    });
+    after(async () => {
+      await server.stop();
+      await db.drop();
+    });
+
+    test('team, channel, link by displayName, reconcile, memberships and audit from the command line', async () => {
+      const r = rand();
+      const u = await ws.user();
+      await ws.group([u], `Ops ${r}`);
+      const created = await ok(cli(db.url, 'team', 'create', `ops-${r}`, '--display-name', 'Operations', '--constrained'));
+      assert.deepEqual(created.channels.map((c: any) => c.name).sort(), ['off-topic', 'town-square']);
+      await ok(cli(db.url, 'channel', 'create', `ops-${r}`, 'pager', '--private'));
+      const listed = await ok(cli(db.url, 'channel', 'list', `ops-${r}`));
+      assert.match(listed, /pager\s+pager\s+P/);
+      const linked = await ok(cli(db.url, 'link', `Ops ${r}`, `ops-${r}`, '--scheme-admin'));
+      assert.equal(linked.reconcile.teamMembersAdded, 1);
+      await ok(cli(db.url, 'link', `Ops ${r}`, `ops-${r}`, 'pager'));
+      const m = await ws.memberships(u);
+      assert.deepEqual([m.teams.get(`ops-${r}`)?.schemeAdmin, m.channels.get(`ops-${r}/pager`)?.active], [true, true]);
+      const again = await ok(cli(db.url, 'reconcile', '--team', `ops-${r}`));
+      assert.equal(Object.values(again).reduce((a: number, b) => a + Number(b), 0), 0, 'idempotent');
+      const mine = await ok(cli(db.url, 'memberships', u));
+      assert.equal(mine.teams[0].teamName, `ops-${r}`);
+      const audit = await ok(cli(db.url, 'audit', '--resource-id', u));
+      assert.ok(audit.some((row: any) => row.operation === 'team_add' && row.actor.startsWith('admin:cli:')));
+      const unlinked = await ok(cli(db.url, 'unlink', `Ops ${r}`, `ops-${r}`));
+      assert.equal(unlinked.reconcile.teamMembersRemoved, 1, 'constrained team: unlinking removes');
+    });
+
+    test('errors are one line on stderr with exit code 1', async () => {
+      for (const args of [['team', 'create', 'Bad Name'], ['link', 'no-such-group', 'no-such-team'], ['team', 'archive', 'nope'], ['audit', '--limit', '0']]) {
+        const out = await cli(db.url, ...args);
+        assert.equal(out.code, 1, args.join(' '));
+        assert.equal(out.stdout, '');
+        assert.match(out.stderr.trim(), /^error: [^\n]+$/);
+      }
+    });
+  });
+}
