@@ -11,7 +11,7 @@ import type { Dialect } from '../store/db.js';
 export interface CollectionQuery {
   where?: { sql: string; bindings: unknown[] };
   /** SQL expressions to order by, most significant first; always ends with a unique key for stable pages. */
-  orderBy: { sql: string; desc: boolean }[];
+  orderBy: { sql: string; desc: boolean; nullable: boolean }[];
   startIndex: number;
   count: number;
 }
@@ -20,8 +20,11 @@ export interface ListOptions {
   attributes: AttributeMap;
   /** Sortable attributes (lower-cased SCIM path -> SQL expression). */
   sortable: Record<string, string>;
+  /** Must be NOT NULL, like uniqueKey, so an index on (defaultOrder, uniqueKey) can serve every page. */
   defaultOrder: string;
   uniqueKey: string;
+  /** Sort expressions that are never NULL (they need no NULLS-LAST term, which would defeat their index). */
+  notNull?: string[];
   dialect: Dialect;
   defaultCount: number;
   maxResults: number;
@@ -67,11 +70,11 @@ export function parseCollectionQuery(q: Record<string, unknown>, o: ListOptions)
     const key = q.sortBy.trim().toLowerCase().replace(/^urn:ietf:params:scim:schemas:core:2\.0:(user|group):/, '');
     const expr = o.sortable[key];
     if (!expr) return fail('invalidValue', `cannot sort by "${q.sortBy.slice(0, 100)}"`);
-    orderBy.push({ sql: expr, desc });
+    orderBy.push({ sql: expr, desc, nullable: !(o.notNull ?? []).includes(expr) });
   } else {
-    orderBy.push({ sql: o.defaultOrder, desc: false });
+    orderBy.push({ sql: o.defaultOrder, desc: false, nullable: false });
   }
-  orderBy.push({ sql: o.uniqueKey, desc: orderBy[0]!.desc });
+  orderBy.push({ sql: o.uniqueKey, desc: orderBy[0]!.desc, nullable: false });
   return { ok: true, value: { where, orderBy, startIndex, count } };
 }
 
@@ -83,7 +86,7 @@ export function applyWhere(qb: Knex.QueryBuilder, cq: CollectionQuery): Knex.Que
 /** Apply ORDER BY / LIMIT / OFFSET. Unassigned values sort last in either order. */
 export function applyPage(qb: Knex.QueryBuilder, cq: CollectionQuery): Knex.QueryBuilder {
   for (const o of cq.orderBy) {
-    qb.orderByRaw(`(${o.sql}) IS NULL ASC, ${o.sql} ${o.desc ? 'DESC' : 'ASC'}`);
+    qb.orderByRaw(o.nullable ? `(${o.sql}) IS NULL ASC, ${o.sql} ${o.desc ? 'DESC' : 'ASC'}` : `${o.sql} ${o.desc ? 'DESC' : 'ASC'}`);
   }
   return qb.limit(cq.count).offset(cq.startIndex - 1);
 }

@@ -47,6 +47,7 @@ async function render(ctx: ScimContext, row: GroupRow, p: Projection): Promise<J
 async function listGroups(ctx: ScimContext, p: Projection) {
   const parsed = parseCollectionQuery(ctx.query, {
     attributes: groupAttributes, sortable, defaultOrder: 'groups.created_at', uniqueKey: 'groups.id',
+    notNull: ['groups.id', 'lower(groups.display_name)', 'groups.created_at', 'groups.updated_at'],
     dialect: dialectOf(ctx.db), defaultCount: ctx.config.defaultPageSize, maxResults: ctx.config.maxResults,
   });
   if (!parsed.ok) throw parsed.error;

@@ -10,13 +10,13 @@ import { handlerFailure, scimError } from './errors.js';
 import { applyPage, applyWhere, parseCollectionQuery } from './collection-query.js';
 import { attributeMap, type ColumnTarget, type MultiTarget } from './filter/to-sql.js';
 import { normalizePatch } from './quirks.js';
+import { project, projectionFrom } from './projection.js';
 import { ENTERPRISE, USER_SCHEMA, etagOf, userToScim } from './user-mapping.js';
 import { checkIfMatch, createUser, deleteUser, readUser, replaceUser, StaleRead } from './user-lifecycle.js';
 import { loadValues, type UserRow } from '../store/users.js';
 import { dialectOf } from '../store/db.js';
 
 type Json = Record<string, any>;
-type Attributes = InstanceType<typeof SCIMMY.Types.Filter> | undefined;
 
 const col = (sql: string, type: ColumnTarget['type'] = 'string', caseExact = false): ColumnTarget => ({ kind: 'column', sql, type, caseExact });
 const multi = (attr: string): MultiTarget => ({
@@ -81,25 +81,15 @@ const sortable: Record<string, string> = {
   [`${ENTERPRISE}:department`.toLowerCase()]: 'lower(users.department)',
 };
 
-/**
- * Project a user through `attributes`/`excludedAttributes` (RFC 7644 §3.4.2.5). SCIMMY drops `schemas` under an
- * `attributes` list and then fails ("reading 'includes'") as soon as the user has enterprise data, so the list also
- * asks for `schemas`; RFC 7643 §3 wants it on every resource, naming only the schemas whose attributes are present.
- */
-function shaped(scim: Json, attributes: Attributes): Json {
-  const including = attributes !== undefined && /\spr$/i.test(String((attributes as any).expression ?? ''));
-  const filter = including ? new SCIMMY.Types.Filter((attributes as any).map((e: Json) => ({ ...e, schemas: ['pr'] }))) : attributes;
-  const coerced = JSON.parse(JSON.stringify(new SCIMMY.Schemas.User(scim, 'out', UserResource.basepath() as string, filter)));
-  const out: Json = { schemas: undefined, id: scim.id, ...coerced };
-  out.schemas = (scim.schemas as string[]).filter((s) => s === USER_SCHEMA || s in coerced);
-  return out;
-}
+/** Shape a user for the response: attributes/excludedAttributes from the request (see projection.ts). */
+const shaped = (scim: Json, ctx: ScimContext): Json => project(scim, projectionFrom(ctx.query, [ENTERPRISE]));
 
 const failure = (ctx: ScimContext, err: unknown): Error => handlerFailure(ctx.res, err);
 
-async function listUsers(ctx: ScimContext, attributes: Attributes) {
+async function listUsers(ctx: ScimContext) {
   const parsed = parseCollectionQuery(ctx.query, {
     attributes: userAttributes, sortable, defaultOrder: 'users.created_at', uniqueKey: 'users.id',
+    notNull: ['users.id', 'lower(users.user_name)', 'users.active', 'users.created_at', 'users.updated_at'],
     dialect: dialectOf(ctx.db), defaultCount: ctx.config.defaultPageSize, maxResults: ctx.config.maxResults,
   });
   if (!parsed.ok) throw parsed.error;
@@ -110,7 +100,7 @@ async function listUsers(ctx: ScimContext, attributes: Attributes) {
   const vals = await loadValues(ctx.db, rows.map((r) => r.id));
   const list = new SCIMMY.Messages.ListResponse([], { totalResults: 0 });
   return Object.assign(list, {
-    Resources: rows.map((r) => shaped(userToScim(r, vals.get(r.id) ?? [], ctx.config.publicUrl), attributes)),
+    Resources: rows.map((r) => shaped(userToScim(r, vals.get(r.id) ?? [], ctx.config.publicUrl), ctx)),
     totalResults: Number(n),
     startIndex: cq.startIndex,
     itemsPerPage: rows.length,
@@ -121,10 +111,10 @@ export class UserResource extends SCIMMY.Resources.User {
   override async read(ctx?: any): Promise<any> {
     const c = ctx as ScimContext;
     try {
-      if (!this.id) return await listUsers(c, this.attributes);
+      if (!this.id) return await listUsers(c);
       const { scim, version } = await readUser(c, this.id);
       c.res.setHeader('ETag', etagOf(version));
-      return shaped(scim, this.attributes);
+      return shaped(scim, c);
     } catch (err) {
       throw failure(c, err);
     }
@@ -133,8 +123,12 @@ export class UserResource extends SCIMMY.Resources.User {
   override async write(instance: any, ctx?: any): Promise<any> {
     const c = ctx as ScimContext;
     try {
-      const out = await super.write(instance, ctx);
-      return { schemas: (out as any).schemas, ...JSON.parse(JSON.stringify(out)) };
+      // What super.write does, minus its re-coercion of the stored result (our own projection shapes the output):
+      // SCIMMY still validates the body against the User schema and extension on the way in.
+      if (instance === undefined) throw scimError(400, 'invalidSyntax', `Missing request body payload for ${this.id ? 'PUT' : 'POST'}`);
+      if (typeof instance !== 'object' || instance === null || Array.isArray(instance)) throw scimError(400, 'invalidSyntax', 'request body must be a single User object');
+      const out = await ingest(this.id, new SCIMMY.Schemas.User(instance, 'in'), c);
+      return shaped(out, c);
     } catch (err) {
       throw failure(c, err);
     }
@@ -157,7 +151,7 @@ export class UserResource extends SCIMMY.Resources.User {
         assertWritable(normalized.Operations);
         if (Array.isArray(normalized.Operations) && normalized.Operations.length === 0 && (message.Operations ?? []).length > 0) {
           c.res.setHeader('ETag', etagOf(version));
-          return shaped(current, this.attributes);
+          return shaped(current, c);
         }
         const op = new SCIMMY.Messages.PatchOp(normalized as any);
         let written: Json | undefined;
@@ -176,7 +170,7 @@ export class UserResource extends SCIMMY.Resources.User {
         }
         const result = written ?? current;
         c.res.setHeader('ETag', (result.meta?.version as string) ?? etagOf(version));
-        return shaped(result, this.attributes);
+        return shaped(result, c);
       }
     } catch (err) {
       throw failure(c, err);
@@ -214,6 +208,15 @@ function assertWritable(ops: unknown): void {
   }
 }
 
+/** POST creates (or restores by externalId), PUT replaces; both answer with the version and, for POST, the location. */
+async function ingest(id: string | undefined, instance: unknown, ctx: ScimContext): Promise<Json> {
+  const body = JSON.parse(JSON.stringify(instance));
+  const out = id ? await replaceUser(ctx, id, body, { mode: 'put' }) : await createUser(ctx, body);
+  ctx.res.setHeader('ETag', out.meta.version);
+  if (!id) ctx.res.setHeader('Location', out.meta.location);
+  return out;
+}
+
 /** Fields a PATCH can change, for deciding whether it changed anything. */
 function comparable(u: Json): Json {
   const { meta, groups, schemas, ...rest } = u;
@@ -229,11 +232,7 @@ export function declareUsers(): void {
   UserResource.egress((async (resource: any, ctx: ScimContext) => (await readUser(ctx, resource.id)).scim) as any);
   UserResource.ingress(async (resource: any, instance: any, ctx: ScimContext) => {
     try {
-      const body = JSON.parse(JSON.stringify(instance));
-      const out = resource.id ? await replaceUser(ctx, resource.id, body, { mode: 'put' }) : await createUser(ctx, body);
-      ctx.res.setHeader('ETag', out.meta.version);
-      if (!resource.id) ctx.res.setHeader('Location', out.meta.location);
-      return out;
+      return await ingest(resource.id, instance, ctx);
     } catch (err) {
       throw failure(ctx, err);
     }

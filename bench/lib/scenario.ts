@@ -1,0 +1,59 @@
+/** What a scenario is given and returns, and the request shapes the bare-express baseline is measured with. */
+import type { Fixtures } from './seed.js';
+import { userBody } from './seed.js';
+import type { LoadResult } from './load.js';
+
+export interface Ctx {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  token: string;
+  fx: Fixtures;
+  connections: number;
+  duration: number;
+  /** Size of the Entra replay: 1 is 10,000 users, 100 groups, 20,000 memberships. */
+  entraScale: number;
+}
+
+export interface Outcome extends LoadResult {
+  connections: number;
+  /** Anything worth printing beside the figures (pages walked, objects per second...). */
+  note?: string;
+  /** Why the p99 target does not apply, if it does not. */
+  p99Exempt?: string;
+  /** The row's name when it is not the scenario's (a pair names each of its rows). */
+  as?: string;
+  /** Outcomes of companion scenarios measured in the same run, interleaved with this one (compared pairs). */
+  also?: { scenario: string; outcome: Outcome }[];
+}
+
+export interface Scenario {
+  name: string;
+  /** The bare-express request with the same method and body shape, for the ratio. */
+  shape: ShapeName;
+  /** `each`: at every --users size; `largest`: only at the largest; `own`: on its own fresh, empty database. */
+  at: 'each' | 'largest' | 'own';
+  run(ctx: Ctx): Promise<Outcome>;
+}
+
+export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+
+/** Request shapes for the baseline: the same method, path style and body size as the scenarios that use them. */
+export const SHAPES = {
+  'GET': { method: 'GET', path: '/scim/v2/Users?filter=userName%20eq%20%22user1%40bench.example.com%22' },
+  'POST user': { method: 'POST', path: '/scim/v2/Users', body: JSON.stringify(userBody('user1@bench.example.com', 'ext-1', 1)) },
+  'PUT user': { method: 'PUT', path: '/scim/v2/Users/2819c223-7f76-453a-919d-413861904646', body: JSON.stringify(userBody('user1@bench.example.com', 'ext-1', 1)) },
+  'PATCH user': {
+    method: 'PATCH', path: '/scim/v2/Users/2819c223-7f76-453a-919d-413861904646',
+    body: JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: 'Bench User 1 (1)' }] }),
+  },
+  'PATCH group': {
+    method: 'PATCH', path: '/scim/v2/Groups/2819c223-7f76-453a-919d-413861904646',
+    body: JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: '2819c223-7f76-453a-919d-413861904646' }] }] }),
+  },
+} as const;
+export type ShapeName = keyof typeof SHAPES;
+
+export const q = (filter: string) => encodeURIComponent(filter);
+
+/** Rounds a number of users down into a readable label: 1000 -> 1k, 100000 -> 100k. */
+export const sizeLabel = (n: number) => (n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : String(n));

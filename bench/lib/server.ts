@@ -1,0 +1,95 @@
+/**
+ * Child processes under load: the real server (src/main.ts) or the bare express baseline (bench/bare.ts), each a
+ * separate node process so its memory and CPU are its own. Also samples the process's resident memory.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+
+export interface Proc {
+  pid: number;
+  url: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** A free loopback port (the server logs its port only at info level, and benches run at warn). */
+async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => ok(port));
+    });
+  });
+}
+
+export interface StartOptions {
+  script: 'src/main.ts' | 'bench/bare.ts';
+  env?: Record<string, string>;
+  /** Directory for `node --cpu-prof` output, or undefined for no profile. */
+  profileDir?: string;
+}
+
+export async function startProcess(opts: StartOptions): Promise<Proc> {
+  const port = await freePort();
+  const prof = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
+  const child: ChildProcess = spawn(process.execPath, [...prof, '--import', 'tsx', opts.script], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: '', LOG_LEVEL: 'warn', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const keep = (d: Buffer) => { out = (out + d).slice(-20_000); };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${opts.script} exited with ${child.exitCode}:\n${out}`);
+    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${opts.script} did not answer /healthz within 60 s:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    pid: child.pid!,
+    url,
+    output: () => out,
+    stop: () => new Promise<void>((done) => {
+      if (child.exitCode !== null || child.signalCode !== null) return done();
+      const force = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      child.once('exit', () => { clearTimeout(force); done(); });
+      child.kill('SIGTERM'); // graceful: the CPU profile is written on a clean exit
+    }),
+  };
+}
+
+/** VmRSS and VmHWM of a process in MB, from /proc (Linux). */
+export function memoryOf(pid: number): { rss: number; hwm: number } {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(s)?.[1] ?? 0);
+    return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+  } catch {
+    return { rss: 0, hwm: 0 };
+  }
+}
+
+/** Samples VmRSS every 100 ms until stopped; returns the peak seen and the kernel's high-water mark. */
+export function sampleMemory(pid: number): () => { peakRss: number; hwm: number } {
+  let peak = memoryOf(pid).rss;
+  const timer = setInterval(() => { peak = Math.max(peak, memoryOf(pid).rss); }, 100);
+  return () => {
+    clearInterval(timer);
+    const m = memoryOf(pid);
+    return { peakRss: Math.max(peak, m.rss), hwm: m.hwm };
+  };
+}

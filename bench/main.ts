@@ -1,0 +1,201 @@
+/**
+ * `npm run bench`: the load profile of issues 3 and 5. Starts the real server (src/main.ts) as a child process on a
+ * fresh, seeded database, loads it with autocannon, and prints per scenario requests/s, p50/p95/p99, errors, peak
+ * resident memory, and throughput as a fraction of a bare express 5 server measured in the same run. Ends with the
+ * targets, PASS or MISS. Exits 0 whatever the figures; non-zero only when the bench itself broke.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Command, Option } from 'commander';
+import { load, type LoadResult } from './lib/load.js';
+import { sampleMemory, startProcess, type Proc } from './lib/server.js';
+import { createDatabase, seed, type Store } from './lib/seed.js';
+import { SHAPES, type Ctx, type Scenario, type ShapeName } from './lib/scenario.js';
+import { baselineLine, line, table, verdictLines, verdicts, type Row } from './lib/report.js';
+import { formatSummary, summariseDir } from './lib/profile.js';
+import { lookupUsernameHit } from './scenarios/lookup-username-hit.js';
+import { lookupUsernameMiss } from './scenarios/lookup-username-miss.js';
+import { lookupExternalId } from './scenarios/lookup-externalid.js';
+import { paging } from './scenarios/paging.js';
+import { groupsMatch } from './scenarios/groups-match.js';
+import { putUser } from './scenarios/put-user.js';
+import { patchUser } from './scenarios/patch-user.js';
+import { groupPatch } from './scenarios/group-patch.js';
+import { createUsers } from './scenarios/create-users.js';
+import { getBigGroup } from './scenarios/get-big-group.js';
+import { entraReplay } from './scenarios/entra-replay.js';
+
+/**
+ * In run order: reads, then writes, creates (they grow the table), paging (a slow page can outlive its scenario),
+ * the big GET (it grows the heap) last.
+ */
+const ALL: Scenario[] = [
+  lookupUsernameHit, lookupUsernameMiss, lookupExternalId, groupsMatch,
+  putUser, patchUser, groupPatch, createUsers, paging, getBigGroup, entraReplay,
+];
+
+/** Wait until requests left queued by a stopped scenario are done: /readyz queries the database behind them. */
+async function drain(url: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const t = performance.now();
+    await fetch(`${url}/readyz`).then((r) => r.text(), () => undefined);
+    if (performance.now() - t < 50) break;
+  }
+  await new Promise((r) => setTimeout(r, 500));
+}
+
+/** One second of lookups and a few pages, so the first scenario does not pay for JIT compilation and cold caches. */
+async function warmUp(ctx: Ctx): Promise<void> {
+  let n = 0;
+  const size = Math.max(1, ctx.fx.size);
+  await load({
+    url: ctx.url, token: ctx.token, connections: ctx.connections, duration: 1,
+    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: n++ % 10 ? `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "user${n % size}@bench.example.com"`)}` : '/scim/v2/Users?count=10' }) }],
+  });
+}
+
+const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+
+const program = new Command('bench')
+  .description('Load profile of the SCIM server against a bare express 5 baseline (issues 3 and 5).')
+  .addOption(new Option('--store <store>', 'database').choices(['sqlite', 'pg', 'both']).default('sqlite'))
+  .option('--users <sizes>', 'user counts to seed, comma-separated (default 1000,100000; --quick 1000,10000)')
+  .option('--duration <seconds>', 'seconds per scenario (default 3; --quick 1.5; --full 10)')
+  .option('--connections <n>', 'concurrent connections', '10')
+  .option('--scenarios <names>', `comma-separated subset of: ${ALL.map((s) => s.name).join(', ')}`)
+  .option('--quick', 'small sizes (1,000 and 10,000 users), 1.5 s runs, Entra replay at 0.02 scale')
+  .option('--full', 'both stores at 1,000 and 100,000 users, 10 s per scenario, full Entra replay (20-30 minutes on 2 cores)')
+  .option('--entra-scale <fraction>', 'size of the Entra replay, 1 = 10,000 users, 100 groups, 20,000 memberships (default 0.05; --quick 0.02; --full 1)')
+  .option('--profile [dir]', 'start the server with node --cpu-prof into dir and print its top self-time functions')
+  .addOption(new Option('--sqlite-sync <level>', 'SQLITE_SYNCHRONOUS for the server (its default is FULL)').choices(['FULL', 'NORMAL']))
+  .option('--pg-url <url>', 'PostgreSQL admin URL (a database is created and dropped per server)', process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres')
+  .option('--json <file>', 'also write every row and verdict as JSON');
+
+interface Opts {
+  store: 'sqlite' | 'pg' | 'both'; users?: string; duration?: string; connections: string; scenarios?: string;
+  quick?: boolean; full?: boolean; profile?: string | boolean; pgUrl: string; json?: string; entraScale?: string; sqliteSync?: 'FULL' | 'NORMAL';
+}
+
+async function main(): Promise<void> {
+  const o = program.parse().opts<Opts>();
+  const stores: Store[] = o.full || o.store === 'both' ? ['sqlite', 'pg'] : [o.store];
+  const sizes = list(o.users ?? (o.quick ? '1000,10000' : '1000,100000')).map(Number).sort((a, b) => a - b);
+  if (sizes.some((n) => !Number.isInteger(n) || n < 10)) throw new Error('--users takes integers of at least 10');
+  const duration = Number(o.duration ?? (o.quick ? 1.5 : o.full ? 10 : 3));
+  const connections = Number(o.connections);
+  const entraScale = Number(o.entraScale ?? (o.full ? 1 : o.quick ? 0.02 : 0.05));
+  const wanted = o.scenarios ? list(o.scenarios) : ALL.map((s) => s.name);
+  const unknown = wanted.filter((n) => !ALL.some((s) => s.name === n));
+  if (unknown.length) throw new Error(`unknown scenario(s): ${unknown.join(', ')}`);
+  const scenarios = ALL.filter((s) => wanted.includes(s.name));
+  const profileDir = o.profile ? (typeof o.profile === 'string' ? o.profile : mkdtempSync(join(tmpdir(), 'scim-prof-'))) : undefined;
+  const token = `bench_${randomBytes(16).toString('hex')}`;
+  const started = Date.now();
+
+  console.log(`machine: ${availableParallelism()} cpus (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`run: stores ${stores.join(',')}, users ${sizes.join(',')}, ${duration} s per scenario, Entra replay at ${entraScale} scale, ${connections} connections${o.sqliteSync ? `, SQLITE_SYNCHRONOUS=${o.sqliteSync}` : ''}${o.quick ? ', QUICK' : ''}${profileDir ? `, profiles in ${profileDir}` : ''}\n`);
+
+  // The bare baseline runs beside the server for the whole run and is measured again just before each scenario, for
+  // the same request shape: other processes on a shared machine shift both alike, so the ratio stays meaningful.
+  const bareProc = await startProcess({ script: 'bench/bare.ts' });
+  cleanups.add(bareProc.stop);
+  const bareRuns: { shape: ShapeName; r: LoadResult }[] = [];
+  const measureBare = async (shape: ShapeName): Promise<LoadResult> => {
+    const s = SHAPES[shape];
+    const r = await load({ url: bareProc.url, token, connections, duration: Math.max(1, duration / 3), requests: [{ method: s.method, path: s.path, ...('body' in s ? { body: s.body } : {}) }] });
+    bareRuns.push({ shape, r });
+    return r;
+  };
+
+  const rows: Row[] = [];
+  const printed = new Set<string>();
+  const runOn = async (store: Store, size: number | undefined, chosen: Scenario[]) => {
+    if (!chosen.length) return;
+    const db = await createDatabase(store, o.pgUrl);
+    let server: Proc | undefined;
+    cleanups.add(db.drop);
+    try {
+      let fx;
+      if (size !== undefined) {
+        const t = Date.now();
+        fx = await seed(db.url, size, { bigGroups: 2, bigGroupSize: Math.min(size, 100_000) });
+        console.log(`${store} seeded ${size} users and groups of 10 and ${fx.bigGroups[0]!.members} members in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+      }
+      server = await startProcess({ script: 'src/main.ts', profileDir, env: {
+        DATABASE_URL: db.url, SCIM_TOKEN: token, RATE_LIMIT_PER_SECOND: '0', ...(o.sqliteSync ? { SQLITE_SYNCHRONOUS: o.sqliteSync } : {}),
+      } });
+      const ctx: Ctx = { url: server.url, token, connections, duration, entraScale, fx: fx ?? { size: 0, userIds: [], spareIds: [], smallGroup: { id: '', name: '', members: 0 }, bigGroups: [], emptyGroups: [] } };
+      cleanups.add(server.stop);
+      await warmUp(ctx);
+      for (const s of chosen) {
+        const base = await measureBare(s.shape);
+        const stop = sampleMemory(server.pid);
+        const outcome = await s.run(ctx);
+        const mem = stop();
+        await drain(server.url);
+        for (const [scenario, out] of [[outcome.as ?? s.name, outcome] as const, ...(outcome.also ?? []).map((a) => [a.scenario, a.outcome] as const)]) {
+          const row: Row = { store, size, scenario, shape: s.shape, outcome: out, peakRss: mem.peakRss, hwm: mem.hwm, bareRps: base.rps, ratio: out.rps / base.rps };
+          rows.push(row);
+          console.log(line(row));
+        }
+      }
+    } finally {
+      if (server) { await server.stop(); cleanups.delete(server.stop); }
+      await db.drop();
+      cleanups.delete(db.drop);
+    }
+    if (profileDir) for (const s of summariseDir(profileDir).filter((p) => !printed.has(p.file))) { printed.add(s.file); console.log(`\n${store} ${size ?? 'empty'}: ${formatSummary(s)}\n`); }
+  };
+
+  try {
+    for (const store of stores) {
+      for (const size of sizes) {
+        const largest = size === sizes[sizes.length - 1];
+        await runOn(store, size, scenarios.filter((s) => s.at === 'each' || (s.at === 'largest' && largest)));
+      }
+      await runOn(store, undefined, scenarios.filter((s) => s.at === 'own'));
+      console.log('');
+    }
+  } finally {
+    await bareProc.stop();
+  }
+
+  console.log('bare express 5 baseline, median of the runs before each scenario:');
+  const bare = new Map<ShapeName, LoadResult>();
+  for (const shape of new Set(bareRuns.map((b) => b.shape))) {
+    const runs = bareRuns.filter((b) => b.shape === shape).map((b) => b.r).sort((a, b) => a.rps - b.rps);
+    bare.set(shape, runs[Math.floor(runs.length / 2)]!);
+    console.log(baselineLine(`${shape} (${runs.length} runs, ${runs[0]!.rps.toFixed(0)}-${runs[runs.length - 1]!.rps.toFixed(0)} req/s)`, runs[Math.floor(runs.length / 2)]!));
+  }
+  console.log(`\n${table(rows)}\n`);
+  const v = verdicts(rows, connections);
+  console.log(`targets:\n${verdictLines(v)}\n`);
+  console.log(`finished in ${((Date.now() - started) / 1000).toFixed(0)} s; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (other processes on this machine skew the figures)`);
+  if (o.json) {
+    writeFileSync(o.json, JSON.stringify({ machine: { cpus: availableParallelism(), memGiB: totalmem() / 2 ** 30, node: process.version }, sizes, duration, connections, bare: Object.fromEntries(bare), rows, verdicts: v }, null, 2));
+  }
+}
+
+/** What to undo if the run is interrupted: child processes and databases. */
+const cleanups = new Set<() => Promise<void>>();
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, async () => {
+    if (stopping) return; // a second signal (Ctrl-C twice, timeout forwarding) must not cut the cleanup short
+    stopping = true;
+    console.error(`\n${signal}: stopping servers and dropping bench databases`);
+    for (const c of [...cleanups].reverse()) await c().catch(() => undefined);
+    process.exit(130);
+  });
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(`bench failed: ${err?.stack ?? err}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,17 @@
+/** GET /Users?filter=userName eq "x" for people who do not exist yet: the probe before every create. */
+import { load } from '../lib/load.js';
+import { q, type Scenario } from '../lib/scenario.js';
+
+export const lookupUsernameMiss: Scenario = {
+  name: 'lookup-username-miss',
+  shape: 'GET',
+  at: 'each',
+  async run(ctx) {
+    let n = 0;
+    const r = await load({
+      url: ctx.url, token: ctx.token, connections: ctx.connections, duration: ctx.duration,
+      requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/scim/v2/Users?filter=${q(`userName eq "absent${n++}@bench.example.com"`)}` }) }],
+    });
+    return { ...r, connections: ctx.connections };
+  },
+};
