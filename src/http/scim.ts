@@ -14,10 +14,13 @@ import { normalizeBody } from '../scim/quirks.js';
 import { declareResources } from '../scim/resources.js';
 import { sendError } from './errors.js';
 import type { Authenticator } from './auth.js';
+import { createLimiter, rateLimit } from './rate-limit.js';
 
 export const SCIM_MOUNT = '/scim/v2';
 const RESOURCE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_DEPTH = 32;
+/** An attribute path as `attributes` may name it: [schema URN ":"] name ["." subName]. */
+const ATTR_PATH = /^(?:urn:[A-Za-z0-9._:-]+:)?[A-Za-z$][\w$-]*(?:\.[A-Za-z$][\w$-]*)?$/;
 
 /** JSON nested deeper than any SCIM resource is refused before anything recurses over it. */
 function depthOf(v: unknown): number {
@@ -30,6 +33,26 @@ function depthOf(v: unknown): number {
     if (node && typeof node === 'object') for (const child of Object.values(node)) if (child && typeof child === 'object') stack.push([child, d + 1]);
   }
   return max;
+}
+
+/**
+ * A string anywhere in the body (key or value) with U+0000: PostgreSQL text cannot hold it (it would fail deep in a
+ * statement), SQLite would store it and truncate it in places; no SCIM attribute needs it.
+ */
+function hasNul(v: unknown): boolean {
+  const stack: unknown[] = [v];
+  while (stack.length) {
+    const node = stack.pop();
+    if (typeof node === 'string') {
+      if (node.includes('\u0000')) return true;
+    } else if (node && typeof node === 'object') {
+      for (const [k, child] of Object.entries(node)) {
+        if (k.includes('\u0000')) return true;
+        stack.push(child);
+      }
+    }
+  }
+  return false;
 }
 
 export interface ScimDeps { db: Knex; config: Config; log: Logger; sync: SyncEngine; auth: Authenticator }
@@ -66,11 +89,27 @@ export function scimRouter(deps: ScimDeps): Router {
   router.use(express.json({ type: ['application/json', 'application/scim+json', 'application/*+json'], limit: config.bodyLimit, strict: false }));
   router.use((req: Request, res: Response, next: NextFunction) => {
     if (req.body !== undefined && depthOf(req.body) > MAX_DEPTH) return sendError(res, 400, 'invalidSyntax', `request body is nested deeper than ${MAX_DEPTH} levels`);
+    if (req.body !== undefined && hasNul(req.body)) return sendError(res, 400, 'invalidValue', 'strings must not contain the NUL character (U+0000)');
     next();
   });
   router.use(deps.auth.require('scim'));
+  router.use(rateLimit(createLimiter(deps.db, config, deps.log), config));
 
   router.all(/^\/\.search$/i, (_req, res) => sendError(res, 404, null, 'search across resource types is not supported; POST /Users/.search or /Groups/.search'));
+  // Not offered (ServiceProviderConfig says bulk.supported=false; a bearer token is an IdP, not a user, so there is no
+  // /Me): unknown endpoints, 404 like any other, instead of SCIMMY's 501.
+  router.all(/^\/(Bulk|Me)(\/.*)?$/i, (req, res) => sendError(res, 404, null, `no such endpoint: ${req.method} ${req.path.slice(0, 200)}`));
+  // OPTIONS: what the path allows, without a body (Express would otherwise answer with a text/plain method list).
+  router.options(/.*/, (req, res) => {
+    const p = req.path;
+    const allow = /^\/(ServiceProviderConfig|Schemas|ResourceTypes)(\/.*)?$/i.test(p) ? 'GET, HEAD'
+      : /^\/(Users|Groups)\/\.search$/i.test(p) ? 'POST'
+        : /^\/(Users|Groups)\/?$/i.test(p) ? 'GET, HEAD, POST'
+          : /^\/(Users|Groups)\/[^/]+$/i.test(p) ? 'GET, HEAD, PUT, PATCH, DELETE' : undefined;
+    if (!allow) return sendError(res, 404, null, `no such endpoint: OPTIONS ${p.slice(0, 200)}`);
+    res.setHeader('Allow', allow);
+    res.status(204).end();
+  });
 
   // Ids are server-assigned UUIDs: anything else is a 404 before SCIMMY builds a filter from it.
   router.all(/^\/(Users|Groups)\/([^/]+)$/i, (req, res, next) => {
@@ -99,6 +138,12 @@ export function scimRouter(deps: ScimDeps): Router {
     }
     const forScimmy: Record<string, string> = {};
     for (const k of ['attributes', 'excludedAttributes']) if (typeof raw[k] === 'string' && (raw[k] as string).trim()) forScimmy[k] = raw[k] as string;
+    // SCIMMY turns these lists into filters and throws TypeErrors on anything that is not a list of attribute paths
+    // (`,`, `[`, `a b`): check the grammar (RFC 7644 §3.10) first.
+    // `true`/`false` fit that grammar, but SCIMMY's filter lexer reads them as literals and fails with a 500.
+    for (const [k, v] of Object.entries(forScimmy)) {
+      if (v.length > 4000 || !v.split(',').every((a) => ATTR_PATH.test(a.trim()) && !/^(true|false)$/i.test(a.trim()))) return sendError(res, 400, 'invalidValue', `${k} must be a comma-separated list of attribute paths`);
+    }
     Object.defineProperty(req, 'query', { value: forScimmy, writable: true, configurable: true, enumerable: true });
     if ((req.method === 'POST' || req.method === 'PUT') && !isSearch) req.body = normalizeBody(req.body);
 
@@ -112,6 +157,9 @@ export function scimRouter(deps: ScimDeps): Router {
       res,
     };
     (req as any).scimCtx = ctx;
+    // A handler may hand over its body as ready JSON text (a large group), which SCIMMY's router then sends as is.
+    const send = res.send.bind(res);
+    res.send = (body?: unknown) => send(body !== undefined && body === res.locals.rawJsonFor ? res.locals.rawJson : body);
     next();
   });
 

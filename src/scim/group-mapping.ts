@@ -36,12 +36,17 @@ export function projection(query: Record<string, unknown>): Projection {
   };
 }
 
+/** One member as SCIM (RFC 7643 §4.2 `members`). */
+export function memberToScim(m: MemberRef, baseUrl: string): Json {
+  return { value: m.value, ...(m.display ? { display: m.display } : {}), $ref: `${baseUrl}/Users/${m.value}`, type: 'User' };
+}
+
 export function groupToScim(row: GroupRow, members: MemberRef[] | undefined, baseUrl: string, p: Projection): Json {
   const out: Json = { schemas: [GROUP_SCHEMA], id: row.id };
   if (p.has('externalId') && row.external_id != null) out.externalId = row.external_id;
   if (p.has('displayName')) out.displayName = row.display_name;
   if (p.has('members') && members) {
-    out.members = members.map((m) => ({ value: m.value, ...(m.display ? { display: m.display } : {}), $ref: `${baseUrl}/Users/${m.value}`, type: 'User' }));
+    out.members = members.map((m) => memberToScim(m, baseUrl));
   }
   if (p.has('meta')) {
     out.meta = { resourceType: 'Group', created: iso(row.created_at), lastModified: iso(row.updated_at), version: etagOf(row.version), location: `${baseUrl}/Groups/${row.id}` };

@@ -8,10 +8,10 @@ import type { ScimContext } from './context.js';
 import { handlerFailure, scimError } from './errors.js';
 import { applyPage, applyWhere, parseCollectionQuery } from './collection-query.js';
 import { attributeMap, type ColumnTarget } from './filter/to-sql.js';
-import { GROUP_SCHEMA, groupToScim, projection, type Projection } from './group-mapping.js';
+import { GROUP_SCHEMA, groupToScim, memberToScim, projection, type Projection } from './group-mapping.js';
 import { planGroupPatch } from './group-patch.js';
 import { changeGroup, createGroup, deleteGroup, groupFromScim, replaceGroup } from './group-lifecycle.js';
-import { getGroup, loadMembers, type GroupRow } from '../store/groups.js';
+import { getGroup, loadMembers, memberPages, type GroupRow } from '../store/groups.js';
 import { dialectOf } from '../store/db.js';
 import { etagOf } from './user-mapping.js';
 
@@ -37,11 +37,21 @@ const sortable: Record<string, string> = {
 
 const failure = (ctx: ScimContext, err: unknown): Error => handlerFailure(ctx.res, err);
 
-/** The group as SCIM, reading members only when the projection wants them. */
+/**
+ * The group as SCIM, reading members only when the projection wants them. Members are serialised page by page into
+ * the response text (res.locals.rawJson, sent by the SCIM router's send hook), so a 100,000-member group costs its
+ * JSON text in memory, not rows, objects and text at once.
+ */
 async function render(ctx: ScimContext, row: GroupRow, p: Projection): Promise<Json> {
-  const members = p.has('members') ? (await loadMembers(ctx.db, [row.id])).get(row.id) ?? [] : undefined;
   ctx.res.setHeader('ETag', etagOf(row.version));
-  return groupToScim(row, members, ctx.config.publicUrl, p);
+  const group = groupToScim(row, undefined, ctx.config.publicUrl, p);
+  if (!p.has('members')) return group;
+  const parts: string[] = [];
+  for await (const page of memberPages(ctx.db, row.id)) parts.push(page.map((m) => JSON.stringify(memberToScim(m, ctx.config.publicUrl))).join(','));
+  const head = JSON.stringify(group);
+  ctx.res.locals.rawJson = `${head.slice(0, -1)},"members":[${parts.filter(Boolean).join(',')}]}`;
+  ctx.res.locals.rawJsonFor = group;
+  return group;
 }
 
 async function listGroups(ctx: ScimContext, p: Projection) {

@@ -23,15 +23,26 @@ export function chunks<T>(list: T[], size = CHUNK): T[][] {
   return out;
 }
 
+/**
+ * Distinct ids in one fixed order: concurrent statements on the same (group, user) rows then take their row locks in
+ * the same order and cannot deadlock each other (two PATCHes naming the same members in opposite orders).
+ */
+export const lockOrder = (ids: string[]): string[] => [...new Set(ids)].sort();
+
 /** Rows of a raw statement with RETURNING, on either driver. */
 async function rawRows<T>(db: Knex, sql: string, bindings: unknown[]): Promise<T[]> {
   const r: any = await db.raw(sql, bindings as any[]);
   return dialectOf(db) === 'pg' ? r.rows : r;
 }
 
-export async function getGroup(db: Knex, id: string, opts: { includeDeleted?: boolean } = {}): Promise<GroupRow | undefined> {
+/**
+ * `forUpdate` (inside a transaction) locks the group row until commit, so concurrent writers to one group queue on
+ * the row instead of failing their version check (PostgreSQL; SQLite's single connection serialises anyway).
+ */
+export async function getGroup(db: Knex, id: string, opts: { includeDeleted?: boolean; forUpdate?: boolean } = {}): Promise<GroupRow | undefined> {
   const q = db<GroupRow>('groups').where({ id });
   if (!opts.includeDeleted) q.whereNull('deleted_at');
+  if (opts.forUpdate) q.forUpdate();
   return q.first();
 }
 
@@ -48,6 +59,17 @@ export async function updateGroup(tx: Knex.Transaction, id: string, expectedVers
   return (await tx('groups').where({ id, version: expectedVersion }).update({ ...patch, version: expectedVersion + 1 })) === 1;
 }
 
+/**
+ * Bump the version of a live group (conditional on `expectedVersion` when given) and return the new row, or undefined
+ * when the group is gone or moved on. Called last in a transaction, so the row lock it takes is held only to commit.
+ */
+export async function bumpGroup(tx: Knex.Transaction, id: string, patch: Partial<GroupRow>, expectedVersion?: number): Promise<GroupRow | undefined> {
+  const q = tx<GroupRow>('groups').where({ id }).whereNull('deleted_at');
+  if (expectedVersion !== undefined) q.where({ version: expectedVersion });
+  const rows = await q.update({ ...patch, version: tx.raw('version + 1') } as any).returning('*');
+  return (rows as GroupRow[])[0];
+}
+
 /** Which of these ids are live users; the rest are unknown. */
 export async function liveUserIds(db: Knex, ids: string[]): Promise<Set<string>> {
   const found = new Set<string>();
@@ -61,7 +83,7 @@ export async function liveUserIds(db: Knex, ids: string[]): Promise<Set<string>>
 /** Add members; returns the ids that were not members before. */
 export async function addMembers(tx: Knex.Transaction, groupId: string, userIds: string[], now: number): Promise<string[]> {
   const added: string[] = [];
-  for (const part of chunks([...new Set(userIds)])) {
+  for (const part of chunks(lockOrder(userIds))) {
     const rows = await tx('group_members')
       .insert(part.map((user_id) => ({ group_id: groupId, user_id, created_at: now })))
       .onConflict(['group_id', 'user_id']).ignore()
@@ -74,7 +96,7 @@ export async function addMembers(tx: Knex.Transaction, groupId: string, userIds:
 /** Remove these members; returns the ids that were members. */
 export async function removeMembers(tx: Knex.Transaction, groupId: string, userIds: string[]): Promise<string[]> {
   const removed: string[] = [];
-  for (const part of chunks([...new Set(userIds)])) {
+  for (const part of chunks(lockOrder(userIds))) {
     const rows = await rawRows<{ user_id: string }>(tx,
       `DELETE FROM group_members WHERE group_id = ? AND user_id IN (${part.map(() => '?').join(',')}) RETURNING user_id`, [groupId, ...part]);
     for (const r of rows) removed.push(r.user_id);
@@ -125,4 +147,23 @@ export async function loadMembers(db: Knex, groupIds: string[]): Promise<Map<str
     list.push({ value: r.user_id, display: r.display_name ?? r.user_name });
   }
   return out;
+}
+
+/**
+ * Members of one group in pages ordered by user id (keyset, so each page is an index range): a 100,000-member group
+ * is never held in memory as rows.
+ */
+export async function* memberPages(db: Knex, groupId: string, size = 5000): AsyncGenerator<MemberRef[]> {
+  let after = '';
+  for (;;) {
+    const rows = await db('group_members as gm')
+      .join('users as u', 'u.id', 'gm.user_id')
+      .where('gm.group_id', groupId).andWhere('gm.user_id', '>', after)
+      .select('gm.user_id', 'u.display_name', 'u.user_name')
+      .orderBy('gm.user_id').limit(size);
+    if (!rows.length) return;
+    yield rows.map((r: any) => ({ value: r.user_id, display: r.display_name ?? r.user_name }));
+    if (rows.length < size) return;
+    after = rows[rows.length - 1].user_id;
+  }
 }
