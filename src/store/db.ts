@@ -19,6 +19,24 @@ export interface DbOptions {
 
 const migrationsDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
+/**
+ * Knex prepares every SQLite statement anew (5-10% of a request's CPU in docs/benchmarks.md). Statements are safe to
+ * reuse here: one connection, and better-sqlite3 runs each statement to completion synchronously.
+ */
+function cacheStatements(conn: { prepare: (sql: string) => unknown }): void {
+  const prepare = conn.prepare.bind(conn);
+  const cache = new Map<string, unknown>();
+  conn.prepare = (sql: string) => {
+    let stmt = cache.get(sql);
+    if (stmt === undefined) {
+      stmt = prepare(sql);
+      if (cache.size >= 500) cache.delete(cache.keys().next().value!);
+      cache.set(sql, stmt);
+    }
+    return stmt;
+  };
+}
+
 export function dialectOf(db: Knex): Dialect {
   return db.client.config.client === 'pg' ? 'pg' : 'sqlite';
 }
@@ -48,6 +66,7 @@ export function openDb(opts: DbOptions): Knex {
             // LIKE must be case-sensitive so caseExact attributes filter exactly; case-insensitive ones use lower().
             conn.pragma('case_sensitive_like = ON');
             // SQLite's lower() folds ASCII only; userName and email comparisons need Unicode case folding.
+            cacheStatements(conn);
             conn.function('lower', { deterministic: true }, (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v));
             done(null, conn);
           } catch (err) {
