@@ -13,6 +13,11 @@ export interface Config {
   scimToken: string | undefined;
   /** A static admin-scope bearer token for the admin API (never logged). */
   adminToken: string | undefined;
+  /** A scrape-only bearer token for GET /metrics (the admin token works too); never logged. */
+  metricsToken: string | undefined;
+  /** Express `trust proxy`: hops of proxies whose X-Forwarded-For is believed (0 = none), so the failed-auth guard
+   * sees real client addresses behind a load balancer instead of blocking everyone behind one address. */
+  trustProxyHops: number;
   logLevel: 'error' | 'warn' | 'info' | 'http' | 'debug';
   /** Base for `meta.location` and the `Location` header, e.g. https://scim.example.com/scim/v2 */
   publicUrl: string;
@@ -87,7 +92,10 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     scimToken: token(env, 'SCIM_TOKEN'),
     adminToken: token(env, 'ADMIN_TOKEN'),
-    logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['error', 'warn', 'info', 'http', 'debug'] as const),
+    metricsToken: token(env, 'METRICS_TOKEN'),
+    trustProxyHops: int(env, 'TRUST_PROXY_HOPS', 0, 0, 10),
+    // Default `http`: one access line per request is part of the contract (issue 2 §11), not an opt-in.
+    logLevel: oneOf(env, 'LOG_LEVEL', 'http', ['error', 'warn', 'info', 'http', 'debug'] as const),
     publicUrl,
     publicUrlDerived: !env.PUBLIC_URL,
     bodyLimit: int(env, 'BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024, 512 * 1024 * 1024),

@@ -23,7 +23,7 @@ export function createApp(deps: AppDeps, state: AppState = { shuttingDown: false
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // ETags are resource versions (meta.version), not body hashes
-  app.set('trust proxy', false);
+  app.set('trust proxy', deps.config.trustProxyHops || false);
   app.set('query parser', 'simple');
   app.use(requestContext(deps.log));
   const metrics = createMetrics(deps.db);

@@ -41,9 +41,13 @@ export function createAuthenticator(db: Knex, config: Config, guard: FailureGuar
     return principal;
   }
 
-  pp.use(strategyName, new BearerStrategy((token, done) => {
+  // Tokens are read from the Authorization header only: passport-http-bearer also takes `access_token` from the query
+  // string (where URLs leak it into proxy logs, RFC 6750 §5.3) and from the body (a SCIM attribute of that name would
+  // be taken for a token), and a repeated query parameter arrives as an array.
+  pp.use(strategyName, new BearerStrategy({ passReqToCallback: true }, (req: Request, token: unknown, done: (err: unknown, p?: Principal | false) => void) => {
+    if (typeof token !== 'string' || !token || !/^Bearer\s/i.test(req.get('authorization') ?? '')) return done(null, false);
     lookup(token).then((p) => done(null, p ?? false), (err) => done(err));
-  }));
+  }) as any);
 
   return {
     require: (...scopes) => (req, res, next) => {
@@ -54,7 +58,10 @@ export function createAuthenticator(db: Knex, config: Config, guard: FailureGuar
         if (err) return next(err);
         if (!principal) {
           guard.fail(client);
-          return sendError(res, 401, null, 'a valid bearer token is required', { 'WWW-Authenticate': 'Bearer realm="scim", error="invalid_token"' });
+          // RFC 6750 §3.1: a request without a bearer token gets the bare challenge; a rejected token gets invalid_token.
+          const presented = /^Bearer\s+\S/i.test(req.get('authorization') ?? '');
+          const challenge = presented ? 'Bearer realm="scim", error="invalid_token"' : 'Bearer realm="scim"';
+          return sendError(res, 401, null, presented ? 'the bearer token is not valid' : 'a bearer token is required', { 'WWW-Authenticate': challenge });
         }
         // An admin token may also drive SCIM; a SCIM token may never use the admin API.
         if (!scopes.includes(principal.scope) && !(principal.scope === 'admin')) {

@@ -2,6 +2,8 @@
  * The one error handler: whatever went wrong, the client gets a SCIM error body (RFC 7644 §3.12) with the right
  * status and scimType, never an HTML page or a stack trace.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { NextFunction, Request, Response } from 'express';
 import SCIMMY from 'scimmy';
 import type { Logger } from '../log.js';
@@ -21,8 +23,22 @@ function fromBodyParser(err: any): HttpFailure | undefined {
     case 'charset.unsupported': return new HttpFailure(400, 'invalidSyntax', 'request body encoding is not supported');
     case 'request.aborted': return new HttpFailure(400, 'invalidSyntax', 'request aborted');
     case 'request.size.invalid': return new HttpFailure(400, 'invalidSyntax', 'request size did not match Content-Length');
-    default: return undefined;
+    default: return fromHttpError(err);
   }
+}
+
+/**
+ * Other client errors raised with an HTTP status by the layers under us (http-errors style `status`): the router's
+ * URIError for a path that is not valid percent-encoding, body-parser's 400 for a body that fails to decompress
+ * (Content-Encoding: gzip/deflate/br with other bytes). They are the client's fault: a 4xx, never a 500.
+ */
+function fromHttpError(err: any): HttpFailure | undefined {
+  if (isScimmyError(err) || err instanceof HttpFailure) return undefined;
+  const status = Number(err?.status ?? err?.statusCode);
+  if (!Number.isInteger(status) || status < 400 || status > 499) return undefined;
+  if (err instanceof URIError) return new HttpFailure(400, null, 'the request path is not valid percent-encoded UTF-8');
+  if (status === 400 || status === 415) return new HttpFailure(400, 'invalidSyntax', 'the request body could not be read (content encoding or framing is invalid)');
+  return new HttpFailure(status, null, err?.expose && typeof err.message === 'string' ? err.message.slice(0, 200) : 'the request was refused');
 }
 
 export function errorHandler(log: Logger) {
@@ -36,6 +52,23 @@ export function errorHandler(log: Logger) {
     if (isScimmyError(f)) return sendError(res, Number((f as any).status), (f as any).scimType, (f as any).message);
     sendError(res, 500, null, 'internal server error');
   };
+}
+
+/**
+ * `clientError` of the HTTP server: requests Node's parser refuses before Express sees them (a request line or
+ * headers over 16 KiB, broken framing, a header timeout) get a SCIM error body too, instead of a bare status line.
+ */
+export function onClientError(err: Error & { code?: string }, socket: Duplex): void {
+  const inProgress = (socket as any)._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || (inProgress && inProgress.headersSent)) {
+    socket.destroy();
+    return;
+  }
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const detail = status === 431 ? 'request line and headers are too large' : status === 408 ? 'request timed out' : 'malformed HTTP request';
+  const body = JSON.stringify(errorBody(status, null, detail));
+  const head = /^HEAD /.test(String((err as any).rawPacket?.subarray?.(0, 5) ?? ''));
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/scim+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`);
 }
 
 export function notFound(req: Request, res: Response): void {

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import {
-  addMembers, clearMembers, getGroup, getGroupByExternalId, insertGroup, liveUserIds, removeMembers, replaceMembers, updateGroup,
+  addMembers, bumpGroup, clearMembers, getGroup, getGroupByExternalId, insertGroup, liveUserIds, removeMembers, replaceMembers, updateGroup,
   type GroupRow,
 } from '../store/groups.js';
 import { writeAudit, writeAuditMany } from '../store/audit.js';
@@ -135,7 +135,11 @@ export async function changeGroup(ctx: ScimContext, id: string, changes: GroupCh
   return withRetry(ctx, async (tx) => {
     const now = Date.now();
     const a = audit(ctx);
-    const row = await getGroup(tx, id);
+    // Adding and removing named members commute, so concurrent PATCHes of one group (Entra sends one per member) need
+    // not queue on the group row for their whole transaction: they take its lock last, for the version bump. Anything
+    // that rewrites state (rename, replace, clear) locks the row first and runs alone.
+    const commutative = changes.every((c) => c.kind === 'addMembers' || c.kind === 'removeMembers');
+    const row = await getGroup(tx, id, { forUpdate: !commutative });
     if (!row) throw scimError(404, null, `Group ${id} not found`);
     checkIfMatch(ctx, row.version);
     const delta = new MemberDelta();
@@ -148,6 +152,14 @@ export async function changeGroup(ctx: ScimContext, id: string, changes: GroupCh
     const renamed = patch.display_name !== undefined && patch.display_name !== row.display_name;
     const rebound = patch.external_id !== undefined && patch.external_id !== row.external_id;
     if (!renamed && !rebound && !delta.size) return row;
+    if (commutative) {
+      await commitDelta(tx, ctx, id, delta);
+      const conditional = ctx.ifMatch !== undefined && !ctx.ifMatch.split(',').some((t) => t.trim() === '*');
+      const bumped = await bumpGroup(tx, id, { updated_at: now }, conditional ? row.version : undefined);
+      if (bumped) return bumped;
+      if (!(await getGroup(tx, id))) throw scimError(404, null, `Group ${id} not found`);
+      throw scimError(412, null, 'the group changed since the If-Match version');
+    }
     if (!(await updateGroup(tx, id, row.version, { ...patch, updated_at: now }))) throw new Conflict();
     const next: GroupRow = { ...row, ...patch, updated_at: now, version: row.version + 1 };
     if (renamed) await writeAudit(tx, { ...a, operation: 'rename_group', resourceType: 'Group', resourceId: id, before: { displayName: row.display_name }, after: { displayName: next.display_name } });
@@ -174,7 +186,7 @@ export async function replaceGroup(ctx: ScimContext, id: string, input: GroupInp
 export async function deleteGroup(ctx: ScimContext, id: string): Promise<void> {
   await withRetry(ctx, async (tx) => {
     const now = Date.now();
-    const row = await getGroup(tx, id);
+    const row = await getGroup(tx, id, { forUpdate: true });
     if (!row) throw scimError(404, null, `Group ${id} not found`);
     checkIfMatch(ctx, row.version);
     if (!(await updateGroup(tx, id, row.version, { deleted_at: now, updated_at: now }))) throw new Conflict();

@@ -7,6 +7,8 @@ import { ENTERPRISE, USER_SCHEMA } from './user-mapping.js';
 
 type Json = Record<string, any>;
 export interface PatchOperation { op: string; path?: string; value?: unknown }
+/** The part of a SCIMMY schema definition used to look attribute names up (`SCIMMY.Schemas.User.definition`). */
+export interface SchemaLookup { attribute(path: string): { name: string }; attributes: unknown[] }
 
 const CORE_PREFIXES = [`${USER_SCHEMA}:`, 'urn:ietf:params:scim:schemas:core:2.0:Group:'];
 const MANAGER_PATHS = new Set(['manager', `${ENTERPRISE}:manager`.toLowerCase()]);
@@ -35,10 +37,12 @@ function coerceManager(v: unknown): unknown {
 /**
  * Clean a resource body (POST/PUT, or a PATCH value object): drop nulls (RFC 7643 §2.5: null means unassigned),
  * coerce string booleans, lower-case canonical `type` values ("Work"), shape the manager, and repair Entra's
- * legacy extension URN `...enterprise:2.0User` (MS-TUT Example 2).
+ * legacy extension URN `...enterprise:2.0User` (MS-TUT Example 2). `attr` is the (lower-case) attribute the value
+ * sits under: only the types of attributes with canonical values are folded, so a role type such as Entra's
+ * "WindowsAzureActiveDirectoryRole" keeps its case (RFC 7643 §4.1.2 defines no canonical role types).
  */
-export function normalizeBody(body: unknown, depth = 0): unknown {
-  if (Array.isArray(body)) return body.filter((v) => v !== null).map((v) => normalizeBody(v, depth + 1));
+export function normalizeBody(body: unknown, depth = 0, attr?: string): unknown {
+  if (Array.isArray(body)) return body.filter((v) => v !== null).map((v) => normalizeBody(v, depth + 1, attr));
   if (!isObj(body)) return body;
   const out: Json = {};
   for (let [key, value] of Object.entries(body)) {
@@ -46,12 +50,12 @@ export function normalizeBody(body: unknown, depth = 0): unknown {
     if (depth === 0 && key.toLowerCase() === `${ENTERPRISE}`.replace(':2.0:User', ':2.0User').toLowerCase()) key = ENTERPRISE;
     const lower = key.toLowerCase();
     if (BOOLEAN_KEYS.has(lower)) value = coerceBool(value);
-    if (lower === 'type' && typeof value === 'string' && depth > 0) value = value.toLowerCase();
+    if (lower === 'type' && typeof value === 'string' && attr !== undefined && TYPED_MULTI.has(attr)) value = value.toLowerCase();
     if (lower === 'manager' || lower === `${ENTERPRISE}:manager`.toLowerCase()) {
       value = coerceManager(value);
       if (value === null) continue;
     }
-    out[key] = normalizeBody(value, depth + 1);
+    out[key] = normalizeBody(value, depth + 1, lower);
   }
   if (depth === 0 && Array.isArray(out.schemas)) {
     out.schemas = out.schemas.map((s: unknown) => (typeof s === 'string' && s.toLowerCase() === `${ENTERPRISE}`.replace(':2.0:User', ':2.0User').toLowerCase() ? ENTERPRISE : s));
@@ -65,6 +69,31 @@ function stripCoreUrn(path: string): string {
   return path;
 }
 
+/** `[urn:...:]attr[filter][.sub]`: the path forms a PATCH can name (RFC 7644 §3.5.2 PATH). */
+const PATH_PARTS = /^(urn:[^[\]]*:)?([A-Za-z$][\w$-]*)(\[[^\]]*\])?(?:\.([A-Za-z$][\w$-]*))?$/i;
+
+/**
+ * Spell a path's attribute names as the schema does. RFC 7643 §2.1 makes them case-insensitive and Entra varies the
+ * case (`name.FamilyName`, clients.md §3.19), but SCIMMY traverses the resource case-sensitively and answers noTarget.
+ * Unknown names are left alone for SCIMMY to refuse with invalidPath.
+ */
+function canonicalPath(path: string, schema: SchemaLookup | undefined): string {
+  if (!schema) return path;
+  const extension = (urn: string) => (schema.attributes.find((a: any) => typeof a?.id === 'string' && a.id.toLowerCase() === urn.toLowerCase()) as { id: string } | undefined)?.id;
+  const whole = extension(path); // the extension itself, e.g. a no-path value keyed by the enterprise URN
+  if (whole) return whole;
+  const m = PATH_PARTS.exec(path);
+  if (!m) return path;
+  const [, urnPart, attr, filter = '', sub] = m;
+  try {
+    const urn = urnPart ? `${extension(urnPart.slice(0, -1)) ?? urnPart.slice(0, -1)}:` : '';
+    const name = schema.attribute(`${urn}${attr}`).name;
+    return `${urn}${name}${filter}${sub === undefined ? '' : `.${schema.attribute(`${urn}${attr}.${sub}`).name}`}`;
+  } catch {
+    return path;
+  }
+}
+
 const TYPE_FILTER = /^(\w+)\[\s*type\s+eq\s+"([^"]*)"\s*\](?:\.(\w+))?$/i;
 
 /** Does the current resource hold an element of `attr` with this `type`? */
@@ -75,9 +104,9 @@ function hasTyped(current: Json, attr: string, type: string): boolean {
 }
 
 /** Rewrite one operation; may expand into several (a no-path value object with filtered or null keys). */
-function normalizeOp(raw: Json, current: Json): PatchOperation[] {
+function normalizeOp(raw: Json, current: Json, schema?: SchemaLookup): PatchOperation[] {
   const op = typeof raw.op === 'string' ? raw.op.trim().toLowerCase() : raw.op;
-  let path: string | undefined = typeof raw.path === 'string' ? stripCoreUrn(raw.path.trim()) : raw.path;
+  let path: string | undefined = typeof raw.path === 'string' ? canonicalPath(stripCoreUrn(raw.path.trim()), schema) : raw.path;
   let value = raw.value;
   if (path === '') path = undefined;
 
@@ -89,9 +118,9 @@ function normalizeOp(raw: Json, current: Json): PatchOperation[] {
     for (const [k, v] of Object.entries(value)) {
       if (k.toLowerCase() === 'id' && v === current.id) continue; // Okta echoes the read-only id (clients.md §3.7)
       if (k.includes('[') || v === null || v === '' || MANAGER_PATHS.has(stripCoreUrn(k).toLowerCase())) {
-        extra.push(...normalizeOp({ op, path: k, value: v }, current));
+        extra.push(...normalizeOp({ op, path: k, value: v }, current, schema));
       } else {
-        rest[stripCoreUrn(k)] = v;
+        rest[canonicalPath(stripCoreUrn(k), schema)] = v;
       }
     }
     const cleaned = normalizeBody(rest, 1) as Json;
@@ -117,19 +146,22 @@ function normalizeOp(raw: Json, current: Json): PatchOperation[] {
     if (m && TYPED_MULTI.has(m[1]!.toLowerCase()) && !hasTyped(current, m[1]!, m[2]!)) {
       // A value-filter path whose element does not exist yet creates it (clients.md §3.8), instead of 400 noTarget.
       const element = m[3] ? { type: m[2]!.toLowerCase(), [m[3]]: value } : { ...(isObj(value) ? value : { value }), type: m[2]!.toLowerCase() };
-      return [{ op: 'add', path: m[1]!, value: [normalizeBody(element, 1)] }];
+      return [{ op: 'add', path: m[1]!, value: [normalizeBody(element, 1, m[1]!.toLowerCase())] }];
     }
   }
   if (op === 'remove' && !/^members/i.test(path)) return [{ op, path }]; // a value on remove is not RFC; ignore it
-  return [{ op, path, value: normalizeBody(value, 1) }];
+  return [{ op, path, value: normalizeBody(value, 1, lowerPath.split(/[[.]/)[0]) }];
 }
 
-/** Normalise a PatchOp message against the resource's current state (RFC 7644 §3.5.2 plus client dialects). */
-export function normalizePatch(message: unknown, current: Json): unknown {
+/**
+ * Normalise a PatchOp message against the resource's current state (RFC 7644 §3.5.2 plus client dialects). With the
+ * resource's schema, attribute names in paths are also spelled as the schema does.
+ */
+export function normalizePatch(message: unknown, current: Json, schema?: SchemaLookup): unknown {
   if (!isObj(message)) return message;
   const opsKey = Object.keys(message).find((k) => k.toLowerCase() === 'operations');
   const ops = opsKey ? message[opsKey] : undefined;
   if (!Array.isArray(ops)) return message;
-  const Operations = ops.flatMap((o) => (isObj(o) ? normalizeOp(o, current) : [o as PatchOperation]));
+  const Operations = ops.flatMap((o) => (isObj(o) ? normalizeOp(o, current, schema) : [o as PatchOperation]));
   return { schemas: message.schemas, Operations };
 }

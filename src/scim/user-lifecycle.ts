@@ -9,7 +9,7 @@ import {
   type UserRow,
 } from '../store/users.js';
 import { writeAudit } from '../store/audit.js';
-import { classifyDbError } from '../store/db.js';
+import { classifyDbError, dialectOf } from '../store/db.js';
 import { actorOf, type ScimContext } from './context.js';
 import { scimError } from './errors.js';
 import { cleanUsername, withSuffix } from './username.js';
@@ -48,24 +48,36 @@ async function assertManager(db: Knex, managerId: string | null, selfId: string 
   if (!(await userExists(db, managerId))) throw scimError(400, 'invalidValue', `manager "${managerId.slice(0, 64)}" is not a known user`);
 }
 
-/** Pick a free workspace username for userName (Mattermost CleanUsername plus a numeric suffix). */
+/**
+ * Pick a free workspace username for userName (Mattermost CleanUsername plus a numeric suffix). On PostgreSQL,
+ * writers choosing from the same base take turns (a transaction-scoped advisory lock): otherwise every concurrent
+ * writer sees the same free suffix, all but one hit the unique index, and a burst of ten outruns the retries.
+ * SQLite has a single connection, so its transactions already take turns.
+ */
 async function chooseUsername(db: Knex, userName: string, attempt: number): Promise<string> {
   const base = cleanUsername(userName);
+  if (dialectOf(db) === 'pg') await db.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`username:${base.slice(0, 60)}`]);
   return withSuffix(base, await usernamesLike(db, base.slice(0, 60)), attempt);
 }
 
-/** Run a use-case transaction, retrying when a concurrent writer moved the row or took a username first. */
+/**
+ * Run a use-case transaction, retrying when a concurrent writer moved the row or took a username first, or when
+ * PostgreSQL aborted it for a deadlock or serialization failure (the whole transaction runs again, with a short
+ * random pause so the contenders do not meet again in step).
+ */
 export async function withRetry<T>(ctx: ScimContext, fn: (tx: Knex.Transaction, attempt: number) => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await ctx.db.transaction((tx) => fn(tx, attempt));
     } catch (err) {
       const kind = classifyDbError(err);
-      const retryable = err instanceof Conflict || (kind.kind === 'unique' && /username/.test(kind.constraint));
+      const aborted = kind.kind === 'concurrency';
+      const retryable = err instanceof Conflict || aborted || (kind.kind === 'unique' && /username/.test(kind.constraint));
       if (!retryable || attempt >= 8) {
-        if (err instanceof Conflict) throw scimError(409, null, 'the resource changed concurrently; retry');
+        if (err instanceof Conflict || aborted) throw scimError(409, null, 'the resource changed concurrently; retry');
         throw err;
       }
+      if (aborted) await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
     }
   }
 }

@@ -25,10 +25,31 @@ function scrub(value: unknown): string | null {
 
 export async function writeAudit(db: Knex | Knex.Transaction, e: AuditEntry): Promise<void> {
   await db('audit_log').insert(auditRow(e));
+  afterCommit(db, [e.operation]);
 }
 
 export async function writeAuditMany(db: Knex | Knex.Transaction, entries: AuditEntry[]): Promise<void> {
   for (let i = 0; i < entries.length; i += 500) await db('audit_log').insert(entries.slice(i, i + 500).map(auditRow));
+  if (entries.length) afterCommit(db, entries.map((e) => e.operation));
+}
+
+type AuditListener = (operations: string[]) => void;
+const listeners = new Set<AuditListener>();
+
+/** Observe the operations of audit rows once their transaction has committed (metrics); returns an unsubscribe. */
+export function onAuditCommitted(listener: AuditListener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+function afterCommit(db: Knex | Knex.Transaction, operations: string[]): void {
+  if (!listeners.size) return;
+  const fire = () => { for (const l of listeners) l(operations); };
+  // The outermost transaction decides: a savepoint released inside a transaction that rolls back never happened.
+  let tx: any = (db as any).isTransaction ? db : undefined;
+  while (tx?.parentTransaction) tx = tx.parentTransaction;
+  if (tx?.executionPromise) tx.executionPromise.then(fire, () => undefined);
+  else fire();
 }
 
 function auditRow(e: AuditEntry) {

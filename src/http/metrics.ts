@@ -1,0 +1,124 @@
+/**
+ * Prometheus metrics (prom-client) at GET /metrics: requests by route template and status, request latency, the
+ * database pool, provisioning operations by type (counted from committed audit rows), and Node's process metrics.
+ *
+ * Route labels are templates (/scim/v2/Users/:id), never raw paths: ids, garbage from scanners and fuzzers would
+ * otherwise make a new time series per request.
+ * Access: the admin token, or METRICS_TOKEN when set (a scrape-only secret, so Prometheus needs no admin rights).
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Knex } from 'knex';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { onAuditCommitted } from '../store/audit.js';
+import { sameSecret } from '../store/tokens.js';
+
+const SCIM_RESOURCES = ['Users', 'Groups', 'ServiceProviderConfig', 'Schemas', 'ResourceTypes', 'Bulk', 'Me'];
+
+/** The route template of a request, with a small, fixed set of values. */
+export function routeTemplate(req: Request, status: number): string {
+  const path = (req.originalUrl ?? req.url ?? '/').split('?')[0]!;
+  if (path === '/healthz' || path === '/readyz' || path === '/metrics') return path;
+  const scim = /^\/scim\/v2(?:\/(.*))?$/i.exec(path);
+  if (scim) {
+    const segs = (scim[1] ?? '').split('/').filter(Boolean);
+    if (!segs.length) return '/scim/v2';
+    const resource = SCIM_RESOURCES.find((r) => r.toLowerCase() === segs[0]!.toLowerCase());
+    if (!resource) return '/scim/v2/:unknown';
+    if (segs.length === 1) return `/scim/v2/${resource}`;
+    if (segs.length === 2) return segs[1]!.toLowerCase() === '.search' ? `/scim/v2/${resource}/.search` : `/scim/v2/${resource}/:id`;
+    return `/scim/v2/${resource}/:id/:unknown`;
+  }
+  // A route handler answered: Express knows the template.
+  const route = (req as any).route;
+  if (route && typeof route.path === 'string' && status !== 404) return `${req.baseUrl ?? ''}${route.path}`.slice(0, 120) || '/';
+  // Anything else (no route matched, or refused before routing: 401/403/429): one series per area, so scanners and
+  // fuzzers cannot create a series per path.
+  return path.startsWith('/admin/') ? '/admin/:unmatched' : '/:unmatched';
+}
+
+export interface Metrics {
+  registry: Registry;
+  /** Counts and times every request (mount first). */
+  middleware: RequestHandler;
+  /** GET /metrics (mount with its own access check: see `metricsAccess`). */
+  handler: RequestHandler;
+  close(): void;
+}
+
+export function createMetrics(db: Knex): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'scim_' });
+
+  const requests = new Counter({
+    name: 'scim_http_requests_total', help: 'HTTP requests by method, route template and status',
+    labelNames: ['method', 'route', 'status'] as const, registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'scim_http_request_duration_seconds', help: 'HTTP request latency by method and route template',
+    labelNames: ['method', 'route'] as const, registers: [registry],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  });
+  const pool = () => (db.client as any).pool as
+    | { numUsed(): number; numFree(): number; numPendingAcquires(): number; numPendingCreates(): number; max: number }
+    | undefined;
+  new Gauge({
+    name: 'scim_db_pool_connections', help: 'Database pool: connections in use, idle, and acquires waiting for one',
+    labelNames: ['state'] as const, registers: [registry],
+    collect() {
+      const p = pool();
+      this.set({ state: 'used' }, p?.numUsed() ?? 0);
+      this.set({ state: 'free' }, p?.numFree() ?? 0);
+      this.set({ state: 'pending' }, p?.numPendingAcquires() ?? 0);
+      this.set({ state: 'creating' }, p?.numPendingCreates() ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'scim_db_pool_max', help: 'Database pool size limit', registers: [registry],
+    collect() { this.set(pool()?.max ?? 0); },
+  });
+  const operations = new Counter({
+    name: 'scim_provisioning_operations_total', help: 'Provisioning operations committed, by audit operation (create_user, add_group_member, team_add, ...)',
+    labelNames: ['operation'] as const, registers: [registry],
+  });
+  const unsubscribe = onAuditCommitted((ops) => {
+    const counts = new Map<string, number>();
+    for (const op of ops) counts.set(op, (counts.get(op) ?? 0) + 1);
+    for (const [op, n] of counts) operations.inc({ operation: op.slice(0, 64) }, n);
+  });
+
+  const methods = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+  const middleware: RequestHandler = (req, res, next) => {
+    const start = process.hrtime.bigint();
+    res.on('finish', () => {
+      const method = methods.has(req.method) ? req.method : 'OTHER';
+      const route = routeTemplate(req, res.statusCode);
+      requests.inc({ method, route, status: String(res.statusCode) });
+      latency.observe({ method, route }, Number(process.hrtime.bigint() - start) / 1e9);
+    });
+    next();
+  };
+
+  const handler: RequestHandler = async (_req, res, next) => {
+    try {
+      res.setHeader('Content-Type', registry.contentType);
+      res.setHeader('Cache-Control', 'no-store');
+      res.send(await registry.metrics());
+    } catch (err) {
+      next(err);
+    }
+  };
+
+  return { registry, middleware, handler, close: unsubscribe };
+}
+
+/**
+ * Access to /metrics: METRICS_TOKEN (when configured) as a bearer token, otherwise whatever `fallback` accepts (the
+ * admin scope).
+ */
+export function metricsAccess(metricsToken: string | undefined, fallback: RequestHandler): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const m = /^Bearer ([\x21-\x7e]+)$/.exec(req.get('authorization') ?? '');
+    if (metricsToken && m && sameSecret(m[1]!, metricsToken)) return next();
+    fallback(req, res, next);
+  };
+}
