@@ -157,9 +157,10 @@ export function scimRouter(deps: ScimDeps): Router {
       res,
     };
     (req as any).scimCtx = ctx;
-    // A handler may hand over its body as ready JSON text (a large group), which SCIMMY's router then sends as is.
+    // A handler may stream its body itself (a large group); SCIMMY's router then sends the returned value, which is
+    // dropped here. Anything after headers went out (an error mid-stream) cannot be sent either.
     const send = res.send.bind(res);
-    res.send = (body?: unknown) => send(body !== undefined && body === res.locals.rawJsonFor ? res.locals.rawJson : body);
+    res.send = (body?: unknown) => (res.locals.streamed || res.headersSent ? res : send(body));
     next();
   });
 

@@ -3,6 +3,7 @@
  * whole member list (21 s and 1.2 GiB to add one member at 100,000 members: scimmy.md §2.2), so every method is ours:
  * targeted SQL for members, projection that never reads members when they are not wanted.
  */
+import { once } from 'node:events';
 import SCIMMY from 'scimmy';
 import type { ScimContext } from './context.js';
 import { handlerFailure, scimError } from './errors.js';
@@ -37,20 +38,39 @@ const sortable: Record<string, string> = {
 
 const failure = (ctx: ScimContext, err: unknown): Error => handlerFailure(ctx.res, err);
 
-/**
- * The group as SCIM, reading members only when the projection wants them. Members are serialised page by page into
- * the response text (res.locals.rawJson, sent by the SCIM router's send hook), so a 100,000-member group costs its
- * JSON text in memory, not rows, objects and text at once.
- */
+/** The group as SCIM, reading members only when the projection wants them. */
 async function render(ctx: ScimContext, row: GroupRow, p: Projection): Promise<Json> {
+  const members = p.has('members') ? (await loadMembers(ctx.db, [row.id])).get(row.id) ?? [] : undefined;
   ctx.res.setHeader('ETag', etagOf(row.version));
+  return groupToScim(row, members, ctx.config.publicUrl, p);
+}
+
+/**
+ * GET of one group with its members, streamed: members are read in keyset pages and written as they are serialised,
+ * so a 100,000-member group costs one page in memory, not all its rows, objects and JSON text at once. The SCIM
+ * router's own send of the returned value is then skipped (see the send hook in src/http/scim.ts).
+ */
+async function streamGroup(ctx: ScimContext, row: GroupRow, p: Projection): Promise<Json> {
   const group = groupToScim(row, undefined, ctx.config.publicUrl, p);
-  if (!p.has('members')) return group;
-  const parts: string[] = [];
-  for await (const page of memberPages(ctx.db, row.id)) parts.push(page.map((m) => JSON.stringify(memberToScim(m, ctx.config.publicUrl))).join(','));
+  if (!p.has('members')) return render(ctx, row, p);
+  const res = ctx.res;
+  res.setHeader('ETag', etagOf(row.version));
+  res.status(200);
   const head = JSON.stringify(group);
-  ctx.res.locals.rawJson = `${head.slice(0, -1)},"members":[${parts.filter(Boolean).join(',')}]}`;
-  ctx.res.locals.rawJsonFor = group;
+  let first = true;
+  try {
+    res.write(`${head.slice(0, -1)},"members":[`);
+    for await (const page of memberPages(ctx.db, row.id)) {
+      const text = page.map((m) => JSON.stringify(memberToScim(m, ctx.config.publicUrl))).join(',');
+      if (!res.write(first ? text : `,${text}`)) await once(res, 'drain');
+      first = false;
+    }
+    res.end(']}');
+  } catch (err) {
+    res.destroy(); // the client must see a truncated response, not a valid-looking one
+    throw err;
+  }
+  res.locals.streamed = true;
   return group;
 }
 
@@ -83,7 +103,7 @@ export class GroupResource extends SCIMMY.Resources.Group {
       if (!this.id) return await listGroups(c, p);
       const row = await getGroup(c.db, this.id);
       if (!row) throw scimError(404, null, `Group ${this.id} not found`);
-      return await render(c, row, p);
+      return await streamGroup(c, row, p);
     } catch (err) {
       throw failure(c, err);
     }
