@@ -3,24 +3,17 @@
  * teams first, then their default channels, then linked channels (their team first); scheme_admin; deactivated
  * people never added; audit rows with causes.
  */
-import { describe, test, before, after } from 'node:test';
+import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, startServer, stores, type TestDatabase, type TestServer } from '../helpers/server.ts';
+import { stores, useServer } from '../helpers/server.ts';
 import { teamName, workspace } from '../helpers/workspace-http.ts';
 
 for (const store of stores()) {
   describe(`group sync: joining [${store}]`, () => {
-    let db: TestDatabase;
-    let server: TestServer;
+    const env = useServer(store);
     let ws: ReturnType<typeof workspace>;
-    before(async () => {
-      db = await createDatabase(store);
-      server = await startServer(store, db);
-      ws = workspace(server);
-    });
-    after(async () => {
-      await server.stop();
-      await db.drop();
+    before(() => {
+      ws = workspace(env.server);
     });
 
     test('joining adds the linked team, then its default channels, then linked channels', async () => {

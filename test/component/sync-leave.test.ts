@@ -3,24 +3,17 @@
  * from group-constrained teams and channels that no other linked group still grants, channels before teams,
  * unconstrained ones keep their members; group and user deletion; causes in the audit log.
  */
-import { describe, test, before, after } from 'node:test';
+import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, startServer, stores, type TestDatabase, type TestServer } from '../helpers/server.ts';
+import { stores, useServer } from '../helpers/server.ts';
 import { teamName, workspace } from '../helpers/workspace-http.ts';
 
 for (const store of stores()) {
   describe(`group sync: leaving [${store}]`, () => {
-    let db: TestDatabase;
-    let server: TestServer;
+    const env = useServer(store);
     let ws: ReturnType<typeof workspace>;
-    before(async () => {
-      db = await createDatabase(store);
-      server = await startServer(store, db);
-      ws = workspace(server);
-    });
-    after(async () => {
-      await server.stop();
-      await db.drop();
+    before(() => {
+      ws = workspace(env.server);
     });
 
     test('leaving removes from constrained teams and channels only; unconstrained ones keep the member', async () => {

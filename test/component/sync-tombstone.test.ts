@@ -3,26 +3,19 @@
  * a removed or left membership is not re-added unless the admin asks for readdRemoved; deactivation and
  * reactivation keep memberships; constraint pruning on reconcile; a second reconcile changes nothing.
  */
-import { describe, test, before, after } from 'node:test';
+import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, startServer, stores, type TestDatabase, type TestServer } from '../helpers/server.ts';
+import { stores, useServer } from '../helpers/server.ts';
 import { teamName, workspace } from '../helpers/workspace-http.ts';
 
 const NOTHING = { teamMembersAdded: 0, teamMembersRemoved: 0, channelMembersAdded: 0, channelMembersRemoved: 0, readded: 0, adminsPromoted: 0, adminsDemoted: 0 };
 
 for (const store of stores()) {
   describe(`group sync: tombstones and lifecycle [${store}]`, () => {
-    let db: TestDatabase;
-    let server: TestServer;
+    const env = useServer(store);
     let ws: ReturnType<typeof workspace>;
-    before(async () => {
-      db = await createDatabase(store);
-      server = await startServer(store, db);
-      ws = workspace(server);
-    });
-    after(async () => {
-      await server.stop();
-      await db.drop();
+    before(() => {
+      ws = workspace(env.server);
     });
 
     test('a member who left is not re-added by rejoining the group, only by reconcile with readdRemoved', async () => {

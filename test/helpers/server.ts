@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
+import { after, before } from 'node:test';
 
 export type Store = 'sqlite' | 'pg';
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -95,6 +96,23 @@ export async function startServer(store: Store, db: TestDatabase | string, opts:
       proc.kill(signal);
     }),
   };
+}
+
+/**
+ * A fresh database and a server on it for the enclosing describe(): started in before(), stopped and dropped in
+ * after(). Read `.server` / `.db` inside tests and later hooks (they are set once before() has run).
+ */
+export function useServer(store: Store, opts: StartOptions = {}): { readonly server: TestServer; readonly db: TestDatabase } {
+  const env = {} as { server: TestServer; db: TestDatabase };
+  before(async () => {
+    env.db = await createDatabase(store);
+    env.server = await startServer(store, env.db, opts);
+  });
+  after(async () => {
+    await env.server?.stop();
+    await env.db?.drop();
+  });
+  return env;
 }
 
 export interface Reply { status: number; headers: Headers; body: any; text: string }
