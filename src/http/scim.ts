@@ -15,6 +15,9 @@ import { declareResources } from '../scim/resources.js';
 import { sendError } from './errors.js';
 import type { Authenticator } from './auth.js';
 import { createLimiter, rateLimit } from './rate-limit.js';
+import { resourceRoutes } from './resource-routes.js';
+import { UserResource } from '../scim/users.js';
+import { GroupResource } from '../scim/groups.js';
 
 export const SCIM_MOUNT = '/scim/v2';
 const RESOURCE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -164,6 +167,7 @@ export function scimRouter(deps: ScimDeps): Router {
     next();
   });
 
+  router.use(resourceRoutes([UserResource, GroupResource], () => config.publicUrl));
   router.use(scimmy);
   return router;
 }
