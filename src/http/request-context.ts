@@ -22,9 +22,12 @@ export function requestContext(log: Logger) {
     req.startedAt = process.hrtime.bigint();
     res.setHeader('X-Request-Id', req.id);
     res.on('finish', () => {
+      const level = res.statusCode >= 500 ? 'error' : 'http';
+      // winston formats a line before its level filter drops it: skip the work when LOG_LEVEL is above `http`.
+      if (!log.isLevelEnabled(level)) return;
       const ms = Number(process.hrtime.bigint() - req.startedAt) / 1e6;
       const principal = (req as any).principal;
-      log.log(res.statusCode >= 500 ? 'error' : 'http', 'request', {
+      log.log(level, 'request', {
         requestId: req.id,
         method: req.method,
         path: req.originalUrl.split('?')[0]!.slice(0, 300),
