@@ -7,6 +7,7 @@ import { parseFilter } from './filter/parse.js';
 import { filterToSql, type AttributeMap } from './filter/to-sql.js';
 import { scimError } from './errors.js';
 import type { Dialect } from '../store/db.js';
+import type { PageCursors } from './page-cursors.js';
 
 export interface CollectionQuery {
   where?: { sql: string; bindings: unknown[] };
@@ -89,4 +90,41 @@ export function applyPage(qb: Knex.QueryBuilder, cq: CollectionQuery): Knex.Quer
     qb.orderByRaw(o.nullable ? `(${o.sql}) IS NULL ASC, ${o.sql} ${o.desc ? 'DESC' : 'ASC'}` : `${o.sql} ${o.desc ? 'DESC' : 'ASC'}`);
   }
   return qb.limit(cq.count).offset(cq.startIndex - 1);
+}
+
+/** Row keys of a two-column plain sort (`table.column`, never NULL), the only order a page cursor can seek on. */
+function seekColumns(cq: CollectionQuery): string[] | undefined {
+  const cols = cq.orderBy.map((o) => (!o.nullable ? /^\w+\.(\w+)$/.exec(o.sql)?.[1] : undefined));
+  return cols.length === 2 && cols.every(Boolean) ? (cols as string[]) : undefined;
+}
+
+/**
+ * One page and totalResults (RFC 7644 §3.4.2.4). The page is read first: a page that is not full, and is either
+ * non-empty or the first, already tells the total (an IdP's `eq` match is one such page), so `count(*)` runs only
+ * when more rows may follow or the page lies past the end. With `cursors`, a page that follows one served before
+ * seeks past its last row instead of skipping `startIndex - 1` rows (page-cursors.ts).
+ */
+export async function readPage<T extends object>(
+  base: () => Knex.QueryBuilder, cq: CollectionQuery, columns: string, cursors?: PageCursors,
+): Promise<{ rows: T[]; total: number }> {
+  const keys = cursors && seekColumns(cq);
+  const cursorKey = (startIndex: number) => `${cq.where?.sql ?? ''}|${JSON.stringify(cq.where?.bindings ?? [])}|${cq.orderBy.map((o) => `${o.sql} ${o.desc}`).join(',')}|${startIndex}`;
+  const after = keys && cq.startIndex > 1 ? cursors!.get(cursorKey(cq.startIndex)) : undefined;
+  let rows: T[] = [];
+  if (cq.count > 0 && after) {
+    const [first, unique] = cq.orderBy as [CollectionQuery['orderBy'][0], CollectionQuery['orderBy'][0]];
+    const [gte, gt] = first.desc ? ['<=', '<'] : ['>=', '>'];
+    const seek = `${first.sql} ${gte} ? AND (${first.sql} ${gt} ? OR ${unique.sql} ${gt} ?)`;
+    rows = await applyPage(base().select(columns).whereRaw(seek, [after[0], after[0], after[1]] as any[]), { ...cq, startIndex: 1 });
+  } else if (cq.count > 0) {
+    rows = await applyPage(base().select(columns), cq);
+  }
+  if (keys && rows.length === cq.count && rows.length > 0) {
+    const last = rows[rows.length - 1] as Record<string, unknown>;
+    cursors!.set(cursorKey(cq.startIndex + rows.length), keys.map((k) => last[k]));
+  }
+  // After a seek, startIndex - 1 is not a row count (rows before the page may have gone): count them.
+  if (!after && rows.length < cq.count && (rows.length > 0 || cq.startIndex === 1)) return { rows, total: cq.startIndex - 1 + rows.length };
+  const [{ n }] = await base().count({ n: '*' });
+  return { rows, total: Number(n) };
 }

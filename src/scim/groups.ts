@@ -7,7 +7,8 @@ import { once } from 'node:events';
 import SCIMMY from 'scimmy';
 import type { ScimContext } from './context.js';
 import { handlerFailure, scimError } from './errors.js';
-import { applyPage, applyWhere, parseCollectionQuery } from './collection-query.js';
+import { applyWhere, parseCollectionQuery, readPage } from './collection-query.js';
+import { cursorsFor } from './page-cursors.js';
 import { attributeMap, type ColumnTarget } from './filter/to-sql.js';
 import { GROUP_SCHEMA, groupToScim, memberToScim, projection, type Projection } from './group-mapping.js';
 import { planGroupPatch } from './group-patch.js';
@@ -83,13 +84,12 @@ async function listGroups(ctx: ScimContext, p: Projection) {
   if (!parsed.ok) throw parsed.error;
   const cq = parsed.value;
   const base = () => applyWhere(ctx.db('groups').whereNull('groups.deleted_at'), cq);
-  const [{ n }] = await base().count({ n: '*' });
-  const rows: GroupRow[] = cq.count === 0 ? [] : await applyPage(base().select('groups.*'), cq);
+  const { rows, total } = await readPage<GroupRow>(base, cq, 'groups.*', cursorsFor(ctx.db));
   const members = p.has('members') ? await loadMembers(ctx.db, rows.map((r) => r.id)) : undefined;
   const list = new SCIMMY.Messages.ListResponse([], { totalResults: 0 });
   return Object.assign(list, {
     Resources: rows.map((r) => groupToScim(r, members ? members.get(r.id) ?? [] : undefined, ctx.config.publicUrl, p)),
-    totalResults: Number(n),
+    totalResults: total,
     startIndex: cq.startIndex,
     itemsPerPage: rows.length,
   });

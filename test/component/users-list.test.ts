@@ -194,6 +194,31 @@ for (const store of stores()) {
       }
     });
 
+    test('paging continues after the last row read: a user deleted from an earlier page shifts nothing', async () => {
+      const dept = `pages-${rand()}`;
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const res = await api.post('/Users', { schemas: [USER_SCHEMA, ENTERPRISE], userName: `p${i}@${dept}.example`, [ENTERPRISE]: { department: dept } });
+        assert.equal(res.status, 201, res.text);
+        ids.push(res.body.id);
+        await new Promise((r) => setTimeout(r, 3));
+      }
+      const page = async (start: number) => {
+        const res = await api.get(q(`${ENTERPRISE}:department eq "${dept}"`, `&startIndex=${start}&count=2`));
+        assert.equal(res.status, 200, res.text);
+        return { ids: res.body.Resources.map((u: any) => u.id), total: res.body.totalResults, itemsPerPage: res.body.itemsPerPage };
+      };
+      assert.deepEqual(await page(1), { ids: ids.slice(0, 2), total: 5, itemsPerPage: 2 });
+      assert.equal((await api.del(`/Users/${ids[0]}`)).status, 204);
+      // OFFSET 2 would now start at p3 and skip p2; the next page continues after p1.
+      assert.deepEqual(await page(3), { ids: ids.slice(2, 4), total: 4, itemsPerPage: 2 });
+      assert.deepEqual(await page(5), { ids: ids.slice(4), total: 4, itemsPerPage: 1 });
+      // A page nobody read before is plain OFFSET over the live rows.
+      assert.deepEqual(await page(2), { ids: ids.slice(2, 4), total: 4, itemsPerPage: 2 });
+      assert.deepEqual(await page(4), { ids: ids.slice(4), total: 4, itemsPerPage: 1 });
+      for (const id of ids.slice(1)) assert.equal((await api.del(`/Users/${id}`)).status, 204);
+    });
+
     test('startIndex past the end gives an empty page; startIndex < 1 is 1; non-integers are 400', async () => {
       const past = await api.get(q(`${ENTERPRISE}:department eq "${tag}"`, '&startIndex=50'));
       assert.equal(past.status, 200);
