@@ -101,12 +101,21 @@ function seekColumns(cq: CollectionQuery): string[] | undefined {
 /**
  * One page and totalResults (RFC 7644 §3.4.2.4). The page is read first: a page that is not full, and is either
  * non-empty or the first, already tells the total (an IdP's `eq` match is one such page), so `count(*)` runs only
- * when more rows may follow or the page lies past the end. With `cursors`, a page that follows one served before
- * seeks past its last row instead of skipping `startIndex - 1` rows (page-cursors.ts).
+ * when more rows may follow or the page lies past the end, and not at all for an unfiltered list when `countAll` knows.
+ * With `cursors`, a page that follows one served before seeks past its last row instead of skipping `startIndex - 1`
+ * rows (page-cursors.ts).
  */
-export async function readPage<T extends object>(
-  base: () => Knex.QueryBuilder, cq: CollectionQuery, columns: string, cursors?: PageCursors,
-): Promise<{ rows: T[]; total: number }> {
+export interface PageSource {
+  /** The live rows of the resource type, before the filter. */
+  base: () => Knex.QueryBuilder;
+  columns: string;
+  cursors?: PageCursors;
+  /** How many rows `base` holds, when known cheaper than count(*): used when there is no filter. */
+  countAll?: () => Promise<number>;
+}
+
+export async function readPage<T extends object>(cq: CollectionQuery, source: PageSource): Promise<{ rows: T[]; total: number }> {
+  const { base, columns, cursors, countAll } = source;
   const keys = cursors && seekColumns(cq);
   const cursorKey = (startIndex: number) => `${cq.where?.sql ?? ''}|${JSON.stringify(cq.where?.bindings ?? [])}|${cq.orderBy.map((o) => `${o.sql} ${o.desc}`).join(',')}|${startIndex}`;
   const after = keys && cq.startIndex > 1 ? cursors!.get(cursorKey(cq.startIndex)) : undefined;
@@ -125,6 +134,7 @@ export async function readPage<T extends object>(
   }
   // After a seek, startIndex - 1 is not a row count (rows before the page may have gone): count them.
   if (!after && rows.length < cq.count && (rows.length > 0 || cq.startIndex === 1)) return { rows, total: cq.startIndex - 1 + rows.length };
+  if (!cq.where && countAll) return { rows, total: await countAll() };
   const [{ n }] = await base().count({ n: '*' });
   return { rows, total: Number(n) };
 }

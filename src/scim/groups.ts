@@ -15,6 +15,7 @@ import { planGroupPatch } from './group-patch.js';
 import { changeGroup, createGroup, deleteGroup, groupFromScim, replaceGroup } from './group-lifecycle.js';
 import { getGroup, loadMembers, memberPages, type GroupRow } from '../store/groups.js';
 import { dialectOf } from '../store/db.js';
+import { liveCount } from '../store/counts.js';
 import { etagOf } from './user-mapping.js';
 
 type Json = Record<string, any>;
@@ -84,7 +85,7 @@ async function listGroups(ctx: ScimContext, p: Projection) {
   if (!parsed.ok) throw parsed.error;
   const cq = parsed.value;
   const base = () => applyWhere(ctx.db('groups').whereNull('groups.deleted_at'), cq);
-  const { rows, total } = await readPage<GroupRow>(base, cq, 'groups.*', cursorsFor(ctx.db));
+  const { rows, total } = await readPage<GroupRow>(cq, { base, columns: 'groups.*', cursors: cursorsFor(ctx.db), countAll: () => liveCount(ctx.db, 'Group') });
   const members = p.has('members') ? await loadMembers(ctx.db, rows.map((r) => r.id)) : undefined;
   const list = new SCIMMY.Messages.ListResponse([], { totalResults: 0 });
   return Object.assign(list, {

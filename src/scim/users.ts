@@ -16,6 +16,7 @@ import { ENTERPRISE, USER_SCHEMA, etagOf, userToScim } from './user-mapping.js';
 import { checkIfMatch, createUser, deleteUser, readUser, replaceUser, StaleRead } from './user-lifecycle.js';
 import { loadValues, type UserRow } from '../store/users.js';
 import { dialectOf } from '../store/db.js';
+import { liveCount } from '../store/counts.js';
 
 type Json = Record<string, any>;
 
@@ -96,7 +97,7 @@ async function listUsers(ctx: ScimContext) {
   if (!parsed.ok) throw parsed.error;
   const cq = parsed.value;
   const base = () => applyWhere(ctx.db('users').whereNull('users.deleted_at'), cq);
-  const { rows, total } = await readPage<UserRow>(base, cq, 'users.*', cursorsFor(ctx.db));
+  const { rows, total } = await readPage<UserRow>(cq, { base, columns: 'users.*', cursors: cursorsFor(ctx.db), countAll: () => liveCount(ctx.db, 'User') });
   const vals = await loadValues(ctx.db, rows.map((r) => r.id));
   const list = new SCIMMY.Messages.ListResponse([], { totalResults: 0 });
   return Object.assign(list, {
