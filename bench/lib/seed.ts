@@ -106,8 +106,13 @@ async function bulkLoad(db: Knex, tables: [string, Record<string, unknown>[]][])
       }
       for (const ix of indexes) await exec(ix.ddl);
     }
-    // PostgreSQL's autovacuum would analyze tables this size in production; SQLite never runs ANALYZE by itself.
-    if (!sqlite) await exec('ANALYZE');
+    // The live counts' triggers (migration 006) are off while PostgreSQL loads as a replica: count once instead.
+    for (const [table, type] of [['users', 'User'], ['groups', 'Group']]) {
+      await exec(`UPDATE live_counts SET n = CASE WHEN shard = 0 THEN (SELECT count(*) FROM ${table} WHERE deleted_at IS NULL) ELSE 0 END WHERE resource_type = '${type}'`);
+    }
+    // PostgreSQL's autovacuum would vacuum and analyze tables this size in production (vacuum sets the visibility map
+    // that index-only scans need); SQLite never runs ANALYZE by itself.
+    if (!sqlite) await exec('VACUUM ANALYZE');
   } finally {
     await exec(sqlite ? 'PRAGMA foreign_keys = ON' : "SET session_replication_role = 'origin'").catch(() => undefined);
     await db.client.releaseConnection(conn);

@@ -1,8 +1,10 @@
 /**
- * Walk every user with GET /Users?startIndex=k&count=100 (Entra account discovery, Okta imports). The pages are
- * shared out over the connections; the walk stops at the last page or after four times --duration.
+ * Walk every user with GET /Users?startIndex=k&count=100, as Okta's import and Entra's account discovery do: one
+ * reader goes page after page. The pages are cut into one contiguous run per connection and each connection reads
+ * its run in order, so 10 connections are 10 such readers at once (the server continues each from the last row it
+ * served: src/scim/page-cursors.ts). Stops at the last page or after four times --duration.
  */
-import { load } from '../lib/load.js';
+import { call, Recorder } from '../lib/load.js';
 import type { Scenario } from '../lib/scenario.js';
 
 export const paging: Scenario = {
@@ -12,16 +14,25 @@ export const paging: Scenario = {
   async run(ctx) {
     const total = ctx.fx.size + ctx.fx.spareIds.length;
     const pages = Math.ceil(total / 100);
-    let n = 0;
-    const r = await load({
-      url: ctx.url, token: ctx.token, connections: Math.min(ctx.connections, pages), duration: ctx.duration * 4, amount: pages,
-      requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/scim/v2/Users?startIndex=${(n++ % pages) * 100 + 1}&count=100` }) }],
-    });
+    const readers = Math.min(ctx.connections, pages);
+    const run = Math.ceil(pages / readers);
+    const deadline = performance.now() + ctx.duration * 4 * 1000;
+    const rec = new Recorder();
+    let seen = 0;
+    await Promise.all(Array.from({ length: readers }, async (_, r) => {
+      for (let p = r * run; p < Math.min(pages, (r + 1) * run) && performance.now() < deadline; p++) {
+        const res = await call(rec, ctx.token, 'GET', `${ctx.url}/scim/v2/Users?startIndex=${p * 100 + 1}&count=100`);
+        seen += res.body?.Resources?.length ?? 0;
+      }
+    }));
+    const r = rec.result();
     const done = r.requests >= pages;
     return {
       ...r,
-      connections: Math.min(ctx.connections, pages),
-      note: done ? `all ${total} users in ${pages} pages, ${r.seconds.toFixed(1)} s` : `stopped after ${r.requests} of ${pages} pages (${(ctx.duration * 4).toFixed(0)} s cap)`,
+      connections: readers,
+      note: done
+        ? `all ${seen} of ${total} users in ${pages} pages, ${r.seconds.toFixed(1)} s, ${readers} readers in order`
+        : `stopped after ${r.requests} of ${pages} pages (${(ctx.duration * 4).toFixed(0)} s cap), ${readers} readers in order`,
     };
   },
 };
