@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import {
-  getUser, getUserByExternalId, insertUser, loadValues, replaceValues, revokeSessions, updateUser, userExists, usernamesLike,
+  getUser, getUserByExternalId, insertUser, insertValues, loadValues, replaceValues, revokeSessions, updateUser, userExists, usernamesLike,
   type UserRow,
 } from '../store/users.js';
 import { writeAudit } from '../store/audit.js';
@@ -117,7 +117,7 @@ export async function createUser(ctx: ScimContext, body: Json): Promise<Json> {
       version: 1,
     };
     await insertUser(tx, row);
-    await replaceValues(tx, row.id, input.values);
+    await insertValues(tx, row.id, input.values);
     const out = userToScim(row, input.values, base);
     await writeAudit(tx, { ...audit(ctx), operation: 'create_user', resourceType: 'User', resourceId: row.id, after: { ...out, meta: undefined, username: row.username } });
     return out;

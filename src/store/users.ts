@@ -68,6 +68,11 @@ export async function loadValues(db: Knex, ids: string[]): Promise<Map<string, V
 
 export async function replaceValues(tx: Knex.Transaction, userId: string, values: ValueRow[]): Promise<void> {
   await tx('user_values').where({ user_id: userId }).delete();
+  await insertValues(tx, userId, values);
+}
+
+/** The multi-valued attributes of a user just inserted (nothing to replace). */
+export async function insertValues(tx: Knex.Transaction, userId: string, values: ValueRow[]): Promise<void> {
   if (values.length) await tx('user_values').insert(values.map((v) => ({ ...v, user_id: userId })));
 }
 
