@@ -26,13 +26,14 @@ import { groupPatch } from './scenarios/group-patch.js';
 import { createUsers } from './scenarios/create-users.js';
 import { getBigGroup } from './scenarios/get-big-group.js';
 import { entraReplay } from './scenarios/entra-replay.js';
+import { stackFloor } from './scenarios/stack-floor.js';
 
 /**
- * In run order: reads, then writes, creates (they grow the table), paging (a slow page can outlive its scenario),
+ * In run order: the stack's floor, reads, then writes, creates (they grow the table), paging (a slow page can outlive its scenario),
  * the big GET (it grows the heap) last.
  */
 const ALL: Scenario[] = [
-  lookupUsernameHit, lookupUsernameMiss, lookupExternalId, groupsMatch,
+  stackFloor, lookupUsernameHit, lookupUsernameMiss, lookupExternalId, groupsMatch,
   putUser, patchUser, groupPatch, createUsers, paging, getBigGroup, entraReplay,
 ];
 
