@@ -9,24 +9,33 @@
  * between: then the continuation neither repeats nor skips rows, which is what an IdP paging through wants.
  */
 const MAX_ENTRIES = 1000;
+/**
+ * A walk reads its next page within seconds, and every page it reads refreshes the cursor of the next one. An old
+ * cursor would only serve a client that jumps to a startIndex it never reached, and could then continue from a row
+ * that has moved since: such a request gets OFFSET instead.
+ */
+const MAX_AGE_MS = 60_000;
 
 /** Sort key values of the last row of a page, in orderBy order. */
 export type SeekKey = unknown[];
 
 export class PageCursors {
-  private readonly entries = new Map<string, SeekKey>();
+  private readonly entries = new Map<string, { key: SeekKey; at: number }>();
 
-  get(key: string): SeekKey | undefined {
-    const v = this.entries.get(key);
-    if (v === undefined) return undefined;
-    this.entries.delete(key); // most recently used last
-    this.entries.set(key, v);
-    return v;
+  constructor(private readonly now: () => number = Date.now) {}
+
+  get(query: string): SeekKey | undefined {
+    const e = this.entries.get(query);
+    if (e === undefined) return undefined;
+    this.entries.delete(query);
+    if (this.now() - e.at > MAX_AGE_MS) return undefined;
+    this.entries.set(query, e); // most recently used last
+    return e.key;
   }
 
-  set(key: string, value: SeekKey): void {
-    this.entries.delete(key);
-    this.entries.set(key, value);
+  set(query: string, key: SeekKey): void {
+    this.entries.delete(query);
+    this.entries.set(query, { key, at: this.now() });
     if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
   }
 }
