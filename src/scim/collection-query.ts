@@ -109,13 +109,18 @@ export interface PageSource {
   /** The live rows of the resource type, before the filter. */
   base: () => Knex.QueryBuilder;
   columns: string;
+  /**
+   * Columns worth computing only for the rows returned (a subquery per row). Left out of a page read with OFFSET:
+   * PostgreSQL computes the select list of the skipped rows too (28 ms instead of 5 for page 51 of 20,000 users).
+   */
+  inlineColumns?: (string | Knex.Raw)[];
   cursors?: PageCursors;
   /** How many rows `base` holds, when known cheaper than count(*): used when there is no filter. */
   countAll?: () => Promise<number>;
 }
 
 export async function readPage<T extends object>(cq: CollectionQuery, source: PageSource): Promise<{ rows: T[]; total: number }> {
-  const { base, columns, cursors, countAll } = source;
+  const { base, columns, inlineColumns = [], cursors, countAll } = source;
   const keys = cursors && seekColumns(cq);
   const cursorKey = (startIndex: number) => `${cq.where?.sql ?? ''}|${JSON.stringify(cq.where?.bindings ?? [])}|${cq.orderBy.map((o) => `${o.sql} ${o.desc}`).join(',')}|${startIndex}`;
   const after = keys && cq.startIndex > 1 ? cursors!.get(cursorKey(cq.startIndex)) : undefined;
@@ -124,9 +129,9 @@ export async function readPage<T extends object>(cq: CollectionQuery, source: Pa
     const [first, unique] = cq.orderBy as [CollectionQuery['orderBy'][0], CollectionQuery['orderBy'][0]];
     const [gte, gt] = first.desc ? ['<=', '<'] : ['>=', '>'];
     const seek = `${first.sql} ${gte} ? AND (${first.sql} ${gt} ? OR ${unique.sql} ${gt} ?)`;
-    rows = await applyPage(base().select(columns).whereRaw(seek, [after[0], after[0], after[1]] as any[]), { ...cq, startIndex: 1 });
+    rows = await applyPage(base().select(columns, ...inlineColumns).whereRaw(seek, [after[0], after[0], after[1]] as any[]), { ...cq, startIndex: 1 });
   } else if (cq.count > 0) {
-    rows = await applyPage(base().select(columns), cq);
+    rows = await applyPage(base().select(columns, ...(cq.startIndex === 1 ? inlineColumns : [])), cq);
   }
   if (keys && rows.length === cq.count && rows.length > 0) {
     const last = rows[rows.length - 1] as Record<string, unknown>;

@@ -14,7 +14,7 @@ import { normalizePatch } from './quirks.js';
 import { project, projectionFrom } from './projection.js';
 import { ENTERPRISE, USER_SCHEMA, etagOf, userToScim } from './user-mapping.js';
 import { checkIfMatch, createUser, deleteUser, readUser, replaceUser, StaleRead } from './user-lifecycle.js';
-import { loadValues, type UserRow } from '../store/users.js';
+import { loadValues, valuesColumn, valuesOf, type UserRow } from '../store/users.js';
 import { dialectOf } from '../store/db.js';
 import { liveCount } from '../store/counts.js';
 
@@ -97,11 +97,15 @@ async function listUsers(ctx: ScimContext) {
   if (!parsed.ok) throw parsed.error;
   const cq = parsed.value;
   const base = () => applyWhere(ctx.db('users').whereNull('users.deleted_at'), cq);
-  const { rows, total } = await readPage<UserRow>(cq, { base, columns: 'users.*', cursors: cursorsFor(ctx.db), countAll: () => liveCount(ctx.db, 'User') });
-  const vals = await loadValues(ctx.db, rows.map((r) => r.id));
+  const { rows, total } = await readPage<UserRow & { values_json?: unknown }>(cq, {
+    base, columns: 'users.*', inlineColumns: [valuesColumn(ctx.db)], cursors: cursorsFor(ctx.db), countAll: () => liveCount(ctx.db, 'User'),
+  });
+  // The values came with the page unless it was read with OFFSET.
+  const missing = rows.filter((r) => r.values_json === undefined).map((r) => r.id);
+  const loaded = await loadValues(ctx.db, missing);
   const list = new SCIMMY.Messages.ListResponse([], { totalResults: 0 });
   return Object.assign(list, {
-    Resources: rows.map((r) => shaped(userToScim(r, vals.get(r.id) ?? [], ctx.config.publicUrl), ctx)),
+    Resources: rows.map((r) => shaped(userToScim(r, loaded.get(r.id) ?? valuesOf(r), ctx.config.publicUrl), ctx)),
     totalResults: total,
     startIndex: cq.startIndex,
     itemsPerPage: rows.length,

@@ -198,7 +198,10 @@ for (const store of stores()) {
       const dept = `pages-${rand()}`;
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) {
-        const res = await api.post('/Users', { schemas: [USER_SCHEMA, ENTERPRISE], userName: `p${i}@${dept}.example`, [ENTERPRISE]: { department: dept } });
+        const res = await api.post('/Users', {
+          schemas: [USER_SCHEMA, ENTERPRISE], userName: `p${i}@${dept}.example`, [ENTERPRISE]: { department: dept },
+          emails: [{ value: `p${i}@${dept}.example`, type: 'work', primary: true }, { value: `p${i}.home@${dept}.example`, type: 'home' }],
+        });
         assert.equal(res.status, 201, res.text);
         ids.push(res.body.id);
         await new Promise((r) => setTimeout(r, 3));
@@ -206,6 +209,11 @@ for (const store of stores()) {
       const page = async (start: number) => {
         const res = await api.get(q(`${ENTERPRISE}:department eq "${dept}"`, `&startIndex=${start}&count=2`));
         assert.equal(res.status, 200, res.text);
+        // Multi-valued attributes come with every page, however it was read (first page, continuation or OFFSET).
+        for (const u of res.body.Resources) {
+          const i = ids.indexOf(u.id);
+          assert.deepEqual(u.emails, [{ value: `p${i}@${dept}.example`, type: 'work', primary: true }, { value: `p${i}.home@${dept}.example`, type: 'home' }]);
+        }
         return { ids: res.body.Resources.map((u: any) => u.id), total: res.body.totalResults, itemsPerPage: res.body.itemsPerPage };
       };
       assert.deepEqual(await page(1), { ids: ids.slice(0, 2), total: 5, itemsPerPage: 2 });
