@@ -3,9 +3,11 @@
  * imply: deactivation revokes sessions, deletion leaves the groups. Each runs in one transaction with its audit rows.
  */
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { Knex } from 'knex';
 import {
   getUser, getUserByExternalId, insertUser, insertValues, loadValues, replaceValues, revokeSessions, updateUser, userExists, usernamesLike,
+  valuesColumn, valuesOf, type ValueRow,
   type UserRow,
 } from '../store/users.js';
 import { writeAudit } from '../store/audit.js';
@@ -178,7 +180,8 @@ export async function replaceUser(ctx: ScimContext, id: string, body: Json, opts
       updated_at: now,
     };
     if (!(await updateUser(tx, id, row.version, patch))) throw opts.expectedVersion !== undefined ? new StaleRead() : new Conflict();
-    await replaceValues(tx, id, input.values);
+    // Most PUTs and PATCHes change a scalar (a title, active): the stored values are then left as they are.
+    if (!sameValues(vals.get(id) ?? [], input.values)) await replaceValues(tx, id, input.values);
     const next = { ...row, ...patch, version: row.version + 1 } as UserRow;
     const out = userToScim(next, input.values, ctx.config.publicUrl);
     const { meta, ...after } = out;
@@ -187,6 +190,12 @@ export async function replaceUser(ctx: ScimContext, id: string, body: Json, opts
     await applyActiveChange(tx, ctx, row, active, now);
     return out;
   });
+}
+
+/** Whether two lists of multi-valued attribute rows hold the same values in the same order. */
+function sameValues(stored: ValueRow[], wanted: ValueRow[]): boolean {
+  const key = (v: ValueRow) => [v.attr, v.position, v.value, v.type, v.display, v.primary === true || v.primary === 1];
+  return stored.length === wanted.length && stored.every((v, i) => isDeepStrictEqual(key(v), key(wanted[i]!)));
 }
 
 /** SCIM DELETE: 404 from now on, but the record, its history and its posts stay (a hard purge is CLI-only). */
@@ -206,12 +215,9 @@ export async function deleteUser(ctx: ScimContext, id: string): Promise<void> {
 
 /** GET /Users/{id}: the user with their groups (readOnly `groups`, RFC 7643 §4.1.2). */
 export async function readUser(ctx: ScimContext, id: string): Promise<{ scim: Json; version: number }> {
-  const row = await getUser(ctx.db, id);
+  const row = await ctx.db('users').where({ id }).whereNull('deleted_at').first('users.*', valuesColumn(ctx.db));
   if (!row) throw scimError(404, null, `User ${id} not found`);
-  const [vals, groups] = await Promise.all([
-    loadValues(ctx.db, [id]),
-    ctx.db('group_members as gm').join('groups as g', 'g.id', 'gm.group_id').whereNull('g.deleted_at').where('gm.user_id', id)
-      .select('g.id as value', 'g.display_name as display').orderBy('g.display_name').limit(1000),
-  ]);
-  return { scim: userToScim(row, vals.get(id) ?? [], ctx.config.publicUrl, groups), version: row.version };
+  const groups = await ctx.db('group_members as gm').join('groups as g', 'g.id', 'gm.group_id').whereNull('g.deleted_at').where('gm.user_id', id)
+    .select('g.id as value', 'g.display_name as display').orderBy('g.display_name').limit(1000);
+  return { scim: userToScim(row, valuesOf(row), ctx.config.publicUrl, groups), version: row.version };
 }

@@ -166,6 +166,18 @@ for (const store of stores()) {
       assert.deepEqual(got, res.body);
     });
 
+    test('PUT that changes only the order, type or primary flag of emails is stored (values are compared, not skipped)', async () => {
+      const body = newUser();
+      const a = { value: `a.${rand()}@example.com`, type: 'work', primary: true };
+      const b = { value: `b.${rand()}@example.com`, type: 'home' };
+      const created = (await api.post('/Users', { ...body, emails: [a, b] })).body;
+      for (const emails of [[b, a], [{ ...b, primary: true }, { value: a.value, type: 'work' }], [{ ...b, type: 'other', primary: true }, { value: a.value, type: 'work' }]]) {
+        const res = await api.put(`/Users/${created.id}`, { ...body, emails });
+        assert.equal(res.status, 200, res.text);
+        assert.deepEqual((await api.get(`/Users/${created.id}`)).body.emails, emails);
+      }
+    });
+
     test('PUT that omits externalId and active keeps their stored values (Okta PUT, clients.md §3.17)', async () => {
       const created = (await api.post('/Users', newUser({ active: false }))).body;
       const { externalId, active, ...rest } = created;
