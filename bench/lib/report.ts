@@ -12,7 +12,7 @@ export interface Row {
   outcome: Outcome;
   peakRss: number;
   hwm: number;
-  /** The bare express server's requests/s for the same shape, measured just before. */
+  /** The bare express server's requests/s for the same shape, the higher of its runs just before and just after. */
   bareRps: number;
   /** Requests/s as a fraction of bareRps. */
   ratio: number;

@@ -1,7 +1,7 @@
 /** What a scenario is given and returns, and the request shapes the bare-express baseline is measured with. */
 import type { Fixtures } from './seed.js';
 import { userBody } from './seed.js';
-import type { LoadResult } from './load.js';
+import type { LoadResult, Recorder } from './load.js';
 
 export interface Ctx {
   /** http://127.0.0.1:PORT */
@@ -12,6 +12,8 @@ export interface Ctx {
   duration: number;
   /** Size of the Entra replay: 1 is 10,000 users, 100 groups, 20,000 memberships. */
   entraScale: number;
+  /** Where an interleaved scenario adds each slice's responses (load's second argument). */
+  rec?: Recorder;
 }
 
 export interface Outcome extends LoadResult {
@@ -32,6 +34,8 @@ export interface Scenario {
   shape: ShapeName;
   /** `each`: at every --users size; `largest`: only at the largest; `own`: on its own fresh, empty database. */
   at: 'each' | 'largest' | 'own';
+  /** Run on every size at once in alternating slices (its sizes are compared); run() must pass ctx.rec to load(). */
+  interleaveSizes?: boolean;
   run(ctx: Ctx): Promise<Outcome>;
 }
 

@@ -7,6 +7,7 @@ export const lookupUsernameHit: Scenario = {
   name: 'lookup-username-hit',
   shape: 'GET',
   at: 'each',
+  interleaveSizes: true,
   async run(ctx) {
     let n = 0;
     const r = await load({
@@ -16,7 +17,7 @@ export const lookupUsernameHit: Scenario = {
         // A stride through every seeded user, so the index, not a hot cache line, answers.
         setupRequest: (req) => ({ ...req, path: `/scim/v2/Users?filter=${q(`userName eq "${userName((n++ * 7919) % ctx.fx.size)}"`)}` }),
       }],
-    });
+    }, ctx.rec);
     return { ...r, connections: ctx.connections };
   },
 };

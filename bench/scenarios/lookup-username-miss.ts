@@ -6,12 +6,13 @@ export const lookupUsernameMiss: Scenario = {
   name: 'lookup-username-miss',
   shape: 'GET',
   at: 'each',
+  interleaveSizes: true,
   async run(ctx) {
     let n = 0;
     const r = await load({
       url: ctx.url, token: ctx.token, connections: ctx.connections, duration: ctx.duration,
       requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/scim/v2/Users?filter=${q(`userName eq "absent${n++}@bench.example.com"`)}` }) }],
-    });
+    }, ctx.rec);
     return { ...r, connections: ctx.connections };
   },
 };
