@@ -165,25 +165,27 @@ async function main(): Promise<void> {
 
   /**
    * A scenario whose sizes are compared with each other (issue 5: the 100,000-user lookup against the 1,000-user one)
-   * runs on all of them in alternating slices, so a change in the machine's other load falls on each size alike.
+   * runs on all of them in alternating slices, so a change in the machine's other load falls on each size alike. Half-
+   * second slices: bursts of other work on this machine last seconds, and one-second slices still let them decide.
    */
+  const SLICES = 6;
   const runInterleaved = async (envs: Env[], s: Scenario) => {
     const base = await measureBare(s.shape);
     const recs = envs.map(() => new Recorder());
     const peaks = envs.map(() => ({ peakRss: 0, hwm: 0 }));
     let outcomes: Outcome[] = [];
-    for (let slice = 0; slice < 3; slice++) {
+    for (let slice = 0; slice < SLICES; slice++) {
       outcomes = [];
       for (const [i, env] of envs.entries()) {
         const stop = sampleMemory(env.server.pid);
-        outcomes.push(await s.run({ ...env.ctx, duration: env.ctx.duration / 3, rec: recs[i] }));
+        outcomes.push(await s.run({ ...env.ctx, duration: env.ctx.duration / SLICES, rec: recs[i] }));
         const mem = stop();
         peaks[i] = { peakRss: Math.max(peaks[i]!.peakRss, mem.peakRss), hwm: Math.max(peaks[i]!.hwm, mem.hwm) };
         await drain(env.server.url);
       }
     }
     const bare = Math.max(base.rps, (await measureBare(s.shape)).rps);
-    for (const [i, env] of envs.entries()) record(env, s, { ...outcomes[i]!, note: `${outcomes[i]!.note ? `${outcomes[i]!.note}; ` : ''}sizes interleaved in 3 slices` }, peaks[i]!, bare);
+    for (const [i, env] of envs.entries()) record(env, s, { ...outcomes[i]!, note: `${outcomes[i]!.note ? `${outcomes[i]!.note}; ` : ''}sizes interleaved in ${SLICES} slices` }, peaks[i]!, bare);
   };
 
   try {
