@@ -6,8 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Knex } from 'knex';
 import {
-  getUser, getUserByExternalId, insertUser, insertValues, loadValues, replaceValues, revokeSessions, updateUser, userExists, usernamesLike,
-  valuesColumn, valuesOf, type ValueRow,
+  getUser, getUserByExternalId, getUserWithValues, insertUser, insertValues, replaceValues, revokeSessions, updateUser, userExists,
+  usernamesLike, type ValueRow,
   type UserRow,
 } from '../store/users.js';
 import { writeAudit } from '../store/audit.js';
@@ -28,8 +28,8 @@ export class StaleRead extends Error {}
 const audit = (ctx: ScimContext) => ({ actor: actorOf(ctx.principal), requestId: ctx.requestId });
 
 /** What the audit log keeps of a user: its SCIM form without meta noise. */
-function snapshot(row: UserRow, vals: Awaited<ReturnType<typeof loadValues>>, base: string): Json {
-  const { meta, ...rest } = userToScim(row, vals.get(row.id) ?? [], base);
+function snapshot(row: UserRow, vals: ValueRow[], base: string): Json {
+  const { meta, ...rest } = userToScim(row, vals, base);
   return rest;
 }
 
@@ -155,11 +155,11 @@ export async function replaceUser(ctx: ScimContext, id: string, body: Json, opts
   const input = userFromScim(body);
   return withRetry(ctx, async (tx, attempt) => {
     const now = Date.now();
-    const row = await getUser(tx, id);
-    if (!row) throw scimError(404, null, `User ${id} not found`);
+    const found = await getUserWithValues(tx, id);
+    if (!found) throw scimError(404, null, `User ${id} not found`);
+    const { row, values: vals } = found;
     checkIfMatch(ctx, opts.expectedVersion ?? row.version);
     if (opts.expectedVersion !== undefined && opts.expectedVersion !== row.version) throw new StaleRead();
-    const vals = await loadValues(tx, [id]);
     const before = snapshot(row, vals, ctx.config.publicUrl);
 
     const fields = { ...input.fields };
@@ -181,7 +181,7 @@ export async function replaceUser(ctx: ScimContext, id: string, body: Json, opts
     };
     if (!(await updateUser(tx, id, row.version, patch))) throw opts.expectedVersion !== undefined ? new StaleRead() : new Conflict();
     // Most PUTs and PATCHes change a scalar (a title, active): the stored values are then left as they are.
-    if (!sameValues(vals.get(id) ?? [], input.values)) await replaceValues(tx, id, input.values);
+    if (!sameValues(vals, input.values)) await replaceValues(tx, id, input.values);
     const next = { ...row, ...patch, version: row.version + 1 } as UserRow;
     const out = userToScim(next, input.values, ctx.config.publicUrl);
     const { meta, ...after } = out;
@@ -215,9 +215,10 @@ export async function deleteUser(ctx: ScimContext, id: string): Promise<void> {
 
 /** GET /Users/{id}: the user with their groups (readOnly `groups`, RFC 7643 §4.1.2). */
 export async function readUser(ctx: ScimContext, id: string): Promise<{ scim: Json; version: number }> {
-  const row = await ctx.db('users').where({ id }).whereNull('deleted_at').first('users.*', valuesColumn(ctx.db));
-  if (!row) throw scimError(404, null, `User ${id} not found`);
+  const found = await getUserWithValues(ctx.db, id);
+  if (!found) throw scimError(404, null, `User ${id} not found`);
+  const { row, values } = found;
   const groups = await ctx.db('group_members as gm').join('groups as g', 'g.id', 'gm.group_id').whereNull('g.deleted_at').where('gm.user_id', id)
     .select('g.id as value', 'g.display_name as display').orderBy('g.display_name').limit(1000);
-  return { scim: userToScim(row, valuesOf(row), ctx.config.publicUrl, groups), version: row.version };
+  return { scim: userToScim(row, values, ctx.config.publicUrl, groups), version: row.version };
 }

@@ -73,6 +73,14 @@ export function valuesOf(row: { values_json?: unknown }): ValueRow[] {
   return ((typeof v === 'string' ? JSON.parse(v) : v) ?? []) as ValueRow[];
 }
 
+/** A live user and their multi-valued attributes, in one statement. */
+export async function getUserWithValues(db: Knex, id: string): Promise<{ row: UserRow; values: ValueRow[] } | undefined> {
+  const found = await db('users').where({ id }).whereNull('deleted_at').first('users.*', valuesColumn(db));
+  if (!found) return undefined;
+  const { values_json, ...row } = found;
+  return { row: row as UserRow, values: valuesOf({ values_json }) };
+}
+
 /** Multi-valued attributes for a set of users, grouped by user id, in their original order. */
 export async function loadValues(db: Knex, ids: string[]): Promise<Map<string, ValueRow[]>> {
   const out = new Map<string, ValueRow[]>();
