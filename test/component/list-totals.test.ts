@@ -44,6 +44,13 @@ for (const store of stores()) {
       }
       await assertTotals('after creates');
 
+      // Unfiltered pages carry each user's multi-valued attributes, first page and continued page alike.
+      const first = await api.get('/Users?startIndex=1&count=2');
+      const next = await api.get('/Users?startIndex=3&count=2');
+      const listed = [...first.body.Resources, ...next.body.Resources];
+      assert.deepEqual(listed.map((u: any) => u.id), users.map((u) => u.id));
+      for (const [i, u] of listed.entries()) assert.deepEqual(u.emails, users[i].emails);
+
       assert.equal((await api.del(`/Users/${users[0].id}`)).status, 204);
       assert.equal((await api.del(`/Groups/${groups[0].id}`)).status, 204);
       await assertTotals('after deletes');
