@@ -9,6 +9,7 @@
  */
 import { type NextFunction, type Request, type Response, Router } from 'express';
 import SCIMMY from 'scimmy';
+import { sendError } from './errors.js';
 
 /** A declared SCIMMY resource type: `new R(query)` for the collection, `new R(id, query)` for one resource. */
 type ResourceClass = new (...args: any[]) => InstanceType<typeof SCIMMY.Types.Resource>;
@@ -22,6 +23,13 @@ function send(status: number | ((value: unknown) => number), handler: (req: Requ
     } catch (err) {
       next(err);
     }
+  };
+}
+
+function notAllowed(allow: string) {
+  return (req: Request, res: Response) => {
+    res.setHeader('Allow', allow);
+    sendError(res, 405, null, `${req.method} is not allowed on ${req.path.slice(0, 200)}; allowed: ${allow}`);
   };
 }
 
@@ -50,6 +58,10 @@ export function resourceRoutes(resources: ResourceClass[], baseUrl: () => string
     router.put(`${endpoint}/:id`, realId, send(200, (req) => new Resource(req.params.id, req.query).write(req.body, ctx(req))));
     router.patch(`${endpoint}/:id`, realId, send((v) => (v ? 200 : 204), (req) => new Resource(req.params.id, req.query).patch(req.body, ctx(req))));
     router.delete(`${endpoint}/:id`, realId, send(204, (req) => new Resource(req.params.id).dispose(ctx(req))));
+    // A method the endpoint does not offer (DELETE /Users, POST /Users/{id}): 405 with what it does offer
+    // (RFC 9110 §15.5.6), not a 404 that reads as if the endpoint did not exist.
+    router.all(endpoint, notAllowed('GET, HEAD, POST'));
+    router.all(`${endpoint}/:id`, realId, notAllowed('GET, HEAD, PUT, PATCH, DELETE'));
   }
   return router;
 }

@@ -149,12 +149,16 @@ for (const store of stores()) {
       }
     });
 
-    test('unsupported methods on the collection and on a resource are SCIM errors, never 5xx', async () => {
+    test('unsupported methods on the collection and on a resource are 405 SCIM errors with Allow, never 5xx', async () => {
       const u = (await api.post('/Users', newUser())).body;
-      for (const [method, path] of [['DELETE', '/Users'], ['PUT', '/Users'], ['PATCH', '/Users'], ['POST', `/Users/${u.id}`]] as const) {
+      for (const [method, path, allow] of [
+        ['DELETE', '/Users', 'GET, HEAD, POST'], ['PUT', '/Users', 'GET, HEAD, POST'], ['PATCH', '/Groups', 'GET, HEAD, POST'],
+        ['POST', `/Users/${u.id}`, 'GET, HEAD, PUT, PATCH, DELETE'],
+      ] as const) {
         const res = await api.call(method, path, method === 'DELETE' ? undefined : newUser());
-        assert.ok(res.status === 404 || res.status === 405, `${method} ${path}: ${res.status} ${res.text}`);
-        scimError(res, res.status);
+        assert.equal(res.status, 405, `${method} ${path}: ${res.status} ${res.text}`);
+        assert.equal(res.headers.get('allow'), allow);
+        scimError(res, 405);
       }
       assert.equal((await api.get(`/Users/${u.id}`)).status, 200);
     });
