@@ -98,13 +98,7 @@ function seekColumns(cq: CollectionQuery): string[] | undefined {
   return cols.length === 2 && cols.every(Boolean) ? (cols as string[]) : undefined;
 }
 
-/**
- * One page and totalResults (RFC 7644 §3.4.2.4). The page is read first: a page that is not full, and is either
- * non-empty or the first, already tells the total (an IdP's `eq` match is one such page), so `count(*)` runs only
- * when more rows may follow or the page lies past the end, and not at all for an unfiltered list when `countAll` knows.
- * With `cursors`, a page that follows one served before seeks past its last row instead of skipping `startIndex - 1`
- * rows (page-cursors.ts).
- */
+/** Where readPage reads its rows from. */
 export interface PageSource {
   /** The live rows of the resource type, before the filter. */
   base: () => Knex.QueryBuilder;
@@ -119,6 +113,13 @@ export interface PageSource {
   countAll?: () => Promise<number>;
 }
 
+/**
+ * One page and totalResults (RFC 7644 §3.4.2.4). The page is read first: a page that is not full, and is either
+ * non-empty or the first, already tells the total (an IdP's `eq` match is one such page), so `count(*)` runs only
+ * when more rows may follow or the page lies past the end, and not at all for an unfiltered list when `countAll` knows.
+ * With `cursors`, a page that follows one served before seeks past its last row instead of skipping `startIndex - 1`
+ * rows (page-cursors.ts).
+ */
 export async function readPage<T extends object>(cq: CollectionQuery, source: PageSource): Promise<{ rows: T[]; total: number }> {
   const { base, columns, inlineColumns = [], cursors, countAll } = source;
   const keys = cursors && seekColumns(cq);

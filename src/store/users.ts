@@ -3,6 +3,7 @@
  * It knows SQL, not SCIM; the SCIM layer maps its rows (see src/scim/user-mapping.ts).
  */
 import type { Knex } from 'knex';
+import { dialectOf } from './db.js';
 
 export interface UserRow {
   id: string;
@@ -58,12 +59,10 @@ export async function getUserByExternalId(db: Knex, externalId: string): Promise
  * and its values are one statement (one round trip on PostgreSQL) instead of two. Read it back with `valuesOf`.
  */
 export function valuesColumn(db: Knex): Knex.Raw {
-  const fields = ['attr', 'position', 'value', 'type', 'display', 'primary'];
-  if (db.client.config.client === 'pg') {
-    const obj = fields.map((f) => `'${f}', v."${f}"`).join(', ');
+  const obj = ['attr', 'position', 'value', 'type', 'display', 'primary'].map((f) => `'${f}', v."${f}"`).join(', ');
+  if (dialectOf(db) === 'pg') {
     return db.raw(`(SELECT json_agg(json_build_object(${obj}) ORDER BY v.attr, v.position) FROM user_values v WHERE v.user_id = users.id) AS "values_json"`);
   }
-  const obj = fields.map((f) => `'${f}', v."${f}"`).join(', ');
   return db.raw(`(SELECT json_group_array(json_object(${obj})) FROM (SELECT * FROM user_values WHERE user_id = users.id ORDER BY attr, position) AS v) AS "values_json"`);
 }
 

@@ -15,6 +15,7 @@
  */
 import type { Knex } from 'knex';
 import { writeAuditMany, type AuditEntry } from '../store/audit.js';
+import { bool } from '../store/db.js';
 import { bySyncable, chunk } from './sql.js';
 import {
   channelAdminsToDemote, channelAdminsToPromote, channelLinkCandidates, channelMembersToRemove, channelsOfLeftTeam,
@@ -286,7 +287,7 @@ async function isLinked(tx: Knex.Transaction, groupId: string): Promise<boolean>
     '(EXISTS (SELECT 1 FROM group_teams WHERE group_id = ?) OR EXISTS (SELECT 1 FROM group_channels WHERE group_id = ?)) AS linked',
     [groupId, groupId],
   ));
-  return row?.linked === true || row?.linked === 1;
+  return bool(row?.linked);
 }
 
 function unique(ids: readonly string[]): string[] {
