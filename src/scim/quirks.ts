@@ -29,7 +29,9 @@ function coerceManager(v: unknown): unknown {
   if (Array.isArray(v)) return coerceManager(v[0] ?? null);
   if (isObj(v)) {
     const value = v.value ?? v.Value;
-    return value === '' || value == null ? null : { value: String(value) };
+    if (value === '' || value == null) return null;
+    // A number is an id written loosely; anything else is left for SCIMMY to refuse (`{value:{}}` is no id).
+    return { value: typeof value === 'string' || typeof value === 'number' ? String(value) : value };
   }
   return v;
 }
