@@ -111,7 +111,8 @@ function hasTyped(current: Json, attr: string, type: string): boolean {
  */
 export function normalizeOperation(raw: Json, current: Json, schema?: SchemaLookup): PatchOperation[] {
   const op = typeof raw.op === 'string' ? raw.op.trim().toLowerCase() : raw.op;
-  let path: string | undefined = typeof raw.path === 'string' ? canonicalPath(stripCoreUrn(raw.path.trim()), schema) : raw.path;
+  if (raw.path !== undefined && typeof raw.path !== 'string') return [{ ...raw, op }]; // SCIMMY: 400 invalidPath
+  let path: string | undefined = typeof raw.path === 'string' ? canonicalPath(stripCoreUrn(raw.path.trim()), schema) : undefined;
   let value = raw.value;
   if (path === '') path = undefined;
 
@@ -155,7 +156,7 @@ export function normalizeOperation(raw: Json, current: Json, schema?: SchemaLook
   }
   if ((op === 'add' || op === 'replace') && (value === null || value === '' || (Array.isArray(value) && value.length === 0 && op === 'add'))) {
     // Null update (Microsoft SCIM_Null_Update_Test): replace with "" or null clears the attribute.
-    return value === null || value === '' ? [{ op: 'remove', path }] : [];
+    return value === null || value === '' ? normalizeOperation({ op: 'remove', path }, current, schema) : [];
   }
   if (op === 'add' || op === 'replace') {
     const m = TYPE_FILTER.exec(path);

@@ -109,11 +109,17 @@ export async function applyUserPatch(message: Json, current: Json): Promise<Json
   // reads one of those (Entra's address ops: the first creates the address, the second must see it).
   const written = new Set<string>();
   for (const [i, raw] of ops.entries()) {
-    if (dependsOnState(raw) && (written.has('*') || readsOf(raw as Json).some((a) => a === '*' || written.has(a)))) {
+    // SCIMMY's constructor would read a property of it first and fail with the engine's words.
+    if (!isObj(raw)) throw scimError(400, 'invalidValue', `PatchOp request body expected value type 'complex' for operation ${i + 1} but found type '${Array.isArray(raw) ? 'collection' : raw === null ? 'null' : typeof raw}'`);
+    const verb = typeof raw.op === 'string' ? raw.op.trim().toLowerCase() : '';
+    const hasPath = typeof raw.path === 'string' && raw.path.trim() !== '';
+    if (verb === 'replace' && raw.value === undefined) throw scimError(400, 'invalidValue', `Missing required attribute 'value' for 'replace' op of operation ${i + 1} in PatchOp request body`);
+    if ((verb === 'add' || verb === 'replace') && !hasPath && raw.value === null) throw scimError(400, 'invalidValue', `Attribute 'value' must be an object when 'path' is empty for '${verb}' op of operation ${i + 1} in PatchOp request body`);
+    if (dependsOnState(raw) && (written.has('*') || readsOf(raw).some((a) => a === '*' || written.has(a)))) {
       await flush();
       written.clear();
     }
-    const normalized = isObj(raw) ? normalizeOperation(raw, state, userDefinition()) : [raw as PatchOperation];
+    const normalized = normalizeOperation(raw, state, userDefinition());
     assertWritable(normalized);
     batch.push(...normalized);
     origin.push(...normalized.map(() => i + 1));
