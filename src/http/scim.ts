@@ -145,7 +145,7 @@ export function scimRouter(deps: ScimDeps): Router {
     // (`,`, `[`, `a b`): check the grammar (RFC 7644 §3.10) first.
     // `true`/`false` fit that grammar, but SCIMMY's filter lexer reads them as literals and fails with a 500.
     for (const [k, v] of Object.entries(forScimmy)) {
-      if (v.length > 4000 || !v.split(',').every((a) => ATTR_PATH.test(a.trim()) && !/^(true|false)$/i.test(a.trim()))) return sendError(res, 400, 'invalidValue', `${k} must be a comma-separated list of attribute paths`);
+      if (v.length > 4000 || !v.split(',').every((a) => ATTR_PATH.test(a.trim()) && !/^(true|false|and|or|not)$/i.test(a.trim()))) return sendError(res, 400, 'invalidValue', `${k} must be a comma-separated list of attribute paths`);
     }
     Object.defineProperty(req, 'query', { value: forScimmy, writable: true, configurable: true, enumerable: true });
     if ((req.method === 'POST' || req.method === 'PUT') && !isSearch) req.body = normalizeBody(req.body);

@@ -65,6 +65,35 @@ export class InternalFailure extends HttpFailure {
 }
 
 /**
+ * What the JavaScript engine says when code meets a shape it did not expect (`Cannot read properties of undefined`,
+ * `x is not a function`...). Inside SCIMMY that means the request held something odd, but the text describes the
+ * library, not the request: it is never shown to a client. SCIMMY's own validation messages ("Attribute 'x' expected
+ * value type 'string'...") describe the request and are kept.
+ */
+const ENGINE_TEXT = new RegExp([
+  "Cannot (read|set) propert", 'is not a function', 'is not iterable', 'is not a constructor', 'Cannot convert ', 'Cannot destructure',
+  'Cannot create property', 'Cannot assign to read only', 'Cannot (re)?define property', 'Cannot add property', 'Cannot delete property',
+  'is not extensible', 'circular structure', 'BigInt', 'Reduce of empty array', 'incompatible receiver', 'Right-hand side of',
+  'Invalid array length', 'Maximum call stack', "Cannot use 'in' operator", 'is not defined', 'before initialization', 'Invalid time value',
+  'Cannot access private', 'Private field',
+].join('|'));
+
+const GENERIC_DETAIL = 'a value in the request has a type or shape this attribute does not take';
+
+/** SCIMMY's note of which PatchOp operation failed, worth keeping ("for 'add' op of operation 2 ..."). */
+const OP_CONTEXT = / for '(add|remove|replace)' op of operation \d+ in PatchOp request body$/;
+
+/** A 400 whose detail, if it is engine text, is replaced; the original goes to the debug log with the request id. */
+function clientDetail(res: { locals: Record<string, any> }, message: string): string {
+  if (!ENGINE_TEXT.test(message)) return message;
+  const ctx = (res as any).req?.scimCtx as { log?: { debug(msg: string, meta: object): unknown }; requestId?: string } | undefined;
+  ctx?.log?.debug('library error hidden from the client', { requestId: ctx.requestId, error: message.slice(0, 500) });
+  // A frozen SCIMMY value refusing a key it does not declare: say which key.
+  const unknown = /^Cannot add property (.{1,100}?), object is not extensible/.exec(message);
+  return (unknown ? `unknown attribute '${unknown[1]}'` : GENERIC_DETAIL) + (OP_CONTEXT.exec(message)?.[0] ?? '');
+}
+
+/**
  * Errors from our handlers pass through SCIMMY, which turns anything that is not its own error into a 404 and cannot
  * render 429/503. The real failure is kept on the response (`res.locals.failure`) and thrown again once SCIMMY hands
  * control back; the app's error handler renders it.
@@ -72,8 +101,12 @@ export class InternalFailure extends HttpFailure {
 export function handlerFailure(res: { locals: Record<string, any> }, err: unknown): Error {
   const stashed = res.locals.failure as Error | undefined;
   if (stashed) return stashed;
-  // SCIMMY's schema coercion reports bad values as TypeErrors.
-  if (err instanceof TypeError && !(err as any).status) return scimError(400, 'invalidValue', err.message);
+  // SCIMMY's schema coercion reports bad values as TypeErrors, and its PatchOp wraps any error of an operation as a
+  // 400 with that error's text.
+  if (err instanceof TypeError && !(err as any).status) return scimError(400, 'invalidValue', clientDetail(res, err.message));
+  if (isScimmyError(err) && Number((err as any).status) === 400 && ENGINE_TEXT.test(err.message)) {
+    return scimError(400, ((err as any).scimType ?? 'invalidValue') as ScimType, clientDetail(res, err.message));
+  }
   const f = toScimFailure(err);
   if (f instanceof HttpFailure) res.locals.failure = f;
   return f;

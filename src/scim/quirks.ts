@@ -29,7 +29,9 @@ function coerceManager(v: unknown): unknown {
   if (Array.isArray(v)) return coerceManager(v[0] ?? null);
   if (isObj(v)) {
     const value = v.value ?? v.Value;
-    return value === '' || value == null ? null : { value: String(value) };
+    if (value === '' || value == null) return null;
+    // A number is an id written loosely; anything else is left for SCIMMY to refuse (`{value:{}}` is no id).
+    return { value: typeof value === 'string' || typeof value === 'number' ? String(value) : value };
   }
   return v;
 }
@@ -103,10 +105,14 @@ function hasTyped(current: Json, attr: string, type: string): boolean {
   return Array.isArray(list) && list.some((e) => typeof e?.type === 'string' && e.type.toLowerCase() === type.toLowerCase());
 }
 
-/** Rewrite one operation; may expand into several (a no-path value object with filtered or null keys). */
-function normalizeOp(raw: Json, current: Json, schema?: SchemaLookup): PatchOperation[] {
+/**
+ * Rewrite one operation against the resource as the earlier operations of the same PATCH left it (RFC 7644 §3.5.2:
+ * operations apply in sequence); may expand into several (a no-path value object with filtered or null keys).
+ */
+export function normalizeOperation(raw: Json, current: Json, schema?: SchemaLookup): PatchOperation[] {
   const op = typeof raw.op === 'string' ? raw.op.trim().toLowerCase() : raw.op;
-  let path: string | undefined = typeof raw.path === 'string' ? canonicalPath(stripCoreUrn(raw.path.trim()), schema) : raw.path;
+  if (raw.path !== undefined && typeof raw.path !== 'string') return [{ ...raw, op }]; // SCIMMY: 400 invalidPath
+  let path: string | undefined = typeof raw.path === 'string' ? canonicalPath(stripCoreUrn(raw.path.trim()), schema) : undefined;
   let value = raw.value;
   if (path === '') path = undefined;
 
@@ -115,10 +121,15 @@ function normalizeOp(raw: Json, current: Json, schema?: SchemaLookup): PatchOper
     // No-path value object (Entra aadOptscim062020, Okta): split out keys that are paths of their own.
     const rest: Json = {};
     const extra: PatchOperation[] = [];
+    let view = current; // as the keys before left it: two keys on one missing typed entry create it once
     for (const [k, v] of Object.entries(value)) {
       if (k.toLowerCase() === 'id' && v === current.id) continue; // Okta echoes the read-only id (clients.md §3.7)
       if (k.includes('[') || v === null || v === '' || MANAGER_PATHS.has(stripCoreUrn(k).toLowerCase())) {
-        extra.push(...normalizeOp({ op, path: k, value: v }, current, schema));
+        const more = normalizeOperation({ op, path: k, value: v }, view, schema);
+        for (const o of more) {
+          if (o.op === 'add' && o.path && TYPED_MULTI.has(o.path.toLowerCase()) && Array.isArray(o.value)) view = { ...view, [o.path]: [...(Array.isArray(view[o.path]) ? view[o.path] : []), ...o.value] };
+        }
+        extra.push(...more);
       } else {
         rest[canonicalPath(stripCoreUrn(k), schema)] = v;
       }
@@ -128,6 +139,12 @@ function normalizeOp(raw: Json, current: Json, schema?: SchemaLookup): PatchOper
   }
 
   const lowerPath = path.toLowerCase();
+  if (op === 'remove' && lowerPath === ENTERPRISE.toLowerCase()) {
+    // Removing the extension removes all its attributes (RFC 7644 §3.5.2.2); SCIMMY cannot target the extension itself.
+    const key = Object.keys(current).find((k) => k.toLowerCase() === lowerPath);
+    const ext = key ? current[key] : undefined;
+    return isObj(ext) ? Object.keys(ext).map((k) => ({ op, path: `${ENTERPRISE}:${k}` })) : [];
+  }
   const last = lowerPath.split(/[.:\]]/).pop() ?? '';
   if (BOOLEAN_KEYS.has(last)) value = coerceBool(value);
   if (MANAGER_PATHS.has(lowerPath) || MANAGER_PATHS.has(lowerPath.replace(/\.value$/, ''))) {
@@ -139,7 +156,7 @@ function normalizeOp(raw: Json, current: Json, schema?: SchemaLookup): PatchOper
   }
   if ((op === 'add' || op === 'replace') && (value === null || value === '' || (Array.isArray(value) && value.length === 0 && op === 'add'))) {
     // Null update (Microsoft SCIM_Null_Update_Test): replace with "" or null clears the attribute.
-    return value === null || value === '' ? [{ op: 'remove', path }] : [];
+    return value === null || value === '' ? normalizeOperation({ op: 'remove', path }, current, schema) : [];
   }
   if (op === 'add' || op === 'replace') {
     const m = TYPE_FILTER.exec(path);
@@ -154,14 +171,12 @@ function normalizeOp(raw: Json, current: Json, schema?: SchemaLookup): PatchOper
 }
 
 /**
- * Normalise a PatchOp message against the resource's current state (RFC 7644 §3.5.2 plus client dialects). With the
- * resource's schema, attribute names in paths are also spelled as the schema does.
+ * Whether normalising this operation depends on the resource's state: a value-filter path (does the typed element
+ * exist yet?) or the whole enterprise extension (which of its attributes are set?). Such an operation is normalised
+ * against the resource as the operations before it left it, not as stored.
  */
-export function normalizePatch(message: unknown, current: Json, schema?: SchemaLookup): unknown {
-  if (!isObj(message)) return message;
-  const opsKey = Object.keys(message).find((k) => k.toLowerCase() === 'operations');
-  const ops = opsKey ? message[opsKey] : undefined;
-  if (!Array.isArray(ops)) return message;
-  const Operations = ops.flatMap((o) => (isObj(o) ? normalizeOp(o, current, schema) : [o as PatchOperation]));
-  return { schemas: message.schemas, Operations };
+export function dependsOnState(raw: unknown): boolean {
+  if (!isObj(raw)) return false;
+  const paths = typeof raw.path === 'string' && raw.path.trim() !== '' ? [raw.path] : isObj(raw.value) ? Object.keys(raw.value) : [];
+  return paths.some((p) => p.includes('[') || p.trim().toLowerCase() === ENTERPRISE.toLowerCase());
 }

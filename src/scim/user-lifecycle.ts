@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Knex } from 'knex';
 import {
-  getUser, getUserByExternalId, getUserWithValues, insertUser, insertValues, replaceValues, revokeSessions, updateUser, userExists,
+  getUser, getUserByExternalId, getUserWithValues, insertUser, insertValues, replaceValues, revokeSessions, updateUser,
   usernamesLike, type ValueRow,
   type UserRow,
 } from '../store/users.js';
@@ -44,10 +44,17 @@ export function checkIfMatch(ctx: ScimContext, version: number): void {
   }
 }
 
-async function assertManager(db: Knex, managerId: string | null, selfId: string | null): Promise<void> {
-  if (!managerId) return;
-  if (managerId === selfId) throw scimError(400, 'invalidValue', 'a user cannot be their own manager');
-  if (!(await userExists(db, managerId))) throw scimError(400, 'invalidValue', `manager "${managerId.slice(0, 64)}" is not a known user`);
+/**
+ * The enterprise manager is a reference kept as given, never checked against the users table (no foreign key either,
+ * migrations/20261122_001_core.ts): a manager deleted first, or one the IdP links before (or without) provisioning,
+ * must never make a write of the report fail, or a person could no longer be deactivated. Kept rather than dropped
+ * because a SCIM DELETE keeps the row and its id (a POST with the same externalId restores it), so the reference heals,
+ * and because an IdP that finds its value missing on the next read would re-send it on every cycle. Only a hard purge
+ * (CLI) clears references to the purged id (store/users.ts purgeUser). Self-management is the one refusal: it is
+ * never data an IdP holds.
+ */
+function assertManager(managerId: string | null, selfId: string | null): void {
+  if (managerId && managerId === selfId) throw scimError(400, 'invalidValue', 'a user cannot be their own manager');
 }
 
 /**
@@ -107,7 +114,7 @@ export async function createUser(ctx: ScimContext, body: Json): Promise<Json> {
       if (bound && bound.deleted_at == null) throw scimError(409, 'uniqueness', 'externalId is already bound to another user');
       if (bound) return restoreUser(tx, ctx, bound, input, now);
     }
-    await assertManager(tx, input.managerId, null);
+    assertManager(input.managerId, null);
     const row: UserRow = {
       ...input.fields,
       id: randomUUID(),
@@ -128,7 +135,7 @@ export async function createUser(ctx: ScimContext, body: Json): Promise<Json> {
 
 /** A POST whose externalId belongs to a deleted person brings that person back, history intact. */
 async function restoreUser(tx: Knex.Transaction, ctx: ScimContext, bound: UserRow, input: UserInput, now: number): Promise<Json> {
-  await assertManager(tx, input.managerId, bound.id);
+  assertManager(input.managerId, bound.id);
   const patch: Partial<UserRow> = {
     ...input.fields,
     username: bound.username,
@@ -169,7 +176,7 @@ export async function replaceUser(ctx: ScimContext, id: string, body: Json, opts
       fields.external_id = row.external_id;
     }
     if (!('active' in body)) fields.active = row.active === true || row.active === 1;
-    await assertManager(tx, input.managerId, id);
+    assertManager(input.managerId, id);
 
     const userNameChanged = fields.user_name.toLowerCase() !== row.user_name.toLowerCase();
     const active = fields.active === true;

@@ -5,6 +5,7 @@
 import type { UserFields, UserRow, ValueRow } from '../store/users.js';
 import { MULTI_VALUED } from '../store/users.js';
 import { scimError } from './errors.js';
+import { tidyLists } from './multi-valued.js';
 
 export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
@@ -68,7 +69,9 @@ function extraOf(body: Json): string | null {
 export interface UserInput { fields: UserFields; values: ValueRow[]; managerId: string | null }
 
 /** Map a SCIM user body (already coerced and quirk-normalised) to store fields. */
-export function userFromScim(body: Json): UserInput {
+export function userFromScim(scim: Json): UserInput {
+  // One primary per list and no duplicate values (RFC 7643 §2.4), before the workspace email is picked from them.
+  const body = tidyLists(scim);
   const userName = typeof body.userName === 'string' ? body.userName.trim() : '';
   if (!userName) throw scimError(400, 'invalidValue', 'userName is required and must not be empty');
   if (userName.length > 256) throw scimError(400, 'invalidValue', 'userName is longer than 256 characters');

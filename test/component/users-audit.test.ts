@@ -112,7 +112,7 @@ for (const store of stores()) {
     });
 
     test('a rejected change writes no audit row (same transaction)', async () => {
-      const u = (await api.post('/Users', newUser())).body;
+      const u = (await api.post('/Users', newUser({ title: 'Same' }))).body;
       const rid = `req-${randomUUID()}`;
       assert.equal((await api.post('/Users', newUser({ userName: u.userName }), { 'X-Request-Id': rid })).status, 409);
       const rid2 = `req-${randomUUID()}`;

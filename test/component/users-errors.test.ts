@@ -194,5 +194,48 @@ for (const store of stores()) {
       const body = scimError(await api.post('/Users', newUser({ userName: u.userName })), 409, 'uniqueness');
       assert.match(body.detail, /userName/);
     });
+
+    test('attributes/excludedAttributes naming and, or, not are 400, on GET and in .search bodies', async () => {
+      const u = (await api.post('/Users', newUser())).body;
+      for (const path of ['/Users?attributes=and', `/Users/${u.id}?excludedAttributes=or`, '/Users?attributes=userName,NOT', '/Groups?excludedAttributes=Or']) {
+        scimError(await api.get(path), 400, 'invalidValue');
+      }
+      const search = (extra: object) => api.post('/Users/.search', { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], ...extra });
+      scimError(await search({ attributes: ['not'] }), 400, 'invalidValue');
+      scimError(await search({ excludedAttributes: ['userName', 'and'] }), 400, 'invalidValue');
+      assert.equal((await api.get('/Users?attributes=userName,notes')).status, 200, 'a name that only starts with one is fine');
+    });
+
+    test('no error text of a library internal reaches a response; SCIMMY\'s own validation messages do', async () => {
+      const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+      const u = (await api.post('/Users', newUser({ [ENT]: { department: 'D' } }))).body;
+      const patch = (...Operations: unknown[]) => api.patch(`/Users/${u.id}`, { schemas: [PATCH_OP], Operations });
+      const internal = /Cannot (read|set|convert|add) |is not a function|is not iterable|is not extensible|of undefined|of null/;
+      // Each of these once answered with the engine's words (found by fuzzing PATCH values and bodies).
+      const odd: [unknown[], string | undefined][] = [
+        [[{ op: 'add', path: ENT, value: { type: 5 } }], undefined],
+        [[{ op: 'replace', value: { [ENT]: { 'a.b': 1 } } }], undefined],
+        [[{ op: 'add', value: { [ENT]: { primary: 'x' } } }], undefined],
+        [[{ op: 'replace', path: 'emails' }], 'invalidValue'],
+        [[{ op: 'replace', value: null }], 'invalidValue'],
+        [[null], 'invalidValue'],
+        [[{ op: 'add', path: 5, value: 1 }], 'invalidPath'],
+      ];
+      for (const [ops, scimType] of odd) {
+        const body = scimError(await patch(...ops), 400, scimType);
+        assert.doesNotMatch(body.detail, internal, JSON.stringify(ops));
+      }
+      // Removing (or nulling) the whole extension is not an error at all (RFC 7644 §3.5.2.2).
+      for (const ops of [[{ op: 'add', path: ENT, value: null }], [{ op: 'replace', value: { [ENT]: '' } }], [{ op: 'remove', path: ENT }]]) {
+        const res = await patch(...ops);
+        assert.equal(res.status, 200, res.text);
+        assert.equal(res.body[ENT], undefined);
+      }
+      // SCIMMY's validation messages describe the request and stay.
+      const typed = scimError(await patch({ op: 'replace', path: 'displayName', value: 5 }), 400, 'invalidValue');
+      assert.match(typed.detail, /Attribute 'displayName' expected value type 'string'/);
+      const unknownKey = scimError(await patch({ op: 'add', path: ENT, value: { nickname: 'x' } }), 400);
+      assert.match(unknownKey.detail, /unknown attribute 'nickname'/);
+    });
   });
 }

@@ -1,0 +1,130 @@
+/**
+ * PATCH of one user (RFC 7644 §3.5.2) applied in memory with SCIMMY, in sequence: each operation sees what the
+ * operations before it did. That matters for the client dialects quirks.ts rewrites against the resource's state:
+ * Entra sends `addresses[type eq "work"].streetAddress`, `.locality` and `.postalCode` as three operations on a work
+ * address that does not exist yet (clients.md §3.8); the first creates it, the others must fill that one in.
+ */
+import SCIMMY from 'scimmy';
+import { scimError } from './errors.js';
+import { dependsOnState, normalizeOperation, type PatchOperation } from './quirks.js';
+import { tidyLists } from './multi-valued.js';
+import { ENTERPRISE } from './user-mapping.js';
+
+type Json = Record<string, any>;
+
+/** As for group PATCH (group-patch.ts): bounded work per request. */
+export const MAX_OPERATIONS = 1000;
+
+const userDefinition = () => (SCIMMY.Schemas.User as any).definition;
+const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * An operation whose path names a readOnly attribute (id, meta, groups) is 400 mutability (RFC 7644 §3.5.2,
+ * RFC 7643 §2.2); SCIMMY would drop it silently and answer 200. Read-only keys in a no-path value are ignored
+ * instead, since Okta echoes the id there (clients.md §3.7).
+ */
+function assertWritable(ops: PatchOperation[]): void {
+  for (const o of ops) {
+    if (typeof o?.path !== 'string') continue;
+    let attribute: any;
+    try {
+      attribute = userDefinition().attribute(o.path.replace(/\[[^\]]*\]/g, ''));
+    } catch {
+      continue; // an unknown path: SCIMMY answers 400 invalidPath
+    }
+    if (attribute?.config?.mutable === false) throw scimError(400, 'mutability', `${o.path.slice(0, 100)} is read-only`);
+  }
+}
+
+/** SCIMMY numbers operations within the message it was given; tell the client the number in its own message. */
+function renumber(err: unknown, origin: number[]): unknown {
+  if (err instanceof Error && typeof err.message === 'string') {
+    err.message = err.message.replace(/\boperation (\d+)\b/g, (all, n) => (origin[Number(n) - 1] ? `operation ${origin[Number(n) - 1]}` : all));
+  }
+  return err;
+}
+
+/** The attribute a path starts in, lower-cased: `emails` for `emails[type eq "work"].value`; the extension as a whole. */
+function attributeOf(path: string): string {
+  const p = path.trim().toLowerCase();
+  return p.startsWith(ENTERPRISE.toLowerCase()) ? ENTERPRISE.toLowerCase() : p.replace(/^urn:[^[\]]*:/, '').split(/[[.]/)[0]!;
+}
+
+/** The attributes an operation that depends on state reads; `*` for a no-path value that is not an object. */
+function readsOf(raw: Json): string[] {
+  if (typeof raw.path === 'string' && raw.path.trim() !== '') return [attributeOf(raw.path)];
+  return isObj(raw.value) ? Object.keys(raw.value).map(attributeOf) : ['*'];
+}
+
+/**
+ * The attributes whose elements an operation may add or remove; `*` for a no-path value. A sub-attribute write into
+ * elements a filter selects (`emails[type eq "work"].display`) changes no element's existence, so it is left out.
+ */
+function writesOf(o: PatchOperation): string[] {
+  if (typeof o.path !== 'string') return ['*'];
+  if (o.op !== 'remove' && /\]\.\w+$/.test(o.path)) return [];
+  return [attributeOf(o.path)];
+}
+
+/**
+ * Apply a PatchOp message to `current` (the user's SCIM form). Answers the patched user, with at most one primary
+ * value per multi-valued attribute (the value this PATCH made primary wins, RFC 7644 §3.5.2), or undefined when the
+ * operations change nothing.
+ *
+ * Operations run in batches: one SCIMMY apply for a run of operations, and a new batch only before an operation
+ * whose rewriting depends on state the batch may have changed, so the common PATCH is still one apply and 1000
+ * operations on one address are not 1000 applies.
+ */
+export async function applyUserPatch(message: Json, current: Json): Promise<Json | undefined> {
+  const opsKey = Object.keys(message).find((k) => k.toLowerCase() === 'operations');
+  const ops: unknown = opsKey ? message[opsKey] : undefined;
+  // SCIMMY's own validation answers a missing, empty or non-list Operations.
+  if (!Array.isArray(ops) || ops.length === 0) new SCIMMY.Messages.PatchOp(message as any);
+  if (!Array.isArray(ops)) return undefined;
+  if (ops.length > MAX_OPERATIONS) throw scimError(400, 'invalidValue', `at most ${MAX_OPERATIONS} operations per PATCH`);
+
+  let instance: any = new SCIMMY.Schemas.User(current);
+  let state = current;
+  let changed = false;
+  let batch: PatchOperation[] = [];
+  let origin: number[] = [];
+  const flush = async () => {
+    if (!batch.length) return;
+    try {
+      // No finaliser: SCIMMY would coerce what it returns once more. apply() answers a copy only when it changed.
+      const patched = await new SCIMMY.Messages.PatchOp({ schemas: message.schemas, Operations: batch } as any).apply(instance);
+      if (patched) {
+        instance = patched;
+        state = JSON.parse(JSON.stringify(patched));
+        changed = true;
+      }
+    } catch (err) {
+      throw renumber(err, origin);
+    } finally {
+      batch = [];
+      origin = [];
+    }
+  };
+  // What the operations in the batch may have changed: a state-dependent operation starts a new batch only if it
+  // reads one of those (Entra's address ops: the first creates the address, the second must see it).
+  const written = new Set<string>();
+  for (const [i, raw] of ops.entries()) {
+    // SCIMMY's constructor would read a property of it first and fail with the engine's words.
+    if (!isObj(raw)) throw scimError(400, 'invalidValue', `PatchOp request body expected value type 'complex' for operation ${i + 1} but found type '${Array.isArray(raw) ? 'collection' : raw === null ? 'null' : typeof raw}'`);
+    const verb = typeof raw.op === 'string' ? raw.op.trim().toLowerCase() : '';
+    const hasPath = typeof raw.path === 'string' && raw.path.trim() !== '';
+    if (verb === 'replace' && raw.value === undefined) throw scimError(400, 'invalidValue', `Missing required attribute 'value' for 'replace' op of operation ${i + 1} in PatchOp request body`);
+    if ((verb === 'add' || verb === 'replace') && !hasPath && raw.value === null) throw scimError(400, 'invalidValue', `Attribute 'value' must be an object when 'path' is empty for '${verb}' op of operation ${i + 1} in PatchOp request body`);
+    if (dependsOnState(raw) && (written.has('*') || readsOf(raw).some((a) => a === '*' || written.has(a)))) {
+      await flush();
+      written.clear();
+    }
+    const normalized = normalizeOperation(raw, state, userDefinition());
+    assertWritable(normalized);
+    batch.push(...normalized);
+    origin.push(...normalized.map(() => i + 1));
+    for (const o of normalized) for (const a of writesOf(o)) written.add(a);
+  }
+  await flush();
+  return changed ? tidyLists(state, current) : undefined;
+}
