@@ -9,6 +9,7 @@ import {
   type GroupRow,
 } from '../store/groups.js';
 import { writeAudit, writeAuditMany } from '../store/audit.js';
+import { lockUsers } from '../store/users.js';
 import { actorOf, type ScimContext } from './context.js';
 import { scimError } from './errors.js';
 import type { GroupChange } from './group-patch.js';
@@ -159,6 +160,10 @@ export async function changeGroup(ctx: ScimContext, id: string, changes: GroupCh
     const row = await getGroup(tx, id, commutative ? { forKeyShare: true } : { forUpdate: true });
     if (!row) throw scimError(404, null, `Group ${id} not found`);
     checkIfMatch(ctx, row.version);
+    // Each member change locks its people as it runs; several in one PATCH would lock them out of the global order
+    // (ops `add B`, `remove A` against another PATCH's `add A`, `remove B`: a deadlock), so the named ones go first.
+    const named = changes.flatMap((c) => (c.kind === 'addMembers' || c.kind === 'removeMembers' ? c.ids : []));
+    if (named.length && changes.filter((c) => c.kind !== 'displayName' && c.kind !== 'externalId').length > 1) await lockUsers(tx, named);
     const delta = new MemberDelta();
     const patch: Partial<GroupRow> = {};
     for (const c of changes) {

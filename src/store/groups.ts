@@ -109,7 +109,7 @@ export async function addMembers(tx: Knex.Transaction, groupId: string, userIds:
 
 /** Remove these members; returns the ids that were members. */
 export async function removeMembers(tx: Knex.Transaction, groupId: string, userIds: string[]): Promise<string[]> {
-  await lockUsers(tx, userIds);
+  if (dialectOf(tx) === 'pg') await lockUsers(tx, userIds);
   const removed: string[] = [];
   for (const part of chunks(lockOrder(userIds))) {
     const rows = await rawRows<{ user_id: string }>(tx,
