@@ -42,9 +42,9 @@ async function rawRows<T>(db: Knex, sql: string, bindings: unknown[]): Promise<T
 /**
  * `forUpdate` (inside a transaction) locks the group row until commit, so concurrent writers to one group queue on
  * the row instead of failing their version check (PostgreSQL; SQLite's single connection serialises anyway).
- * `forKeyShare` takes the weakest lock, the one a member insert's foreign-key check takes anyway: commutative member
- * changes do not block each other with it, but they take it before their user locks, so a writer holding the row
- * `forUpdate` (and then locking users) and they lock in one order, group then users, and never deadlock.
+ * `forKeyShare` takes the weakest row lock, the one a member insert's foreign-key check takes anyway: commutative
+ * member changes do not block each other with it, but it waits for a writer holding the row `forUpdate`. Taken before
+ * their user locks, it makes every member change lock in one order, group row then users, so none deadlock.
  */
 export async function getGroup(db: Knex, id: string, opts: { includeDeleted?: boolean; forUpdate?: boolean; forKeyShare?: boolean } = {}): Promise<GroupRow | undefined> {
   const q = db<GroupRow>('groups').where({ id });

@@ -130,6 +130,8 @@ export async function revokeSessions(tx: Knex.Transaction, userId: string, at: n
   return tx('sessions').where({ user_id: userId }).whereNull('revoked_at').update({ revoked_at: at });
 }
 
+const LOCK_CHUNK = 500;
+
 /**
  * Lock these users' rows until commit and say which of them are live, re-read after any wait: membership changes,
  * user delete and (re)activation all serialise on the person they share (PostgreSQL, READ COMMITTED). Without it two
@@ -156,8 +158,6 @@ export async function lockUsers(tx: Knex.Transaction, ids: Iterable<string>): Pr
   }
   return live;
 }
-
-const LOCK_CHUNK = 500;
 
 export async function userExists(db: Knex, id: string): Promise<boolean> {
   return !!(await db('users').select('id').where({ id }).whereNull('deleted_at').first());
