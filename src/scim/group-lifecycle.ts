@@ -9,6 +9,7 @@ import {
   type GroupRow,
 } from '../store/groups.js';
 import { writeAudit, writeAuditMany } from '../store/audit.js';
+import { lockUsers } from '../store/users.js';
 import { actorOf, type ScimContext } from './context.js';
 import { scimError } from './errors.js';
 import type { GroupChange } from './group-patch.js';
@@ -45,12 +46,19 @@ export function groupFromScim(body: unknown): GroupInput {
 }
 
 /** Unknown user ids are a 400 and nothing of the request is applied (the transaction rolls back). */
-async function assertUsers(tx: Knex.Transaction, ids: string[]): Promise<void> {
+function assertWellFormed(ids: string[]): void {
   const malformed = ids.find((id) => !RESOURCE_ID.test(id));
   if (malformed !== undefined) throw scimError(400, 'invalidValue', `member "${malformed.slice(0, 64)}" is not a known user`);
+}
+
+function assertKnown(unknown: string[]): void {
+  if (unknown.length) throw scimError(400, 'invalidValue', `member "${unknown[0]}" is not a known user`);
+}
+
+async function assertUsers(tx: Knex.Transaction, ids: string[]): Promise<void> {
+  assertWellFormed(ids);
   const live = await liveUserIds(tx, ids);
-  const missing = ids.find((id) => !live.has(id));
-  if (missing !== undefined) throw scimError(400, 'invalidValue', `member "${missing}" is not a known user`);
+  assertKnown(ids.filter((id) => !live.has(id)));
 }
 
 /**
@@ -65,12 +73,20 @@ class MemberDelta {
   get size() { return this.added.size + this.removed.size; }
 }
 
+/**
+ * The store locks the users each change touches before it changes their rows (store/groups.ts), and liveness of the
+ * people added is read from those locked rows: an add that waited for a user delete is refused, a delete that waited
+ * for an add removes that membership too, and the sync below sees every committed change of the same person.
+ */
 async function applyMemberChange(tx: Knex.Transaction, groupId: string, c: GroupChange, delta: MemberDelta, now: number): Promise<void> {
   switch (c.kind) {
-    case 'addMembers':
-      await assertUsers(tx, c.ids);
-      delta.add(await addMembers(tx, groupId, c.ids, now));
+    case 'addMembers': {
+      assertWellFormed(c.ids);
+      const r = await addMembers(tx, groupId, c.ids, now);
+      assertKnown(r.unknown);
+      delta.add(r.added);
       return;
+    }
     case 'removeMembers':
       delta.remove(await removeMembers(tx, groupId, c.ids));
       return;
@@ -80,6 +96,7 @@ async function applyMemberChange(tx: Knex.Transaction, groupId: string, c: Group
     case 'replaceMembers': {
       await assertUsers(tx, c.ids);
       const r = await replaceMembers(tx, groupId, c.ids, now);
+      assertKnown(r.unknown);
       delta.remove(r.removed);
       delta.add(r.added);
       return;
@@ -137,11 +154,16 @@ export async function changeGroup(ctx: ScimContext, id: string, changes: GroupCh
     const a = audit(ctx);
     // Adding and removing named members commute, so concurrent PATCHes of one group (Entra sends one per member) need
     // not queue on the group row for their whole transaction: they take its lock last, for the version bump. Anything
-    // that rewrites state (rename, replace, clear) locks the row first and runs alone.
+    // that rewrites state (rename, replace, clear) locks the row first and runs alone. The weak key-share lock of the
+    // commutative ones only orders them after such a writer, before they lock their users (store/groups.ts getGroup).
     const commutative = changes.every((c) => c.kind === 'addMembers' || c.kind === 'removeMembers');
-    const row = await getGroup(tx, id, { forUpdate: !commutative });
+    const row = await getGroup(tx, id, commutative ? { forKeyShare: true } : { forUpdate: true });
     if (!row) throw scimError(404, null, `Group ${id} not found`);
     checkIfMatch(ctx, row.version);
+    // Each member change locks its people as it runs; several in one PATCH would lock them out of the global order
+    // (ops `add B`, `remove A` against another PATCH's `add A`, `remove B`: a deadlock), so the named ones go first.
+    const named = changes.flatMap((c) => (c.kind === 'addMembers' || c.kind === 'removeMembers' ? c.ids : []));
+    if (named.length && changes.filter((c) => c.kind !== 'displayName' && c.kind !== 'externalId').length > 1) await lockUsers(tx, named);
     const delta = new MemberDelta();
     const patch: Partial<GroupRow> = {};
     for (const c of changes) {

@@ -1,9 +1,13 @@
 /**
  * Groups repository. Membership changes are targeted statements on (group_id, user_id) that return exactly the rows
  * they changed, so their cost depends on the members named, never on the size of the group.
+ *
+ * Every membership change first locks the rows of the users it changes (store/users.ts `lockUsers`), so it runs after
+ * any concurrent change, delete or (re)activation of the same person and its sync sees their outcome.
  */
 import type { Knex } from 'knex';
 import { dialectOf } from './db.js';
+import { lockUsers } from './users.js';
 
 export interface GroupRow {
   id: string;
@@ -38,11 +42,15 @@ async function rawRows<T>(db: Knex, sql: string, bindings: unknown[]): Promise<T
 /**
  * `forUpdate` (inside a transaction) locks the group row until commit, so concurrent writers to one group queue on
  * the row instead of failing their version check (PostgreSQL; SQLite's single connection serialises anyway).
+ * `forKeyShare` takes the weakest row lock, the one a member insert's foreign-key check takes anyway: commutative
+ * member changes do not block each other with it, but it waits for a writer holding the row `forUpdate`. Taken before
+ * their user locks, it makes every member change lock in one order, group row then users, so none deadlock.
  */
-export async function getGroup(db: Knex, id: string, opts: { includeDeleted?: boolean; forUpdate?: boolean } = {}): Promise<GroupRow | undefined> {
+export async function getGroup(db: Knex, id: string, opts: { includeDeleted?: boolean; forUpdate?: boolean; forKeyShare?: boolean } = {}): Promise<GroupRow | undefined> {
   const q = db<GroupRow>('groups').where({ id });
   if (!opts.includeDeleted) q.whereNull('deleted_at');
   if (opts.forUpdate) q.forUpdate();
+  else if (opts.forKeyShare && dialectOf(db) === 'pg') q.forKeyShare();
   return q.first();
 }
 
@@ -80,8 +88,14 @@ export async function liveUserIds(db: Knex, ids: string[]): Promise<Set<string>>
   return found;
 }
 
-/** Add members; returns the ids that were not members before. */
-export async function addMembers(tx: Knex.Transaction, groupId: string, userIds: string[], now: number): Promise<string[]> {
+/**
+ * Add members; returns the ids that were not members before. Ids that are not live users once locked (a delete
+ * committed first) come back as `unknown`, and then nothing is added.
+ */
+export async function addMembers(tx: Knex.Transaction, groupId: string, userIds: string[], now: number): Promise<{ added: string[]; unknown: string[] }> {
+  const live = await lockUsers(tx, userIds);
+  const unknown = userIds.filter((id) => !live.has(id));
+  if (unknown.length) return { added: [], unknown };
   const added: string[] = [];
   for (const part of chunks(lockOrder(userIds))) {
     const rows = await tx('group_members')
@@ -90,11 +104,12 @@ export async function addMembers(tx: Knex.Transaction, groupId: string, userIds:
       .returning('user_id');
     for (const r of rows as any[]) added.push(typeof r === 'string' ? r : r.user_id);
   }
-  return added;
+  return { added, unknown: [] };
 }
 
 /** Remove these members; returns the ids that were members. */
 export async function removeMembers(tx: Knex.Transaction, groupId: string, userIds: string[]): Promise<string[]> {
+  if (dialectOf(tx) === 'pg') await lockUsers(tx, userIds);
   const removed: string[] = [];
   for (const part of chunks(lockOrder(userIds))) {
     const rows = await rawRows<{ user_id: string }>(tx,
@@ -104,30 +119,67 @@ export async function removeMembers(tx: Knex.Transaction, groupId: string, userI
   return removed;
 }
 
-/** Remove every member (RFC 7644 §3.5.2.2 remove of `members` without a filter). */
+/**
+ * Remove every member (RFC 7644 §3.5.2.2 remove of `members` without a filter). The caller holds the group row
+ * `forUpdate`, so no member can join meanwhile (a member insert's foreign-key check waits for that lock): the members
+ * read here are the ones the DELETE removes, and they are locked before it, as a user delete locks its user before
+ * deleting its memberships (locking after the DELETE would deadlock with it).
+ */
 export async function clearMembers(tx: Knex.Transaction, groupId: string): Promise<string[]> {
+  const pg = dialectOf(tx) === 'pg';
+  const locked = pg ? new Set((await tx('group_members').where({ group_id: groupId }).pluck('user_id')) as string[]) : new Set<string>();
+  if (pg) await lockUsers(tx, locked);
   const rows = await rawRows<{ user_id: string }>(tx, 'DELETE FROM group_members WHERE group_id = ? RETURNING user_id', [groupId]);
-  return rows.map((r) => r.user_id);
+  const removed = rows.map((r) => r.user_id);
+  if (pg) await lockUsers(tx, removed.filter((id) => !locked.has(id)));
+  return removed;
 }
 
 /**
  * Make the member set exactly `userIds`, with the difference computed by the database: the new set is staged in a
- * temporary table, then one DELETE ... NOT EXISTS and one INSERT ... SELECT apply it.
+ * temporary table, then one DELETE ... NOT EXISTS and one INSERT ... SELECT apply it. On PostgreSQL the people who
+ * will join or leave are read first and locked (only they: a PUT that changes one member of 100,000 locks one user);
+ * those about to join who are no longer live users come back as `unknown`, and then nothing is applied. The caller
+ * holds the group row (`forUpdate`, or a group it is creating), so nobody else adds members meanwhile.
  */
-export async function replaceMembers(tx: Knex.Transaction, groupId: string, userIds: string[], now: number): Promise<{ added: string[]; removed: string[] }> {
+export async function replaceMembers(tx: Knex.Transaction, groupId: string, userIds: string[], now: number): Promise<{ added: string[]; removed: string[]; unknown: string[] }> {
   const pg = dialectOf(tx) === 'pg';
   await tx.raw(pg
     ? 'CREATE TEMP TABLE IF NOT EXISTS member_set (user_id varchar(36) PRIMARY KEY) ON COMMIT DELETE ROWS'
     : 'CREATE TEMP TABLE IF NOT EXISTS member_set (user_id varchar(36) PRIMARY KEY)');
   await tx.raw('DELETE FROM member_set');
   for (const part of chunks([...new Set(userIds)])) await tx('member_set').insert(part.map((user_id) => ({ user_id })));
+  const locked = new Set<string>();
+  if (pg) {
+    const leaving = await tx('group_members as gm').where('gm.group_id', groupId)
+      .whereNotExists((q) => q.select(tx.raw('1')).from('member_set as s').whereRaw('s.user_id = gm.user_id')).pluck('gm.user_id');
+    const joining = await tx('member_set as s')
+      .whereNotExists((q) => q.select(tx.raw('1')).from('group_members as gm').where('gm.group_id', groupId).whereRaw('gm.user_id = s.user_id')).pluck('s.user_id');
+    for (const id of [...leaving, ...joining]) locked.add(id);
+    const live = await lockUsers(tx, locked);
+    const unknown = (joining as string[]).filter((id) => !live.has(id));
+    if (unknown.length) {
+      await tx.raw('DELETE FROM member_set');
+      return { added: [], removed: [], unknown };
+    }
+  }
   const removed = await rawRows<{ user_id: string }>(tx,
     'DELETE FROM group_members WHERE group_id = ? AND NOT EXISTS (SELECT 1 FROM member_set s WHERE s.user_id = group_members.user_id) RETURNING user_id', [groupId]);
   const added = await rawRows<{ user_id: string }>(tx,
     `INSERT INTO group_members (group_id, user_id, created_at) SELECT ?, s.user_id, ? FROM member_set s WHERE true
      ON CONFLICT (group_id, user_id) DO NOTHING RETURNING user_id`, [groupId, now]);
   await tx.raw('DELETE FROM member_set');
-  return { added: added.map((r) => r.user_id), removed: removed.map((r) => r.user_id) };
+  const result = { added: added.map((r) => r.user_id), removed: removed.map((r) => r.user_id), unknown: [] as string[] };
+  if (pg) {
+    // A kept member whose row a concurrent user delete removed since the read above was inserted again: lock them
+    // now and refuse them if they are gone (the transaction rolls back).
+    const stray = result.added.filter((id) => !locked.has(id));
+    if (stray.length) {
+      const live = await lockUsers(tx, stray);
+      result.unknown = stray.filter((id) => !live.has(id));
+    }
+  }
+  return result;
 }
 
 export interface MemberRef { value: string; display: string | null }

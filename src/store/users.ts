@@ -130,6 +130,35 @@ export async function revokeSessions(tx: Knex.Transaction, userId: string, at: n
   return tx('sessions').where({ user_id: userId }).whereNull('revoked_at').update({ revoked_at: at });
 }
 
+const LOCK_CHUNK = 500;
+
+/**
+ * Lock these users' rows until commit and say which of them are live, re-read after any wait: membership changes,
+ * user delete and (re)activation all serialise on the person they share (PostgreSQL, READ COMMITTED). Without it two
+ * removals from two granting groups each still see the other's group_members row in their grant check, and a delete
+ * misses a concurrent, uncommitted add. FOR NO KEY UPDATE conflicts with itself and with the UPDATE a delete or an
+ * activation makes, not with the FOR KEY SHARE of foreign-key checks. Rows are locked in one global order (sorted
+ * here, `COLLATE "C"` in the statement) so that transactions locking overlapping sets cannot deadlock each other.
+ * SQLite has a single connection, so its transactions already run one after another: there it only reads liveness.
+ */
+export async function lockUsers(tx: Knex.Transaction, ids: Iterable<string>): Promise<Set<string>> {
+  const live = new Set<string>();
+  const sorted = [...new Set(ids)].sort();
+  const pg = dialectOf(tx) === 'pg';
+  for (let i = 0; i < sorted.length; i += LOCK_CHUNK) {
+    const part = sorted.slice(i, i + LOCK_CHUNK);
+    const marks = part.map(() => '?').join(',');
+    if (pg) {
+      // After waiting for a concurrent writer, PostgreSQL returns the row's newest version: `live` is the committed truth.
+      const r: any = await tx.raw(`SELECT id, deleted_at IS NULL AS live FROM users WHERE id IN (${marks}) ORDER BY id COLLATE "C" FOR NO KEY UPDATE`, part);
+      for (const row of r.rows) if (row.live) live.add(row.id);
+    } else {
+      for (const row of await tx('users').select('id').whereIn('id', part).whereNull('deleted_at')) live.add(row.id);
+    }
+  }
+  return live;
+}
+
 export async function userExists(db: Knex, id: string): Promise<boolean> {
   return !!(await db('users').select('id').where({ id }).whereNull('deleted_at').first());
 }
