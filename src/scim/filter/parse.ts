@@ -42,6 +42,8 @@ export const MAX_NESTING_DEPTH = 50;
  * Terms a filter may have: each comparison and presence test, inside `[...]` too, and each `attr[...]`. A term is
  * a predicate per row (an EXISTS per row for a multi-valued one), so this bounds a filter's cost before it runs:
  * 215 OR'd `emails co` terms fit in MAX_FILTER_LENGTH. IdPs send one or two (Entra, Okta), conformance suites a few.
+ * PATCH paths are not filters run over rows (`members[value eq "a" or value eq "b"]` names members): only the
+ * length limit applies to them.
  */
 export const MAX_FILTER_TERMS = 50;
 
@@ -398,7 +400,6 @@ export function parseAttrPath(text: string): AttrPathResult {
     }
     const { filter, sub } = parser.parseValueFilter(path);
     parser.expectEnd();
-    checkTerms(filter);
     return sub ? { ok: true, path, filter, sub } : { ok: true, path, filter };
   } catch (err) {
     return { ok: false, error: errorMessage(err) };
