@@ -12,6 +12,7 @@ import knexFactory, { type Knex } from 'knex';
 import { dialectOf, migrate, openDb } from '../../src/store/db.js';
 import { userFromScim, userToScim } from '../../src/scim/user-mapping.js';
 import { cleanUsername } from '../../src/scim/username.js';
+import { foldGroup, foldUser, foldValue } from '../../src/store/fold.js';
 
 export type Store = 'sqlite' | 'pg';
 
@@ -133,8 +134,9 @@ export async function seed(url: string, size: number, opts: { bigGroups: number;
     const make = (name: string, ext: string, n: number): string => {
       const input = userFromScim(userBody(name, ext, n));
       const row = { ...input.fields, id: randomUUID(), username: cleanUsername(name), deactivated_at: null, deleted_at: null, created_at: start + n, updated_at: start + n, version: 1 };
-      users.push(row);
-      for (const v of input.values) values.push({ ...v, user_id: row.id });
+      // Straight into the tables: the folds the store's writes add (store/fold.ts) are added here.
+      users.push(foldUser(row));
+      for (const v of input.values) values.push(foldValue({ ...v, user_id: row.id }));
       const { meta, ...out } = userToScim(row as any, input.values, BASE);
       audit.push({ at: row.created_at, actor: ACTOR, request_id: null, operation: 'create_user', resource_type: 'User', resource_id: row.id, cause: null, before: null, after: JSON.stringify({ ...out, username: row.username }) });
       return row.id;
@@ -146,7 +148,7 @@ export async function seed(url: string, size: number, opts: { bigGroups: number;
     const members: Record<string, unknown>[] = [];
     const group = (name: string, ids: string[]) => {
       const id = randomUUID();
-      groups.push({ id, external_id: `gext-${name}`, display_name: name, created_at: now, updated_at: now, deleted_at: null, version: 1 });
+      groups.push(foldGroup({ id, external_id: `gext-${name}`, display_name: name, created_at: now, updated_at: now, deleted_at: null, version: 1 }));
       audit.push({ at: now, actor: ACTOR, request_id: null, operation: 'create_group', resource_type: 'Group', resource_id: id, cause: null, before: null, after: JSON.stringify({ displayName: name, externalId: `gext-${name}` }) });
       for (const user_id of ids) members.push({ group_id: id, user_id, created_at: now });
       return { id, name, members: ids.length };

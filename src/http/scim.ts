@@ -12,6 +12,7 @@ import type { ScimContext, Principal } from '../scim/context.js';
 import type { SyncEngine } from '../sync/engine.js';
 import { normalizeBody } from '../scim/quirks.js';
 import { declareResources } from '../scim/resources.js';
+import { hasLoneSurrogate } from '../scim/body-checks.js';
 import { sendError } from './errors.js';
 import type { Authenticator } from './auth.js';
 import { createLimiter, rateLimit } from './rate-limit.js';
@@ -93,6 +94,7 @@ export function scimRouter(deps: ScimDeps): Router {
   router.use((req: Request, res: Response, next: NextFunction) => {
     if (req.body !== undefined && depthOf(req.body) > MAX_DEPTH) return sendError(res, 400, 'invalidSyntax', `request body is nested deeper than ${MAX_DEPTH} levels`);
     if (req.body !== undefined && hasNul(req.body)) return sendError(res, 400, 'invalidValue', 'strings must not contain the NUL character (U+0000)');
+    if (req.body !== undefined && hasLoneSurrogate(req.body)) return sendError(res, 400, 'invalidValue', 'strings must not contain a lone UTF-16 surrogate');
     next();
   });
   router.use(deps.auth.require('scim'));

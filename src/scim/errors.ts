@@ -33,10 +33,10 @@ export const isScimmyError = (e: unknown): e is InstanceType<typeof SCIMMY.Types
 
 /** Messages for unique indexes, by index name (PostgreSQL) or column list (SQLite). */
 const uniqueMessages: [RegExp, string][] = [
-  [/users_user_name_active|lower\(user_name\)/, 'userName is already taken'],
+  [/users_user_name_active|users\.user_name_fold/, 'userName is already taken'],
   [/users_external_id_unique|users\.external_id/, 'externalId is already bound to another user'],
   [/users_email_active|users\.email/, 'email is already used by another user'],
-  [/groups_display_name_active|lower\(display_name\)/, 'displayName is already used by another group'],
+  [/groups_display_name_active|groups\.display_name_fold/, 'displayName is already used by another group'],
   [/groups_external_id_unique|groups\.external_id/, 'externalId is already bound to another group'],
 ];
 

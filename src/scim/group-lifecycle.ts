@@ -13,6 +13,7 @@ import { lockUsers } from '../store/users.js';
 import { actorOf, type ScimContext } from './context.js';
 import { scimError } from './errors.js';
 import type { GroupChange } from './group-patch.js';
+import { displayNameProblem, externalIdProblem } from './group-values.js';
 import { checkIfMatch, Conflict, withRetry } from './user-lifecycle.js';
 
 type Json = Record<string, any>;
@@ -31,10 +32,11 @@ export function groupFromScim(body: unknown): GroupInput {
     throw scimError(400, 'invalidSyntax', 'schemas must include urn:ietf:params:scim:schemas:core:2.0:Group');
   }
   const displayName = get('displayName');
-  if (typeof displayName !== 'string' || !displayName.trim()) throw scimError(400, 'invalidValue', 'displayName is required and must be a non-empty string');
-  if (displayName.length > 256) throw scimError(400, 'invalidValue', 'displayName is longer than 256 characters');
+  const badName = displayNameProblem(displayName);
+  if (badName) throw scimError(400, 'invalidValue', badName);
   const externalId = get('externalId');
-  if (externalId != null && (typeof externalId !== 'string' || externalId.length > 256)) throw scimError(400, 'invalidValue', 'externalId must be a string of at most 256 characters');
+  const badId = externalId != null ? externalIdProblem(externalId) : undefined;
+  if (badId) throw scimError(400, 'invalidValue', badId);
   const members = get('members');
   let ids: string[] | undefined;
   if (members != null) {

@@ -7,6 +7,7 @@
  */
 import { parseAttrPath } from './filter/parse.js';
 import type { FilterNode } from './filter/ast.js';
+import { displayNameProblem, externalIdProblem } from './group-values.js';
 
 export type GroupChange =
   | { kind: 'addMembers'; ids: string[] }
@@ -62,11 +63,12 @@ function attrChange(op: string, attr: string, value: unknown, groupId: string): 
     }
     case 'displayname':
       if (op === 'remove') return err('mutability', 'displayName is required and cannot be removed');
-      if (typeof value !== 'string' || !value.trim()) return err('invalidValue', 'displayName must be a non-empty string');
-      return { ok: true, changes: [{ kind: 'displayName', value }] };
+      if (displayNameProblem(value)) return err('invalidValue', displayNameProblem(value)!);
+      return { ok: true, changes: [{ kind: 'displayName', value: value as string }] };
     case 'externalid':
       if (op === 'remove') return err('mutability', 'externalId is the binding key; replace it instead of removing it');
       if (typeof value !== 'string' || !value) return err('invalidValue', 'externalId must be a non-empty string');
+      if (externalIdProblem(value)) return err('invalidValue', externalIdProblem(value)!);
       return { ok: true, changes: [{ kind: 'externalId', value }] };
     case 'id':
       if (value === groupId && op !== 'remove') return { ok: true, changes: [] }; // Okta echoes the id (clients.md §3.7)

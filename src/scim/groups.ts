@@ -19,7 +19,10 @@ import { liveCount } from '../store/counts.js';
 import { etagOf } from './user-mapping.js';
 
 type Json = Record<string, any>;
-const col = (sql: string, type: ColumnTarget['type'] = 'string', caseExact = false): ColumnTarget => ({ kind: 'column', sql, type, caseExact });
+/** A column; a caseExact=false string is compared through its stored fold, `<column>_fold` (store/fold.ts). */
+const col = (sql: string, type: ColumnTarget['type'] = 'string', caseExact = false): ColumnTarget => ({
+  kind: 'column', sql, type, caseExact, ...(!caseExact && type === 'string' ? { folded: `${sql}_fold` } : {}),
+});
 
 export const groupAttributes = attributeMap({
   id: col('groups.id', 'string', true),
@@ -33,7 +36,7 @@ export const groupAttributes = attributeMap({
 const sortable: Record<string, string> = {
   id: 'groups.id',
   externalid: 'groups.external_id',
-  displayname: 'lower(groups.display_name)',
+  displayname: 'groups.display_name_fold',
   'meta.created': 'groups.created_at',
   'meta.lastmodified': 'groups.updated_at',
 };
@@ -79,7 +82,7 @@ async function streamGroup(ctx: ScimContext, row: GroupRow, p: Projection): Prom
 async function listGroups(ctx: ScimContext, p: Projection) {
   const parsed = parseCollectionQuery(ctx.query, {
     attributes: groupAttributes, sortable, defaultOrder: 'groups.created_at', uniqueKey: 'groups.id',
-    notNull: ['groups.id', 'lower(groups.display_name)', 'groups.created_at', 'groups.updated_at'],
+    notNull: ['groups.id', 'groups.display_name_fold', 'groups.created_at', 'groups.updated_at'],
     dialect: dialectOf(ctx.db), defaultCount: ctx.config.defaultPageSize, maxResults: ctx.config.maxResults,
   });
   if (!parsed.ok) throw parsed.error;

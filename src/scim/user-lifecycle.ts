@@ -12,6 +12,7 @@ import {
 } from '../store/users.js';
 import { writeAudit } from '../store/audit.js';
 import { classifyDbError, dialectOf } from '../store/db.js';
+import { fold } from '../store/fold.js';
 import { actorOf, type ScimContext } from './context.js';
 import { scimError } from './errors.js';
 import { cleanUsername, withSuffix } from './username.js';
@@ -178,7 +179,7 @@ export async function replaceUser(ctx: ScimContext, id: string, body: Json, opts
     if (!('active' in body)) fields.active = row.active === true || row.active === 1;
     assertManager(input.managerId, id);
 
-    const userNameChanged = fields.user_name.toLowerCase() !== row.user_name.toLowerCase();
+    const userNameChanged = fold(fields.user_name) !== fold(row.user_name);
     const active = fields.active === true;
     const patch: Partial<UserRow> = {
       ...fields,

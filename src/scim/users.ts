@@ -20,7 +20,10 @@ import { liveCount } from '../store/counts.js';
 
 type Json = Record<string, any>;
 
-const col = (sql: string, type: ColumnTarget['type'] = 'string', caseExact = false): ColumnTarget => ({ kind: 'column', sql, type, caseExact });
+/** A column; a caseExact=false string is compared through its stored fold, `<column>_fold` (store/fold.ts). */
+const col = (sql: string, type: ColumnTarget['type'] = 'string', caseExact = false): ColumnTarget => ({
+  kind: 'column', sql, type, caseExact, ...(!caseExact && type === 'string' ? { folded: `${sql}_fold` } : {}),
+});
 const multi = (attr: string): MultiTarget => ({
   kind: 'multi', table: 'user_values', fk: 'user_id', parentKey: 'users.id', where: { attr },
   subs: { value: col('mv.value'), type: col('mv.type'), display: col('mv.display'), primary: col('mv."primary"', 'boolean', true) },
@@ -68,19 +71,19 @@ export const userAttributes = attributeMap({
 const sortable: Record<string, string> = {
   id: 'users.id',
   externalid: 'users.external_id',
-  username: 'lower(users.user_name)',
-  displayname: 'lower(users.display_name)',
-  nickname: 'lower(users.nickname)',
-  title: 'lower(users.position)',
+  username: 'users.user_name_fold',
+  displayname: 'users.display_name_fold',
+  nickname: 'users.nickname_fold',
+  title: 'users.position_fold',
   active: 'users.active',
-  'name.givenname': 'lower(users.first_name)',
-  'name.familyname': 'lower(users.last_name)',
+  'name.givenname': 'users.first_name_fold',
+  'name.familyname': 'users.last_name_fold',
   'meta.created': 'users.created_at',
   'meta.lastmodified': 'users.updated_at',
   emails: 'users.email',
   'emails.value': 'users.email',
   [`${ENTERPRISE}:employeenumber`.toLowerCase()]: 'users.employee_number',
-  [`${ENTERPRISE}:department`.toLowerCase()]: 'lower(users.department)',
+  [`${ENTERPRISE}:department`.toLowerCase()]: 'users.department_fold',
 };
 
 /** Shape a user for the response: attributes/excludedAttributes from the request (see projection.ts). */
@@ -91,7 +94,7 @@ const failure = (ctx: ScimContext, err: unknown): Error => handlerFailure(ctx.re
 async function listUsers(ctx: ScimContext) {
   const parsed = parseCollectionQuery(ctx.query, {
     attributes: userAttributes, sortable, defaultOrder: 'users.created_at', uniqueKey: 'users.id',
-    notNull: ['users.id', 'lower(users.user_name)', 'users.active', 'users.created_at', 'users.updated_at'],
+    notNull: ['users.id', 'users.user_name_fold', 'users.active', 'users.created_at', 'users.updated_at'],
     dialect: dialectOf(ctx.db), defaultCount: ctx.config.defaultPageSize, maxResults: ctx.config.maxResults,
   });
   if (!parsed.ok) throw parsed.error;

@@ -83,11 +83,10 @@ export function openDb(opts: DbOptions): Knex {
             // 32 MiB page cache (default 2 MiB): bulk member changes write many index pages in one transaction.
             conn.pragma('cache_size = -32768');
             conn.pragma('busy_timeout = 5000');
-            // LIKE must be case-sensitive so caseExact attributes filter exactly; case-insensitive ones use lower().
+            // LIKE must be case-sensitive so caseExact attributes filter exactly; case-insensitive ones compare the
+            // folded columns (store/fold.ts).
             conn.pragma('case_sensitive_like = ON');
-            // SQLite's lower() folds ASCII only; userName and email comparisons need Unicode case folding.
             cacheStatements(conn);
-            conn.function('lower', { deterministic: true }, (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v));
             done(null, conn);
           } catch (err) {
             done(err as Error, conn);

@@ -8,6 +8,7 @@
 import type { Knex } from 'knex';
 import { dialectOf } from './db.js';
 import { lockUsers } from './users.js';
+import { foldGroup } from './fold.js';
 
 export interface GroupRow {
   id: string;
@@ -58,13 +59,14 @@ export async function getGroupByExternalId(db: Knex, externalId: string): Promis
   return db<GroupRow>('groups').where({ external_id: externalId }).first();
 }
 
+/** With the fold of displayName (store/fold.ts), as updateGroup: the only writes of groups.display_name. */
 export async function insertGroup(tx: Knex.Transaction, row: GroupRow): Promise<void> {
-  await tx('groups').insert(row);
+  await tx('groups').insert(foldGroup(row));
 }
 
 /** Conditional on the version read (optimistic concurrency); false when another writer got there first. */
 export async function updateGroup(tx: Knex.Transaction, id: string, expectedVersion: number, patch: Partial<GroupRow>): Promise<boolean> {
-  return (await tx('groups').where({ id, version: expectedVersion }).update({ ...patch, version: expectedVersion + 1 })) === 1;
+  return (await tx('groups').where({ id, version: expectedVersion }).update(foldGroup({ ...patch, version: expectedVersion + 1 }))) === 1;
 }
 
 /**

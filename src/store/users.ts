@@ -4,6 +4,7 @@
  */
 import type { Knex } from 'knex';
 import { dialectOf } from './db.js';
+import { foldUser, foldValue } from './fold.js';
 
 export interface UserRow {
   id: string;
@@ -98,13 +99,14 @@ export async function replaceValues(tx: Knex.Transaction, userId: string, values
   await insertValues(tx, userId, values);
 }
 
-/** The multi-valued attributes of a user just inserted (nothing to replace). */
+/** The multi-valued attributes of a user just inserted (nothing to replace), with their folds (store/fold.ts). */
 export async function insertValues(tx: Knex.Transaction, userId: string, values: ValueRow[]): Promise<void> {
-  if (values.length) await tx('user_values').insert(values.map((v) => ({ ...v, user_id: userId })));
+  if (values.length) await tx('user_values').insert(values.map((v) => foldValue({ ...v, user_id: userId })));
 }
 
+/** Every write of a user row goes through here or updateUser, which store the folds filters compare (store/fold.ts). */
 export async function insertUser(tx: Knex.Transaction, row: UserRow): Promise<void> {
-  await tx('users').insert(row);
+  await tx('users').insert(foldUser(row));
 }
 
 /**
@@ -114,7 +116,7 @@ export async function insertUser(tx: Knex.Transaction, row: UserRow): Promise<vo
 export async function updateUser(tx: Knex.Transaction, id: string, expectedVersion: number, patch: Partial<UserRow>): Promise<boolean> {
   const n = await tx('users')
     .where({ id, version: expectedVersion })
-    .update({ ...patch, version: expectedVersion + 1 });
+    .update(foldUser({ ...patch, version: expectedVersion + 1 }));
   return n === 1;
 }
 

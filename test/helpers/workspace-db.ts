@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { bool, migrate, openDb } from '../../src/store/db.ts';
+import { foldGroup, foldUser } from '../../src/store/fold.ts';
 import { SyncEngine, type AuditCtx, type ReconcileStats } from '../../src/sync/engine.ts';
 import type { MappingRule } from '../../src/sync/mapping.ts';
 import { createTeamTx } from '../../src/workspace/teams.ts';
@@ -53,19 +54,19 @@ export async function fixture(store: Store, opts: { mappings?: MappingRule[]; de
       const id = randomUUID();
       const now = Date.now();
       n++;
-      await db('users').insert({ id, user_name: `u${n}-${id}`, username: `u${n}-${id.slice(0, 8)}`, active: o.active ?? true, created_at: now, updated_at: now });
+      await db('users').insert(foldUser({ id, user_name: `u${n}-${id}`, username: `u${n}-${id.slice(0, 8)}`, active: o.active ?? true, created_at: now, updated_at: now }));
       return id;
     },
     async users(count) {
       const now = Date.now();
-      const rows = Array.from({ length: count }, () => { const id = randomUUID(); n++; return { id, user_name: `u${n}-${id}`, username: `u${n}-${id.slice(0, 8)}`, active: true, created_at: now, updated_at: now }; });
+      const rows = Array.from({ length: count }, () => { const id = randomUUID(); n++; return foldUser({ id, user_name: `u${n}-${id}`, username: `u${n}-${id.slice(0, 8)}`, active: true, created_at: now, updated_at: now }); });
       for (let i = 0; i < rows.length; i += 500) await db('users').insert(rows.slice(i, i + 500));
       return rows.map((r) => r.id);
     },
     async group(name) {
       const id = randomUUID();
       const now = Date.now();
-      await db('groups').insert({ id, external_id: `ext-${id}`, display_name: name ?? `group-${id}`, created_at: now, updated_at: now });
+      await db('groups').insert(foldGroup({ id, external_id: `ext-${id}`, display_name: name ?? `group-${id}`, created_at: now, updated_at: now }));
       return id;
     },
     async join(groupId, userIds) {

@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import { resolve as resolvePath } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import { foldUser } from '../../src/store/fold.ts';
 
 const ROOT_DIR = resolvePath(import.meta.dirname, '../..');
 
@@ -49,7 +50,7 @@ export async function seedUsers(db: Knex, n: number, prefix = 'seed'): Promise<s
   const rows = Array.from({ length: n }, (_, i) => {
     const id = randomUUID();
     const tag = `${prefix}${i}-${id.slice(0, 8)}`;
-    return { id, user_name: `${tag}@example.com`, username: tag.toLowerCase().slice(0, 60), email: `${tag}@example.com`.toLowerCase(), active: true, created_at: now, updated_at: now, version: 1 };
+    return foldUser({ id, user_name: `${tag}@example.com`, username: tag.toLowerCase().slice(0, 60), email: `${tag}@example.com`.toLowerCase(), active: true, created_at: now, updated_at: now, version: 1 });
   });
   for (let i = 0; i < rows.length; i += 200) await db('users').insert(rows.slice(i, i + 200));
   return rows.map((r) => r.id);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AttrPath, CompareOp, FilterNode, FilterValue } from '../../src/scim/filter/ast.ts';
-import { MAX_FILTER_LENGTH, MAX_NESTING_DEPTH, parseAttrPath, parseFilter } from '../../src/scim/filter/parse.ts';
+import { countTerms, MAX_FILTER_LENGTH, MAX_FILTER_TERMS, MAX_NESTING_DEPTH, parseAttrPath, parseFilter } from '../../src/scim/filter/parse.ts';
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 
@@ -205,12 +205,37 @@ test('length and nesting limits', () => {
   const tooDeep = `${'('.repeat(MAX_NESTING_DEPTH + 1)}a pr${')'.repeat(MAX_NESTING_DEPTH + 1)}`;
   assert.match(rejected(tooDeep), /nested/);
   assert.match(rejected(`${'not '.repeat(MAX_NESTING_DEPTH + 1)}a pr`), /nested/);
-  // A deep but flat chain is fine: only nesting is limited.
-  const chain = Array.from({ length: 400 }, () => 'a pr').join(' or ');
+  // A long flat chain is limited by its terms (below), not by nesting.
+  const chain = Array.from({ length: MAX_FILTER_TERMS }, () => 'a pr').join(' or ');
   assert.ok(parseFilter(chain).ok);
   // Pathological unbalanced input must not blow the stack.
   assert.equal(parseFilter('('.repeat(4000)).ok, false);
   assert.equal(parseFilter('not '.repeat(1000)).ok, false);
+});
+
+test('term limit: a filter\'s cost is bounded before it runs', () => {
+  assert.ok(MAX_FILTER_TERMS >= 20 && MAX_FILTER_TERMS <= 50);
+  // Each comparison, presence test and value path counts; and/or/not do not add terms of their own.
+  assert.equal(countTerms(parsed('userName eq "a" or not (title pr and emails[type eq "work" and value co "x"])')), 5);
+  const terms = (n: number, term = (i: number) => `emails co "user${i}@example.com"`) => Array.from({ length: n }, (_, i) => term(i)).join(' or ');
+  assert.ok(parseFilter(terms(MAX_FILTER_TERMS)).ok);
+  // The filter that blocked SQLite for 48 s: 215 OR'd terms, within the length limit.
+  const attack = terms(215, (i) => `emails co "${String(i).padStart(3, '0')}"`);
+  assert.ok(attack.length <= MAX_FILTER_LENGTH, String(attack.length));
+  assert.match(rejected(attack), new RegExp(`215 terms; at most ${MAX_FILTER_TERMS}`));
+  assert.match(rejected(terms(MAX_FILTER_TERMS + 1)), new RegExp(`at most ${MAX_FILTER_TERMS}`));
+  const inBrackets = `emails[${Array.from({ length: MAX_FILTER_TERMS }, (_, i) => `value eq "${i}"`).join(' or ')}]`;
+  assert.match(rejected(inBrackets), new RegExp(`${MAX_FILTER_TERMS + 1} terms`));
+  // A PATCH path selects members by id; it is not run over rows, so only its length is limited.
+  assert.equal(parseAttrPath(`members[${Array.from({ length: MAX_FILTER_TERMS + 1 }, (_, i) => `value eq "${i}"`).join(' or ')}]`).ok, true);
+});
+
+test('a lone UTF-16 surrogate in a filter is rejected, a pair is a character', () => {
+  assert.match(rejected('userName eq "a\\ud800"'), /surrogate/);
+  assert.match(rejected('userName eq "\\udc00b"'), /surrogate/);
+  assert.match(rejected('userName eq a\ud800'), /surrogate/);
+  assert.deepEqual(parsed('userName eq "\\ud83d\\ude00"'), cmp('userName', 'eq', '\u{1F600}'));
+  assert.deepEqual(parsed('userName eq "\u{1F600}"'), cmp('userName', 'eq', '\u{1F600}'));
 });
 
 test('parseAttrPath: sortBy and PATCH paths (RFC 7644 §3.5.2)', () => {

@@ -28,6 +28,7 @@
  * which the HTTP layer maps to 400 invalidFilter (RFC 7644 §3.12).
  */
 import type { AttrPath, CompareOp, FilterNode, FilterValue } from './ast.ts';
+import { hasLoneSurrogate } from '../body-checks.js';
 
 export type ParseResult = { ok: true; filter: FilterNode } | { ok: false; error: string };
 export type AttrPathResult =
@@ -37,6 +38,14 @@ export type AttrPathResult =
 /** Guards against pathological input; these are far above anything an IdP sends. */
 export const MAX_FILTER_LENGTH = 4096;
 export const MAX_NESTING_DEPTH = 50;
+/**
+ * Terms a filter may have: each comparison and presence test, inside `[...]` too, and each `attr[...]`. A term is
+ * a predicate per row (an EXISTS per row for a multi-valued one), so this bounds a filter's cost before it runs:
+ * 215 OR'd `emails co` terms fit in MAX_FILTER_LENGTH. IdPs send one or two (Entra, Okta), conformance suites a few.
+ * PATCH paths are not filters run over rows (`members[value eq "a" or value eq "b"]` names members): only the
+ * length limit applies to them.
+ */
+export const MAX_FILTER_TERMS = 50;
 
 const COMPARE_OPS: ReadonlySet<string> = new Set(['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le']);
 const KEYWORDS: ReadonlySet<string> = new Set(['and', 'or', 'not']);
@@ -96,6 +105,8 @@ function tokenize(text: string): Token[] {
       } catch {
         fail(`Invalid string literal at position ${i}`);
       }
+      // `"\ud800"` decodes to a lone surrogate, which no stored value holds (src/scim/body-checks.ts).
+      if (hasLoneSurrogate(value)) fail(`String at position ${i} has a lone UTF-16 surrogate`);
       tokens.push({ type: 'string', text: value as string, start: i, end: j + 1 });
       i = j + 1;
     } else {
@@ -320,7 +331,28 @@ function checkInput(text: string): string | undefined {
   if (typeof text !== 'string') return 'Filter must be a string';
   if (text.length > MAX_FILTER_LENGTH) return `Filter is longer than ${MAX_FILTER_LENGTH} characters`;
   if (text.trim() === '') return 'Filter is empty';
+  if (hasLoneSurrogate(text)) return 'Filter has a lone UTF-16 surrogate';
   return undefined;
+}
+
+/** Comparisons and presence tests (inside `[...]` too) plus value paths: the terms MAX_FILTER_TERMS bounds. */
+export function countTerms(node: FilterNode): number {
+  switch (node.kind) {
+    case 'and':
+    case 'or':
+      return countTerms(node.left) + countTerms(node.right);
+    case 'not':
+      return countTerms(node.expr);
+    case 'valuePath':
+      return 1 + countTerms(node.filter);
+    default:
+      return 1;
+  }
+}
+
+function checkTerms(filter: FilterNode): void {
+  const n = countTerms(filter);
+  if (n > MAX_FILTER_TERMS) fail(`Filter has ${n} terms; at most ${MAX_FILTER_TERMS} are allowed (each comparison, presence test and [...] counts)`);
 }
 
 function errorMessage(err: unknown): string {
@@ -338,6 +370,7 @@ export function parseFilter(text: string): ParseResult {
     const parser = new Parser(tokenize(text));
     const filter = parser.parseOr();
     parser.expectEnd();
+    checkTerms(filter);
     return { ok: true, filter };
   } catch (err) {
     return { ok: false, error: errorMessage(err) };

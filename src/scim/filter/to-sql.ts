@@ -13,6 +13,9 @@
  *   is an SQL expression of the outer query, e.g. `u.id`.
  * - On SQLite, `PRAGMA case_sensitive_like = ON` must be set on every connection,
  *   so that LIKE is case-sensitive as on PostgreSQL.
+ * - A caseExact=false string names its `folded` column: a copy folded on write by
+ *   store/fold.ts. The value is folded by the same function here, and the two are
+ *   compared with plain `=` / LIKE, so no database function runs per row.
  *
  * Design rule: every predicate emitted here is two-valued (TRUE/FALSE, never
  * NULL). SQL's three-valued logic would otherwise make `NOT (title = 'x')` drop
@@ -21,6 +24,7 @@
  * two-valued leaves, AND/OR/NOT compose exactly like the filter's boolean logic.
  */
 import { formatPath, type AttrPath, type CompareOp, type FilterNode, type FilterValue } from './ast.ts';
+import { fold } from '../../store/fold.js';
 
 export type AttrType = 'string' | 'boolean' | 'dateTime' | 'integer' | 'decimal' | 'reference' | 'binary';
 /** A single-valued attribute stored in (or computed by) an SQL expression of the main table. */
@@ -29,6 +33,8 @@ export interface ColumnTarget {
   sql: string;
   type: AttrType;
   caseExact: boolean;
+  /** Where the fold of `sql` is stored; required for a string with caseExact=false. */
+  folded?: string;
 }
 /**
  * A multi-valued attribute stored as rows of a child table, joined with
@@ -204,28 +210,27 @@ class ColumnPredicates {
     }
   }
 
-  /** Two-valued `expr <op> placeholder` for eq/ne/ordering: NULL never leaks out. */
-  private guarded(op: keyof typeof SQL_OPERATOR, expr: string, placeholder: string, binding: unknown): Sql {
-    const { sql } = this.target;
+  /** Two-valued `expr <op> ?` for eq/ne/ordering on column `sql`: NULL never leaks out. */
+  private guarded(op: keyof typeof SQL_OPERATOR, binding: unknown, sql = this.target.sql, expr = sql): Sql {
     // `ne` matches absent values: RFC 7644 treats them as "not equal", and this
     // keeps `x ne v` identical to `not (x eq v)`.
-    const test = `${expr} ${SQL_OPERATOR[op]} ${placeholder}`;
+    const test = `${expr} ${SQL_OPERATOR[op]} ?`;
     return op === 'ne'
       ? { sql: `(${sql} IS NULL OR ${test})`, bindings: [binding] }
       : { sql: `(${sql} IS NOT NULL AND ${test})`, bindings: [binding] };
   }
 
   private compareString(op: CompareOp, value: string | number | boolean): Sql {
-    const { sql, type, caseExact } = this.target;
-    const text = String(value);
-    // RFC 7643 §2.2: caseExact=false strings compare case-insensitively. Lowering
-    // both sides in the database keeps the two sides consistent with each other.
+    const { type, caseExact, folded } = this.target;
+    // RFC 7643 §2.2: caseExact=false strings compare case-insensitively: the
+    // stored fold against the value folded by the same function (store/fold.ts).
     const insensitive = !caseExact && type !== 'binary';
-    const expr = insensitive ? `lower(${sql})` : sql;
-    const placeholder = insensitive ? 'lower(?)' : '?';
+    if (insensitive && folded === undefined) fail(`"${this.name}" has no folded column to compare case-insensitively`);
+    const sql = insensitive ? folded! : this.target.sql;
+    const text = insensitive ? fold(String(value)) : String(value);
     if (op === 'co' || op === 'sw' || op === 'ew') {
       return {
-        sql: `(${sql} IS NOT NULL AND ${expr} LIKE ${placeholder} ESCAPE '${LIKE_ESCAPE}')`,
+        sql: `(${sql} IS NOT NULL AND ${sql} LIKE ? ESCAPE '${LIKE_ESCAPE}')`,
         bindings: [likePattern(op, text)],
       };
     }
@@ -234,17 +239,17 @@ class ColumnPredicates {
       if (type === 'binary') fail(`Operator "${op}" is not supported for binary attribute "${this.name}"`);
       // Code-point order on both databases: SQLite's default BINARY collation is
       // that already; PostgreSQL would otherwise use the database locale.
-      const collated = this.dialect === 'pg' ? `${expr} COLLATE "C"` : expr;
-      return this.guarded(op as keyof typeof SQL_OPERATOR, collated, placeholder, text);
+      const collated = this.dialect === 'pg' ? `${sql} COLLATE "C"` : sql;
+      return this.guarded(op as keyof typeof SQL_OPERATOR, text, sql, collated);
     }
-    return this.guarded(op as 'eq' | 'ne', expr, placeholder, text);
+    return this.guarded(op as 'eq' | 'ne', text, sql);
   }
 
   private compareBoolean(op: CompareOp, value: string | number | boolean): Sql {
     if (op !== 'eq' && op !== 'ne') fail(`Operator "${op}" is not supported for boolean attribute "${this.name}"`);
     const text = String(value).toLowerCase();
     if (text !== 'true' && text !== 'false') fail(`"${this.name}" is boolean; cannot compare it with ${JSON.stringify(value)}`);
-    return this.guarded(op, this.target.sql, '?', bindBoolean(text === 'true', this.dialect));
+    return this.guarded(op, bindBoolean(text === 'true', this.dialect));
   }
 
   /** Numbers and dateTimes (stored as epoch ms); the operator is checked before the value for a clearer error. */
@@ -252,7 +257,7 @@ class ColumnPredicates {
     if (op === 'co' || op === 'sw' || op === 'ew') {
       fail(`Operator "${op}" is not supported for ${this.target.type} attribute "${this.name}"`);
     }
-    return this.guarded(op, this.target.sql, '?', value());
+    return this.guarded(op, value());
   }
 
   private toNumber(value: string | number | boolean): number {
