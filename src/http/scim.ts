@@ -83,6 +83,10 @@ export function scimRouter(deps: ScimDeps): Router {
   } as any);
 
   const router = Router();
+  // Authentication and the rate limit come before anything reads the body: an anonymous or throttled request costs
+  // no parsing, inflating or walking, whatever it sends (a 9 MB body, gzip, malformed JSON).
+  router.use(deps.auth.require('scim'));
+  router.use(rateLimit(createLimiter(deps.db, config, deps.log), config));
   // Discovery endpoints are read-only (RFC 7644 §4): other methods get 405, not SCIMMY's 404.
   router.all(/^\/(ServiceProviderConfig|Schemas|ResourceTypes)(\/.*)?$/i, (req, res, next) => {
     if (req.method === 'GET' || req.method === 'HEAD') return next();
@@ -95,8 +99,6 @@ export function scimRouter(deps: ScimDeps): Router {
     if (req.body !== undefined && hasNul(req.body)) return sendError(res, 400, 'invalidValue', 'strings must not contain the NUL character (U+0000)');
     next();
   });
-  router.use(deps.auth.require('scim'));
-  router.use(rateLimit(createLimiter(deps.db, config, deps.log), config));
 
   router.all(/^\/\.search$/i, (_req, res) => sendError(res, 404, null, 'search across resource types is not supported; POST /Users/.search or /Groups/.search'));
   // Not offered (ServiceProviderConfig says bulk.supported=false; a bearer token is an IdP, not a user, so there is no
