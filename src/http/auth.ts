@@ -13,6 +13,7 @@ import type { Principal } from '../scim/context.js';
 import { findToken, sameSecret, type Scope } from '../store/tokens.js';
 import type { Logger } from '../log.js';
 import { sendError } from './errors.js';
+import { hasBody } from './nul.js';
 
 const CACHE_MS = 1000;
 /** How long a refused request may go on sending its body before its connection is cut. */
@@ -89,7 +90,7 @@ export function createAuthenticator(db: Knex, config: Config, guard: FailureGuar
  * connection cut (left to itself, Node would discard a body of any size, a chunked one for as long as it lasts).
  */
 function refuse(req: Request, res: Response, status: number, detail: string, headers: Record<string, string>, drainBytes: number): void {
-  if (!req.complete && (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0')) {
+  if (!req.complete && hasBody(req.headers)) {
     let left = drainBytes;
     const cut = () => {
       clearTimeout(timer);
