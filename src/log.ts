@@ -15,5 +15,14 @@ export function createLogger(level: string): Logger {
   });
 }
 
+/**
+ * An info line printed whatever LOG_LEVEL filters (where the server listens: an operator at LOG_LEVEL=warn still
+ * needs it, and so do tools that wait for it), in the same format as every other line.
+ */
+export function announce(log: Logger, message: string, meta: Record<string, unknown>): void {
+  if (log.isLevelEnabled('info')) log.info(message, meta);
+  else createLogger('info').info(message, meta);
+}
+
 /** A logger for tests and tools that should stay quiet unless LOG_LEVEL asks otherwise. */
 export const silentLogger = (): Logger => createLogger(process.env.LOG_LEVEL ?? 'error');

@@ -3,7 +3,7 @@
  */
 import type { Server, ServerResponse } from 'node:http';
 import { ConfigError, loadConfig, loadDotEnv } from './config/index.js';
-import { createLogger } from './log.js';
+import { announce, createLogger } from './log.js';
 import { migrate, openDb } from './store/db.js';
 import { countActiveTokens, createToken } from './store/tokens.js';
 import { startSync } from './sync/startup.js';
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   if (config.publicUrlDerived) config.publicUrl = config.publicUrl.replace(/:\d+\/scim\/v2$/, `:${port}/scim/v2`);
-  log.info('listening', { port, host: config.host, scim: `http://${config.host}:${port}/scim/v2`, database: config.databaseUrl.startsWith('sqlite:') ? 'sqlite' : 'postgres' });
+  announce(log, 'listening', { port, host: config.host, scim: `http://${config.host}:${port}/scim/v2`, publicUrl: config.publicUrl, database: config.databaseUrl.startsWith('sqlite:') ? 'sqlite' : 'postgres' });
 
   const shutdown = (signal: string) => {
     if (state.shuttingDown) return;

@@ -2,10 +2,11 @@
  * HTTP plumbing of the admin API: who is acting, body and query parsing with clear 400s, and the error format
  * `{"error":{"status":400,"code":"invalid_name","message":"..."}}` for every failure, authentication included.
  */
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { Knex } from 'knex';
 import type { Logger } from '../log.js';
 import type { Authenticator } from '../http/auth.js';
+import { hasBody, hasNul, NUL_IN_URL } from '../http/nul.js';
 import type { Principal } from '../scim/context.js';
 import { classifyDbError } from '../store/db.js';
 import type { SyncEngine } from '../sync/engine.js';
@@ -17,6 +18,7 @@ export interface AdminDeps { db: Knex; sync: SyncEngine; log: Logger; auth: Auth
 type Obj = Record<string, unknown>;
 
 export function sendJsonError(res: Response, status: number, code: string, message: string): void {
+  res.locals.errorDetail = message; // for the access log (http/request-context.ts)
   res.status(status).type('application/json').send(JSON.stringify({ error: { status, code, message } }));
 }
 
@@ -85,6 +87,52 @@ export function adminAuth(auth: Authenticator): RequestHandler {
       next(err);
     });
   };
+}
+
+const JSON_TYPES = ['application/json', 'application/*+json'];
+
+/**
+ * A body is JSON, declared or not: `curl -d` without `-H 'Content-Type: application/json'` declares
+ * application/x-www-form-urlencoded, and ignoring such a body would answer 200 with nothing changed, so any other
+ * declared type is a 415 (RFC 9110 §15.5.16) that says what to send. Checked before the body is read.
+ */
+export function jsonBodies(limit: number): RequestHandler[] {
+  const isJson = (req: Request): boolean => req.headers['content-type'] === undefined || Boolean(req.is(JSON_TYPES));
+  return [
+    (req, res, next) => {
+      if (!hasBody(req.headers) || isJson(req)) return next();
+      sendJsonError(res, 415, 'unsupported_media_type', 'the request body must be JSON, sent with Content-Type: application/json (curl: -H \'Content-Type: application/json\')');
+    },
+    express.json({ type: (req) => isJson(req as Request), limit }),
+    (req, _res, next) => next(req.body !== undefined && hasNul(req.body) ? badRequest('invalid_body', 'strings must not contain the NUL character (U+0000)') : undefined),
+  ];
+}
+
+/** `%00` in the path or query: refused before an id or a cursor carries a NUL to the store (a 500 on PostgreSQL). */
+export function refuseNulInUrl(req: Request, res: Response, next: NextFunction): void {
+  if (!NUL_IN_URL.test(req.url)) return next();
+  const inPath = NUL_IN_URL.test(req.url.split('?', 1)[0]!);
+  sendJsonError(res, 400, inPath ? 'invalid_path' : 'invalid_query', `the request ${inPath ? 'path' : 'query'} must not contain the NUL character (%00)`);
+}
+
+/**
+ * The methods the routes of `router` (and the routers it mounts) offer for `path`, HEAD with GET, for a 405's
+ * Allow header (RFC 9110 §15.5.6). Walks the router's stack on the not-found path only.
+ */
+export function allowedMethods(router: Router, path: string): string[] {
+  const found = new Set<string>();
+  const walk = (stack: any[]) => {
+    for (const layer of stack ?? []) {
+      if (layer.route) {
+        if (layer.match(path)) for (const m of Object.keys(layer.route.methods)) if (m !== '_all') found.add(m.toUpperCase());
+      } else if (Array.isArray(layer.handle?.stack) && layer.match(path)) {
+        walk(layer.handle.stack);
+      }
+    }
+  };
+  walk((router as unknown as { stack: unknown[] }).stack);
+  if (found.has('GET')) found.add('HEAD');
+  return [...found];
 }
 
 /** Errors to JSON: use-case errors as they are, body-parser errors as 400/413/415, anything else a logged 500. */

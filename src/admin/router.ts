@@ -3,8 +3,8 @@
  * reconcile, audit). Every request needs an admin-scope token (a SCIM token gets 403), every change runs in one
  * transaction with its audit rows (actor `admin:<token name>`), and every answer is JSON.
  */
-import express, { Router } from 'express';
-import { adminAuth, adminErrors, sendJsonError, type AdminDeps } from './http.js';
+import { Router } from 'express';
+import { adminAuth, adminErrors, allowedMethods, jsonBodies, refuseNulInUrl, sendJsonError, type AdminDeps } from './http.js';
 import { teamsRouter } from './teams.js';
 import { channelsRouter } from './channels.js';
 import { linksRouter } from './links.js';
@@ -18,14 +18,20 @@ export function adminRouter(deps: AdminRouterDeps): Router {
   const router = Router();
   // Authenticate before reading the body: an anonymous caller learns nothing, not even that its JSON is bad.
   router.use(adminAuth(deps.auth));
-  router.use(express.json({ type: ['application/json', 'application/*+json'], limit: Math.min(deps.config.bodyLimit, 1024 * 1024) }));
+  router.use(refuseNulInUrl);
+  router.use(jsonBodies(Math.min(deps.config.bodyLimit, 1024 * 1024)));
   router.use(teamsRouter(deps));
   router.use(channelsRouter(deps));
   router.use(linksRouter(deps));
   router.use(membersRouter(deps));
   router.use(reconcileRouter(deps));
   router.use(auditRouter(deps));
-  router.use((req, res) => sendJsonError(res, 404, 'not_found', `no such admin endpoint: ${req.method} ${req.path.slice(0, 200)}`));
+  router.use((req, res) => {
+    const allow = allowedMethods(router, req.path);
+    if (allow.length === 0) return sendJsonError(res, 404, 'not_found', `no such admin endpoint: ${req.method} ${req.path.slice(0, 200)}`);
+    res.setHeader('Allow', allow.join(', '));
+    sendJsonError(res, 405, 'method_not_allowed', `${req.method} is not allowed on ${req.path.slice(0, 200)}; allowed: ${allow.join(', ')}`);
+  });
   router.use(adminErrors(deps.log));
   return router;
 }

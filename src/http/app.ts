@@ -54,7 +54,7 @@ export function createApp(deps: AppDeps, state: AppState = { shuttingDown: false
     }
   });
 
-  const auth = createAuthenticator(deps.db, deps.config, new FailureGuard());
+  const auth = createAuthenticator(deps.db, deps.config, new FailureGuard(), deps.log);
   app.get('/metrics', metricsAccess(deps.config.metricsToken, auth.require('admin')), metrics.handler);
   app.use(SCIM_MOUNT, scimRouter({ ...deps, auth }));
   app.use('/admin/v1', adminRouter({ ...deps, auth }));

@@ -1,7 +1,8 @@
 /**
  * Bearer authentication (RFC 6750) with passport-http-bearer. Tokens are either the static ones from the
  * environment or managed ones from the store (hashed). A token found live is trusted for at most one second, so a
- * revocation reaches every instance within a second.
+ * revocation reaches every instance within a second. It runs before anything reads the body, so a refusal costs no
+ * parsing; the failed-auth guard looks only at failures, so a valid token is never refused for its address.
  */
 import passport from 'passport';
 import { Strategy as BearerStrategy } from 'passport-http-bearer';
@@ -10,19 +11,25 @@ import type { Knex } from 'knex';
 import type { Config } from '../config/index.js';
 import type { Principal } from '../scim/context.js';
 import { findToken, sameSecret, type Scope } from '../store/tokens.js';
+import type { Logger } from '../log.js';
 import { sendError } from './errors.js';
+import { hasBody } from './nul.js';
 
 const CACHE_MS = 1000;
+/** How long a refused request may go on sending its body before its connection is cut. */
+const DRAIN_MS = 5000;
 
 export interface Authenticator {
   /** Middleware: authenticate, then require one of the scopes. */
   require(...scopes: Scope[]): (req: Request, res: Response, next: NextFunction) => void;
 }
 
-export function createAuthenticator(db: Knex, config: Config, guard: FailureGuard): Authenticator {
+export function createAuthenticator(db: Knex, config: Config, guard: FailureGuard, log: Logger): Authenticator {
   const cache = new Map<string, { principal: Principal; until: number }>();
   const strategyName = `bearer-${Math.random().toString(36).slice(2)}`;
   const pp = new passport.Passport();
+  // An honest client that sends its whole body before reading the refusal sends at most this much.
+  const drainBytes = config.bodyLimit + 64 * 1024;
 
   async function lookup(token: string): Promise<Principal | undefined> {
     if (config.scimToken && sameSecret(token, config.scimToken)) return { tokenId: 'env:SCIM_TOKEN', name: 'env-scim', scope: 'scim' };
@@ -51,37 +58,65 @@ export function createAuthenticator(db: Knex, config: Config, guard: FailureGuar
 
   return {
     require: (...scopes) => (req, res, next) => {
-      const client = req.ip ?? 'unknown';
-      const wait = guard.blockedFor(client);
-      if (wait > 0) return sendError(res, 429, null, 'too many failed authentication attempts', { 'Retry-After': String(Math.ceil(wait / 1000)) });
       pp.authenticate(strategyName, { session: false }, (err: unknown, principal: Principal | false) => {
         if (err) return next(err);
-        if (!principal) {
-          guard.fail(client);
-          // RFC 6750 §3.1: a request without a bearer token gets the bare challenge; a rejected token gets invalid_token.
-          const presented = /^Bearer\s+\S/i.test(req.get('authorization') ?? '');
-          const challenge = presented ? 'Bearer realm="scim", error="invalid_token"' : 'Bearer realm="scim"';
-          return sendError(res, 401, null, presented ? 'the bearer token is not valid' : 'a bearer token is required', { 'WWW-Authenticate': challenge });
+        if (principal) {
+          // An admin token may also drive SCIM; a SCIM token may never use the admin API.
+          if (!scopes.includes(principal.scope) && !(principal.scope === 'admin')) {
+            return refuse(req, res, 403, `this token lacks the ${scopes.join(' or ')} scope`, { 'WWW-Authenticate': 'Bearer realm="scim", error="insufficient_scope"' }, drainBytes);
+          }
+          (req as any).principal = principal;
+          return next();
         }
-        // An admin token may also drive SCIM; a SCIM token may never use the admin API.
-        if (!scopes.includes(principal.scope) && !(principal.scope === 'admin')) {
-          return sendError(res, 403, null, `this token lacks the ${scopes.join(' or ')} scope`, { 'WWW-Authenticate': 'Bearer realm="scim", error="insufficient_scope"' });
-        }
-        guard.succeed(client);
-        (req as any).principal = principal;
-        next();
+        // The token is checked before the guard: a valid token is served even from an address that is refused for
+        // its failures (an IdP's shared egress may also carry a guesser). Only failures are counted and slowed.
+        const client = req.ip ?? 'unknown';
+        const wait = guard.blockedFor(client);
+        if (wait > 0) return refuse(req, res, 429, 'too many failed authentication attempts', { 'Retry-After': String(Math.ceil(wait / 1000)) }, drainBytes);
+        if (guard.fail(client)) log.warn('failed-auth throttle engaged', { client, failures: guard.limit, windowSeconds: guard.windowMs / 1000 });
+        // RFC 6750 §3.1: a request without a bearer token gets the bare challenge; a rejected token gets invalid_token.
+        const presented = /^Bearer\s+\S/i.test(req.get('authorization') ?? '');
+        const challenge = presented ? 'Bearer realm="scim", error="invalid_token"' : 'Bearer realm="scim"';
+        refuse(req, res, 401, presented ? 'the bearer token is not valid' : 'a bearer token is required', { 'WWW-Authenticate': challenge }, drainBytes);
       })(req, res, next);
     },
   };
 }
 
 /**
- * Slows down token guessing: after `limit` failures within a window from one client address, that client is refused
- * with 429 until the window passes. In memory per instance (a guesser spread over instances still meets each limit).
+ * A refusal before the body was read. The body is drained, never parsed, and the connection is not closed under the
+ * client while it is still sending: closing a socket with unread bytes resets it, and the client then loses the 401
+ * (it sees EPIPE/ECONNRESET instead). Only a body larger than any we accept, or still coming after DRAIN_MS, has its
+ * connection cut (left to itself, Node would discard a body of any size, a chunked one for as long as it lasts).
+ */
+function refuse(req: Request, res: Response, status: number, detail: string, headers: Record<string, string>, drainBytes: number): void {
+  if (!req.complete && hasBody(req.headers)) {
+    let left = drainBytes;
+    const cut = () => {
+      clearTimeout(timer);
+      req.socket.destroy();
+    };
+    const timer = setTimeout(cut, DRAIN_MS).unref();
+    req.on('data', (chunk: Buffer) => {
+      if ((left -= chunk.length) < 0) cut();
+    });
+    req.once('end', () => clearTimeout(timer));
+    req.once('close', () => clearTimeout(timer));
+    // Otherwise a request with `Connection: close` has its socket destroyed as soon as the answer is written.
+    (res as Response & { shouldKeepAlive: boolean }).shouldKeepAlive = true;
+  }
+  sendError(res, status, null, detail, headers);
+}
+
+/**
+ * Slows down token guessing: after `limit` failures within a window from one client address, that address's failures
+ * are answered 429 until the window passes. A success does not clear the count (a guesser sharing an IdP's egress
+ * would otherwise be reset by every IdP request). In memory per instance (a guesser spread over instances still
+ * meets each limit).
  */
 export class FailureGuard {
   private failures = new Map<string, { count: number; since: number }>();
-  constructor(private limit = 20, private windowMs = 60_000) {}
+  constructor(readonly limit = 20, readonly windowMs = 60_000) {}
 
   blockedFor(client: string): number {
     const f = this.failures.get(client);
@@ -94,15 +129,15 @@ export class FailureGuard {
     return f.count >= this.limit ? left : 0;
   }
 
-  fail(client: string): void {
+  /** Count a failure; true when this one engaged the guard for the client (once per window). */
+  fail(client: string): boolean {
     const now = Date.now();
-    const f = this.failures.get(client);
-    if (!f || f.since + this.windowMs < now) this.failures.set(client, { count: 1, since: now });
-    else f.count++;
     if (this.failures.size > 100_000) this.failures.clear();
-  }
-
-  succeed(client: string): void {
-    this.failures.delete(client);
+    const f = this.failures.get(client);
+    if (!f || f.since + this.windowMs < now) {
+      this.failures.set(client, { count: 1, since: now });
+      return this.limit === 1;
+    }
+    return ++f.count === this.limit;
   }
 }

@@ -10,6 +10,7 @@ import type { Logger } from '../log.js';
 import { errorBody, HttpFailure, InternalFailure, isScimmyError, toScimFailure } from '../scim/errors.js';
 
 export function sendError(res: Response, status: number, scimType: string | null | undefined, detail: string, headers: Record<string, string> = {}): void {
+  res.locals.errorDetail = detail; // for the access log (request-context.ts)
   for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
   res.status(status).type('application/scim+json').send(JSON.stringify(errorBody(status, scimType, detail)));
 }

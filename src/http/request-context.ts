@@ -1,6 +1,8 @@
 /**
- * Request ids and the access log: one JSON line per request with method, path, status, duration and request id.
- * The query string and body are never logged (filters carry personal data; bodies carry passwords).
+ * Request ids and the access log: one JSON line per request with method, path, status, duration, request id and
+ * client address (req.ip: the proxy's view with TRUST_PROXY_HOPS), and for a 4xx/5xx the error detail that was
+ * sent (recorded on res.locals.errorDetail by the error renderers). The query string and body are never logged
+ * (filters carry personal data; bodies carry passwords).
  */
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
@@ -33,7 +35,9 @@ export function requestContext(log: Logger) {
         path: req.originalUrl.split('?')[0]!.slice(0, 300),
         status: res.statusCode,
         ms: Math.round(ms * 10) / 10,
+        client: req.ip,
         ...(principal ? { actor: principal.name } : {}),
+        ...(res.statusCode >= 400 && typeof res.locals.errorDetail === 'string' ? { detail: res.locals.errorDetail.slice(0, 300) } : {}),
       });
     });
     next();

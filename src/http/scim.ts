@@ -14,6 +14,7 @@ import { normalizeBody } from '../scim/quirks.js';
 import { declareResources } from '../scim/resources.js';
 import { hasLoneSurrogate } from '../scim/body-checks.js';
 import { sendError } from './errors.js';
+import { hasNul } from './nul.js';
 import type { Authenticator } from './auth.js';
 import { createLimiter, rateLimit } from './rate-limit.js';
 import { resourceRoutes } from './resource-routes.js';
@@ -39,25 +40,9 @@ function depthOf(v: unknown): number {
   return max;
 }
 
-/**
- * A string anywhere in the body (key or value) with U+0000: PostgreSQL text cannot hold it (it would fail deep in a
- * statement), SQLite would store it and truncate it in places; no SCIM attribute needs it.
- */
-function hasNul(v: unknown): boolean {
-  const stack: unknown[] = [v];
-  while (stack.length) {
-    const node = stack.pop();
-    if (typeof node === 'string') {
-      if (node.includes('\u0000')) return true;
-    } else if (node && typeof node === 'object') {
-      for (const [k, child] of Object.entries(node)) {
-        if (k.includes('\u0000')) return true;
-        stack.push(child);
-      }
-    }
-  }
-  return false;
-}
+const JSON_TYPES = ['application/json', 'application/scim+json', 'application/*+json'];
+/** A body with no Content-Type is JSON too: Okta's SPEC test sends its creates that way (RFC 7644 §3.8 asks for one). */
+const isJson = (req: Request): boolean => req.headers['content-type'] === undefined || Boolean(req.is(JSON_TYPES));
 
 export interface ScimDeps { db: Knex; config: Config; log: Logger; sync: SyncEngine; auth: Authenticator }
 
@@ -84,21 +69,23 @@ export function scimRouter(deps: ScimDeps): Router {
   } as any);
 
   const router = Router();
+  // Authentication and the rate limit come before anything reads the body: an anonymous or throttled request costs
+  // no parsing, inflating or walking, whatever it sends (a 9 MB body, gzip, malformed JSON).
+  router.use(deps.auth.require('scim'));
+  router.use(rateLimit(createLimiter(deps.db, config, deps.log), config));
   // Discovery endpoints are read-only (RFC 7644 §4): other methods get 405, not SCIMMY's 404.
   router.all(/^\/(ServiceProviderConfig|Schemas|ResourceTypes)(\/.*)?$/i, (req, res, next) => {
     if (req.method === 'GET' || req.method === 'HEAD') return next();
     res.setHeader('Allow', 'GET');
     sendError(res, 405, null, `${req.method} is not allowed on ${req.path}`);
   });
-  router.use(express.json({ type: ['application/json', 'application/scim+json', 'application/*+json'], limit: config.bodyLimit, strict: false }));
+  router.use(express.json({ type: (req) => isJson(req as Request), limit: config.bodyLimit, strict: false }));
   router.use((req: Request, res: Response, next: NextFunction) => {
     if (req.body !== undefined && depthOf(req.body) > MAX_DEPTH) return sendError(res, 400, 'invalidSyntax', `request body is nested deeper than ${MAX_DEPTH} levels`);
     if (req.body !== undefined && hasNul(req.body)) return sendError(res, 400, 'invalidValue', 'strings must not contain the NUL character (U+0000)');
     if (req.body !== undefined && hasLoneSurrogate(req.body)) return sendError(res, 400, 'invalidValue', 'strings must not contain a lone UTF-16 surrogate');
     next();
   });
-  router.use(deps.auth.require('scim'));
-  router.use(rateLimit(createLimiter(deps.db, config, deps.log), config));
 
   router.all(/^\/\.search$/i, (_req, res) => sendError(res, 404, null, 'search across resource types is not supported; POST /Users/.search or /Groups/.search'));
   // Not offered (ServiceProviderConfig says bulk.supported=false; a bearer token is an IdP, not a user, so there is no
@@ -165,7 +152,12 @@ export function scimRouter(deps: ScimDeps): Router {
     // A handler may stream its body itself (a large group); SCIMMY's router then sends the returned value, which is
     // dropped here. Anything after headers went out (an error mid-stream) cannot be sent either.
     const send = res.send.bind(res);
-    res.send = (body?: unknown) => (res.locals.streamed || res.headersSent ? res : send(body));
+    res.send = (body?: unknown) => {
+      if (res.locals.streamed || res.headersSent) return res;
+      // An error SCIMMY's router rendered itself (discovery, /.search): its detail for the access log.
+      if (res.statusCode >= 400 && res.locals.errorDetail === undefined) res.locals.errorDetail = (body as { detail?: unknown } | undefined)?.detail;
+      return send(body);
+    };
     next();
   });
 

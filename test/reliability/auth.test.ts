@@ -2,6 +2,8 @@
  * Auth (issue 6 §5): every SCIM and admin route refuses missing, malformed, wrong and revoked tokens (401 with
  * WWW-Authenticate: Bearer and a SCIM error body); a revoked token stops working on every instance within a second;
  * a SCIM token cannot use the admin API; tokens are stored hashed; repeated bad tokens from one client get 429.
+ * Issue 10 §3: a refusal comes before the body is read (no parse, no inflate), and the guard never refuses a valid
+ * token, even from an address it throttles.
  *
  * The failed-auth guard counts per client address, so the route matrix spreads its requests over loopback source
  * addresses 127.0.0.2-201 (the server itself is only ever reached at 127.0.0.1).
@@ -10,11 +12,33 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import http from 'node:http';
 import { client, connect, createDatabase, GROUP_SCHEMA, newUser, PATCH_OP, startServer, stores, type TestDatabase, type TestServer } from '../helpers/server.ts';
 import { assertScimError, cli, rawRequest, sleep } from './util.ts';
 import { createToken, revokeToken } from '../../src/store/tokens.ts';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+let n401 = 0;
+
+/**
+ * Send a request and resolve with the first response, whether or not the server read the body: a server that refuses
+ * before reading may close the connection while the body is still being written (EPIPE/ECONNRESET after the answer).
+ */
+function firstResponse(url: string, opts: { method: string; headers: Record<string, string>; body: string | Buffer; from: string }): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: opts.method, localAddress: opts.from, agent: false, headers: { 'Content-Length': String(Buffer.byteLength(opts.body)), ...opts.headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c) => chunks.push(c));
+      const done = () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') });
+      res.on('end', done);
+      res.on('error', done);
+      res.on('aborted', done);
+    });
+    req.on('error', (err) => setTimeout(() => reject(new Error(`${opts.method} ${u.pathname}: ${err.message}`)), 100)); // a response that arrived first wins
+    req.end(opts.body);
+  });
+}
 
 for (const store of stores()) {
   describe(`auth [${store}]`, { timeout: 180_000 }, () => {
@@ -214,6 +238,56 @@ for (const store of stores()) {
       // Another client with a good token is not affected.
       assert.equal((await client(s).get('/Users?count=1')).status, 200);
       console.log(`# failed-auth guard [${store}]: ${first429} × 401, then 429 (Retry-After ${limited!.headers['retry-after']} s)`);
+    });
+
+    test('without a valid token the body is never read: malformed, oversized, gzip and 9 MB bodies all get 401 at once', async () => {
+      const s = servers[0]!;
+      // A body that takes seconds to parse and walk (two million small objects): refused before any of that.
+      const slow = `[${'{"a":[1]},'.repeat(900_000)}{}]`;
+      const cases: [string, Record<string, string>, string | Buffer][] = [
+        ['malformed JSON', { 'Content-Type': 'application/scim+json' }, '{"schemas": ['],
+        ['gzip garbage', { 'Content-Type': 'application/scim+json', 'Content-Encoding': 'gzip' }, Buffer.from('not gzip at all')],
+        ['unsupported charset', { 'Content-Type': 'application/scim+json; charset=klingon' }, '{}'],
+        ['9 MB of small objects', { 'Content-Type': 'application/scim+json' }, slow],
+        ['over the body limit', { 'Content-Type': 'application/scim+json' }, Buffer.alloc(10 * 1024 * 1024 + 10_000, 0x20)],
+      ];
+      for (const auth of [{}, { Authorization: `Bearer wrong-${randomUUID()}` }] as Record<string, string>[]) {
+        for (const [label, headers, body] of cases) {
+          for (const path of ['/scim/v2/Users', `/scim/v2/Users/${randomUUID()}`, '/admin/v1/teams']) {
+            const t0 = Date.now();
+            const r = await firstResponse(`${s.url}${path}`, { method: path.endsWith('Users') || path.startsWith('/admin') ? 'POST' : 'PUT', from: `127.0.0.${100 + (n401++ % 100)}`, headers: { ...headers, ...auth }, body });
+            const ms = Date.now() - t0;
+            assert.equal(r.status, 401, `${label} ${path}: ${r.status} ${r.text.slice(0, 200)}`);
+            assert.match(String(r.headers['www-authenticate']), /^Bearer realm="scim"/);
+            assert.ok(ms < 1500, `${label} ${path}: 401 after ${ms} ms`);
+          }
+        }
+      }
+      // The server is still responsive and did not parse anything (nothing created).
+      assert.equal((await client(s).get('/Users?count=1')).status, 200);
+    });
+
+    test('the failed-auth throttle never blocks a valid token from a throttled address, and logs once when it engages', async () => {
+      const s = servers[0]!;
+      const from = '127.0.0.252';
+      const guesses: number[] = [];
+      for (let n = 0; n < 25; n++) guesses.push((await rawRequest(`${s.base}/Users`, { from, headers: { Authorization: `Bearer guess-${n}-${randomUUID()}` } })).status);
+      assert.ok(guesses.includes(429), `guesses: ${guesses.join(' ')}`);
+      // Entra behind the same egress: its valid token is served, every time, in between the guesses.
+      for (let n = 0; n < 5; n++) {
+        const ok = await rawRequest(`${s.base}/Users?count=1`, { from, headers: { Authorization: `Bearer ${s.token}` } });
+        assert.equal(ok.status, 200, ok.text);
+        const created = await rawRequest(`${s.base}/Users`, { method: 'POST', from, headers: { Authorization: `Bearer ${tokens.keep}`, 'Content-Type': 'application/scim+json' }, body: JSON.stringify(newUser()) });
+        assert.equal(created.status, 201, created.text);
+        const guess = await rawRequest(`${s.base}/Users`, { from, headers: { Authorization: `Bearer guess-again-${randomUUID()}` } });
+        assert.equal(guess.status, 429, 'a success from the address does not reset its failures');
+      }
+      const admin = await rawRequest(`${s.url}/admin/v1/teams`, { from, headers: { Authorization: `Bearer ${s.adminToken}` } });
+      assert.equal(admin.status, 200, admin.text);
+      await sleep(200);
+      const lines = s.output().split('\n').filter((l) => l.includes('"level":"warn"') && l.includes('failed-auth throttle') && l.includes(from));
+      assert.equal(lines.length, 1, `one warn line when the throttle engaged for ${from}:\n${lines.join('\n')}`);
+      assert.ok(!/guess-/.test(lines[0]!) && !lines[0]!.includes(s.token), `no token text in ${lines[0]}`);
     });
   });
 }
