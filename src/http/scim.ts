@@ -132,7 +132,8 @@ export function scimRouter(deps: ScimDeps): Router {
     for (const k of ['attributes', 'excludedAttributes']) if (typeof raw[k] === 'string' && (raw[k] as string).trim()) forScimmy[k] = raw[k] as string;
     // SCIMMY turns these lists into filters and throws TypeErrors on anything that is not a list of attribute paths
     // (`,`, `[`, `a b`): check the grammar (RFC 7644 §3.10) first.
-    // `true`/`false` fit that grammar, but SCIMMY's filter lexer reads them as literals and fails with a 500.
+    // `true`/`false` and `and`/`or`/`not` fit that grammar, but SCIMMY's filter lexer reads them as literals or
+    // operators and fails with a 500.
     for (const [k, v] of Object.entries(forScimmy)) {
       if (v.length > 4000 || !v.split(',').every((a) => ATTR_PATH.test(a.trim()) && !/^(true|false|and|or|not)$/i.test(a.trim()))) return sendError(res, 400, 'invalidValue', `${k} must be a comma-separated list of attribute paths`);
     }

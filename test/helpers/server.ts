@@ -77,7 +77,8 @@ export async function startServer(store: Store, db: TestDatabase | string, opts:
   proc.stdout!.on('data', (d) => { out += d; if (out.length > 2_000_000) out = out.slice(-1_000_000); });
   proc.stderr!.on('data', (d) => { out += d; });
   const port = await new Promise<number>((resolvePort, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 30_000);
+    // A server that never says where it listens is killed, or the test run would wait on it forever.
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`server did not start:\n${out}`)); }, 30_000);
     const onData = () => {
       const m = /"message":"listening"[^\n]*"port":(\d+)/.exec(out) ?? /"port":(\d+)[^\n]*"message":"listening"/.exec(out);
       if (m) { clearTimeout(timer); resolvePort(Number(m[1])); }
