@@ -70,13 +70,26 @@ function token(env: Env, name: string): string | undefined {
   return raw;
 }
 
+/**
+ * DATABASE_URL as it may be shown (errors, logs): everything between `//` and the last `@` is replaced, since a
+ * password may itself contain `@` (`postgres://user:p@ss@host/db` -> `postgres://***@host/db`), and so is a
+ * `password=` query parameter. Masking a user name too is the price of never showing part of a password.
+ */
+export function maskDatabaseUrl(url: string): string {
+  let out = url;
+  const start = out.indexOf('//');
+  const at = out.lastIndexOf('@');
+  if (start >= 0 && at > start) out = `${out.slice(0, start + 2)}***${out.slice(at)}`;
+  return out.replace(/([?&]password=)[^&#]*/gi, '$1***');
+}
+
 /** Parse and validate settings; throws ConfigError with a one-line message naming the setting. */
 export function loadConfig(env: Env = process.env): Config {
   const port = int(env, 'PORT', 8080, 0, 65535);
   const host = env.HOST || '127.0.0.1';
   const databaseUrl = env.DATABASE_URL || 'sqlite:./data/scim.db';
   if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(databaseUrl)) {
-    throw new ConfigError(`DATABASE_URL must be sqlite:<path> or postgres://..., got "${databaseUrl.replace(/\/\/[^@]*@/, '//***@')}"`);
+    throw new ConfigError(`DATABASE_URL must be sqlite:<path> or postgres://..., got "${maskDatabaseUrl(databaseUrl)}"`);
   }
   const publicUrl = (env.PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${port}/scim/v2`).replace(/\/+$/, '');
   if (!/^https?:\/\/[^/]+(\/.*)?\/scim\/v2$/.test(publicUrl)) throw new ConfigError(`PUBLIC_URL must be an http(s) URL ending in /scim/v2, got "${publicUrl}"`);

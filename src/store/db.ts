@@ -2,7 +2,7 @@
  * The Knex connection: SQLite (embedded default) or PostgreSQL (production, several instances on one database).
  * Everything dialect-specific lives here so repositories stay plain Knex.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import knexFactory, { type Knex } from 'knex';
@@ -17,6 +17,11 @@ export interface DbOptions {
   url: string;
   poolMax?: number;
   sqliteSynchronous?: 'FULL' | 'NORMAL';
+  /**
+   * Where Knex's own warnings go (by default its console logger, which prints a stack for every failed connect):
+   * the failure itself reaches the caller as an error, classified by classifyDbError.
+   */
+  onWarning?: (message: string) => void;
 }
 
 const migrationsDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations');
@@ -57,18 +62,27 @@ class SqliteClient extends (BetterSqlite3Client as any) {
   }
 }
 
+/** mkdir -p, one level at a time: Node's recursive mkdir never returns for a missing directory under /proc. */
+function makeDirs(dir: string): void {
+  if (existsSync(dir)) return;
+  if (dirname(dir) !== dir) makeDirs(dirname(dir));
+  mkdirSync(dir);
+}
+
 export function dialectOf(db: Knex): Dialect {
   return db.client.config.client === 'pg' ? 'pg' : 'sqlite';
 }
 
 export function openDb(opts: DbOptions): Knex {
+  const log = opts.onWarning && { warn: opts.onWarning, error: opts.onWarning, deprecate: () => undefined, debug: () => undefined };
   if (opts.url.startsWith('sqlite:')) {
     const file = opts.url.slice('sqlite:'.length);
-    if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
+    if (file !== ':memory:') makeDirs(dirname(resolve(file)));
     return knexFactory({
       client: SqliteClient as any,
       connection: { filename: file },
       useNullAsDefault: true,
+      ...(log && { log }),
       // One connection: SQLite has one writer anyway, and a single connection makes Knex transactions serialise
       // instead of failing with SQLITE_BUSY.
       pool: {
@@ -111,6 +125,7 @@ export function openDb(opts: DbOptions): Knex {
     } as any,
     pool: { min: 0, max: opts.poolMax ?? 10, acquireTimeoutMillis: 30000, createTimeoutMillis: 3000, idleTimeoutMillis: 10000 },
     acquireConnectionTimeout: 30000,
+    ...(log && { log }),
     migrations: { directory: migrationsDir, loadExtensions: ['.ts'] },
   });
 }
