@@ -20,7 +20,7 @@ const TABLES = [
   ['groups', ['id'], GROUP_FOLDED],
 ] as const;
 
-/** Rows live under a userName (or group displayName) that the new fold makes equal: the unique index cannot be built. */
+/** Live users whose userNames the new fold makes equal: the unique index cannot be built. */
 async function assertNoFoldedDuplicates(knex: Knex, table: string, column: string, attr: string): Promise<void> {
   const dups = await knex(table).whereNull('deleted_at').groupBy(foldColumn(column)).havingRaw('count(*) > 1')
     .select(foldColumn(column)).limit(10);
@@ -71,11 +71,10 @@ export async function up(knex: Knex): Promise<void> {
     await backfill(knex, table, keys, cols);
   }
   await assertNoFoldedDuplicates(knex, 'users', 'user_name', 'userName');
-  await assertNoFoldedDuplicates(knex, 'groups', 'display_name', 'displayName');
   // Same names as the indexes they replace (src/scim/errors.ts names the attribute from them).
   await knex.raw('CREATE UNIQUE INDEX users_user_name_active ON users (user_name_fold) WHERE deleted_at IS NULL');
   await knex.raw('CREATE INDEX user_values_lookup ON user_values (attr, value_fold)');
-  await knex.raw('CREATE UNIQUE INDEX groups_display_name_active ON groups (display_name_fold) WHERE deleted_at IS NULL');
+  // Group displayNames stop being unique in the next migration (RFC 7643 §4.2), which indexes display_name_fold.
 }
 
 export async function down(knex: Knex): Promise<void> {

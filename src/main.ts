@@ -2,9 +2,10 @@
  * Start the server: settings, database and migrations, first-start token, HTTP, graceful shutdown.
  */
 import type { Server, ServerResponse } from 'node:http';
-import { ConfigError, loadConfig, loadDotEnv } from './config/index.js';
+import type { Knex } from 'knex';
+import { ConfigError, loadConfig, loadDotEnv, maskDatabaseUrl } from './config/index.js';
 import { announce, createLogger } from './log.js';
-import { migrate, openDb } from './store/db.js';
+import { classifyDbError, migrate, openDb } from './store/db.js';
 import { countActiveTokens, createToken } from './store/tokens.js';
 import { startSync } from './sync/startup.js';
 import { createApp, type AppState } from './http/app.js';
@@ -23,8 +24,15 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
-  const db = openDb({ url: config.databaseUrl, poolMax: config.dbPoolMax, sqliteSynchronous: config.sqliteSynchronous });
+  // Knex warns with a stack for every failed connect: before start-up the failure is reported once below, after it
+  // a request meets it as a 503 and the warning is one log line.
+  let started = false;
+  const onWarning = (message: string) => {
+    if (started) log.warn('database warning', { detail: scrub(message.split('\n')[0]!, config.databaseUrl) });
+  };
+  const db = await openChecked(config.databaseUrl, () => openDb({ url: config.databaseUrl, poolMax: config.dbPoolMax, sqliteSynchronous: config.sqliteSynchronous, onWarning }));
   await migrate(db);
+  started = true;
 
   if (!config.scimToken && (await countActiveTokens(db, 'scim')) === 0) {
     // First start with no token at all: make one, show it once, keep only its hash.
@@ -79,6 +87,38 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** A message about DATABASE_URL with its password taken out (a driver may echo parts of the URL). */
+function scrub(message: string, url: string): string {
+  let password = '';
+  try {
+    password = decodeURIComponent(new URL(url).password);
+  } catch {
+    // not a URL (sqlite:<path>): nothing secret in it
+  }
+  return password.length >= 3 ? message.split(password).join('***') : message;
+}
+
+/**
+ * Open the database and connect once, so that a DATABASE_URL that cannot work is one line naming the setting, not a
+ * stack from the first migration. Exit codes: 78 (EX_CONFIG, like every other bad setting) when retrying cannot help
+ * (database missing, authentication refused, SQLite path that cannot be opened); 1 when the database is unreachable
+ * (refused, timed out), which a process manager's restart may outlive.
+ */
+async function openChecked(url: string, open: () => Knex): Promise<Knex> {
+  let db: Knex | undefined;
+  try {
+    db = open();
+    await db.raw('select 1');
+    return db;
+  } catch (err) {
+    await db?.destroy().catch(() => undefined);
+    const detail = scrub(String((err as Error)?.message ?? err).split('\n')[0]!, url);
+    const unreachable = classifyDbError(err).kind === 'unavailable';
+    process.stderr.write(`${unreachable ? 'database unavailable' : 'configuration error'}: DATABASE_URL ${maskDatabaseUrl(url)}: ${detail}\n`);
+    return process.exit(unreachable ? 1 : 78);
+  }
 }
 
 main().catch((err) => {

@@ -2,13 +2,13 @@
  * Workspace commands: `team`, `channel`, `link`, `unlink`, `reconcile`, `memberships`, `audit`. They call the same
  * use-cases as the admin API (src/workspace/), not HTTP, so the rules, transactions and audit rows are identical;
  * the audit actor is `admin:cli:<os user>`. Teams and channels are named by id or name, groups by id, externalId or
- * exact displayName.
+ * exact displayName (refused when several groups have it).
  */
 import type { Command } from 'commander';
 import type { Knex } from 'knex';
 import { loadConfig } from '../config/index.js';
 import { listAudit } from '../store/audit.js';
-import { getChannel, getChannelByName, getTeam, getTeamByName, type ChannelRow, type TeamRow } from '../store/workspace.js';
+import { findLiveGroup, findLiveGroupsByName, getChannel, getChannelByName, getLiveGroup, getTeam, getTeamByName, type ChannelRow, type TeamRow } from '../store/workspace.js';
 import { fold } from '../store/fold.js';
 import { SyncEngine } from '../sync/engine.js';
 import { archiveChannel, createChannel, listChannels, updateChannel } from '../workspace/channels.js';
@@ -37,6 +37,20 @@ async function teamRef(db: Knex, ref: string): Promise<TeamRow> {
   const t = (await getTeam(db, ref)) ?? (await getTeamByName(db, ref));
   if (!t) throw new CliError(`no team with id or name "${ref}"`);
   return t;
+}
+
+/**
+ * A group by id, externalId or exact displayName. Display names are not unique (RFC 7643 §4.2): a name two live
+ * groups share is refused with their ids, never resolved to one of them by chance.
+ */
+async function groupRef(db: Knex, ref: string) {
+  const byId = (await getLiveGroup(db, ref)) ?? (await findLiveGroup(db, { externalId: ref }));
+  if (byId) return byId;
+  const named = await findLiveGroupsByName(db, ref);
+  if (named.length > 1) {
+    throw new CliError(`"${ref}" is the displayName of ${named.length} groups: ${named.map((g) => `${g.id}${g.external_id ? ` (externalId ${g.external_id})` : ''}`).join(', ')}; name the group by id or externalId`);
+  }
+  return resolveGroup(db, ref);
 }
 
 async function channelRef(db: Knex, team: TeamRow, ref: string): Promise<ChannelRow> {
@@ -147,7 +161,7 @@ export function register(program: Command): void {
     .option('--scheme-admin', 'group members become team/channel admins')
     .action(async (groupArg: string, teamArg: string, channelArg: string | undefined, o: { autoAdd: boolean; schemeAdmin?: boolean }) => {
       await withWorkspace(async (ctx) => {
-        const g = await resolveGroup(ctx.db, groupArg);
+        const g = await groupRef(ctx.db, groupArg);
         const t = await teamRef(ctx.db, teamArg);
         const input = { autoAdd: o.autoAdd, schemeAdmin: !!o.schemeAdmin };
         const out = channelArg ? await link(ctx, 'channel', g.id, (await channelRef(ctx.db, t, channelArg)).id, input) : await link(ctx, 'team', g.id, t.id, input);
@@ -162,7 +176,7 @@ export function register(program: Command): void {
     .argument('[channel]', 'channel id or name')
     .action(async (groupArg: string, teamArg: string, channelArg: string | undefined) => {
       await withWorkspace(async (ctx) => {
-        const g = await resolveGroup(ctx.db, groupArg);
+        const g = await groupRef(ctx.db, groupArg);
         const t = await teamRef(ctx.db, teamArg);
         json(channelArg ? await unlink(ctx, 'channel', g.id, (await channelRef(ctx.db, t, channelArg)).id) : await unlink(ctx, 'team', g.id, t.id));
       });
@@ -184,7 +198,7 @@ export function register(program: Command): void {
           if (!c) throw new CliError(`no channel with id "${o.channel}" (give --team to name it)`);
           channelId = c.id;
         }
-        const groupId = o.group ? (await resolveGroup(ctx.db, o.group)).id : undefined;
+        const groupId = o.group ? (await groupRef(ctx.db, o.group)).id : undefined;
         json(await runReconcile(ctx, {
           readdRemoved: !!o.readdRemoved,
           ...(channelId ? { channelId } : t ? { teamId: t.id } : {}),

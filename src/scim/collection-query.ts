@@ -7,7 +7,7 @@ import { parseFilter } from './filter/parse.js';
 import { filterToSql, type AttributeMap } from './filter/to-sql.js';
 import { scimError } from './errors.js';
 import type { Dialect } from '../store/db.js';
-import type { PageCursors } from './page-cursors.js';
+import type { PageCursors, SeekKey } from './page-cursors.js';
 
 export interface CollectionQuery {
   where?: { sql: string; bindings: unknown[] };
@@ -92,11 +92,22 @@ export function applyPage(qb: Knex.QueryBuilder, cq: CollectionQuery): Knex.Quer
   return qb.limit(cq.count).offset(cq.startIndex - 1);
 }
 
-/** Row keys of a two-column plain sort (`table.column`, never NULL), the only order a page cursor can seek on. */
-function seekColumns(cq: CollectionQuery): string[] | undefined {
-  const cols = cq.orderBy.map((o) => (!o.nullable ? /^\w+\.(\w+)$/.exec(o.sql)?.[1] : undefined));
-  return cols.length === 2 && cols.every(Boolean) ? (cols as string[]) : undefined;
+/**
+ * Where the page after a row with these sort values starts, in the order applyPage writes (unassigned values last in
+ * either direction, then the unique key): the rows strictly after it. Any sort a list accepts can be continued this
+ * way, NULLs and descending included; a never-NULL key gets the `k >= ? AND (...)` form an index range can serve.
+ */
+function seekAfter(cq: CollectionQuery, key: SeekKey): { sql: string; bindings: unknown[] } {
+  const [first, unique] = cq.orderBy as [CollectionQuery['orderBy'][0], CollectionQuery['orderBy'][0]];
+  const [gte, gt] = first.desc ? ['<=', '<'] : ['>=', '>'];
+  const [k, u] = [first.sql, unique.sql];
+  if (!first.nullable) return { sql: `${k} ${gte} ? AND (${k} ${gt} ? OR ${u} ${gt} ?)`, bindings: [key[0], key[0], key[1]] };
+  if (key[0] === null || key[0] === undefined) return { sql: `(${k}) IS NULL AND ${u} ${gt} ?`, bindings: [key[1]] };
+  return { sql: `((${k}) IS NULL OR ${k} ${gt} ? OR (${k} = ? AND ${u} ${gt} ?))`, bindings: [key[0], key[0], key[1]] };
 }
+
+/** Aliases under which a page's sort values are read, so the next page can seek past its last row. */
+const SEEK_ALIASES = ['scim_seek_0', 'scim_seek_1'] as const;
 
 /** Where readPage reads its rows from. */
 export interface PageSource {
@@ -122,22 +133,23 @@ export interface PageSource {
  */
 export async function readPage<T extends object>(cq: CollectionQuery, source: PageSource): Promise<{ rows: T[]; total: number }> {
   const { base, columns, inlineColumns = [], cursors, countAll } = source;
-  const keys = cursors && seekColumns(cq);
+  const seekable = cursors !== undefined && cq.orderBy.length === 2;
   const cursorKey = (startIndex: number) => `${cq.where?.sql ?? ''}|${JSON.stringify(cq.where?.bindings ?? [])}|${cq.orderBy.map((o) => `${o.sql} ${o.desc}`).join(',')}|${startIndex}`;
-  const after = keys && cq.startIndex > 1 ? cursors!.get(cursorKey(cq.startIndex)) : undefined;
+  const after = seekable && cq.startIndex > 1 ? cursors.get(cursorKey(cq.startIndex)) : undefined;
+  // The sort values of each row, read with it (an expression such as lower(last_name) is not a column of the row).
+  const keyColumns = seekable ? cq.orderBy.map((o, i) => base().client.raw(`${o.sql} AS ${SEEK_ALIASES[i]}`)) : [];
   let rows: T[] = [];
   if (cq.count > 0 && after) {
-    const [first, unique] = cq.orderBy as [CollectionQuery['orderBy'][0], CollectionQuery['orderBy'][0]];
-    const [gte, gt] = first.desc ? ['<=', '<'] : ['>=', '>'];
-    const seek = `${first.sql} ${gte} ? AND (${first.sql} ${gt} ? OR ${unique.sql} ${gt} ?)`;
-    rows = await applyPage(base().select(columns, ...inlineColumns).whereRaw(seek, [after[0], after[0], after[1]] as any[]), { ...cq, startIndex: 1 });
+    const seek = seekAfter(cq, after);
+    rows = await applyPage(base().select(columns, ...inlineColumns, ...keyColumns).whereRaw(seek.sql, seek.bindings as any[]), { ...cq, startIndex: 1 });
   } else if (cq.count > 0) {
-    rows = await applyPage(base().select(columns, ...(cq.startIndex === 1 ? inlineColumns : [])), cq);
+    rows = await applyPage(base().select(columns, ...(cq.startIndex === 1 ? inlineColumns : []), ...keyColumns), cq);
   }
-  if (keys && rows.length === cq.count && rows.length > 0) {
+  if (seekable && rows.length === cq.count && rows.length > 0) {
     const last = rows[rows.length - 1] as Record<string, unknown>;
-    cursors!.set(cursorKey(cq.startIndex + rows.length), keys.map((k) => last[k]));
+    cursors.set(cursorKey(cq.startIndex + rows.length), SEEK_ALIASES.map((a) => last[a] ?? null));
   }
+  if (seekable) for (const r of rows as Record<string, unknown>[]) for (const a of SEEK_ALIASES) delete r[a];
   // After a seek, startIndex - 1 is not a row count (rows before the page may have gone): count them.
   if (!after && rows.length < cq.count && (rows.length > 0 || cq.startIndex === 1)) return { rows, total: cq.startIndex - 1 + rows.length };
   if (!cq.where && countAll) return { rows, total: await countAll() };

@@ -36,7 +36,6 @@ const uniqueMessages: [RegExp, string][] = [
   [/users_user_name_active|users\.user_name_fold/, 'userName is already taken'],
   [/users_external_id_unique|users\.external_id/, 'externalId is already bound to another user'],
   [/users_email_active|users\.email/, 'email is already used by another user'],
-  [/groups_display_name_active|groups\.display_name_fold/, 'displayName is already used by another group'],
   [/groups_external_id_unique|groups\.external_id/, 'externalId is already bound to another group'],
 ];
 

@@ -2,10 +2,11 @@
  * The Knex connection: SQLite (embedded default) or PostgreSQL (production, several instances on one database).
  * Everything dialect-specific lives here so repositories stay plain Knex.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
 // @ts-expect-error knex ships no types for its dialect classes
 import BetterSqlite3Client from 'knex/lib/dialects/better-sqlite3/index.js';
 
@@ -17,6 +18,11 @@ export interface DbOptions {
   url: string;
   poolMax?: number;
   sqliteSynchronous?: 'FULL' | 'NORMAL';
+  /**
+   * Where Knex's own warnings go (by default its console logger, which prints a stack for every failed connect):
+   * the failure itself reaches the caller as an error, classified by classifyDbError.
+   */
+  onWarning?: (message: string) => void;
 }
 
 const migrationsDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations');
@@ -57,18 +63,27 @@ class SqliteClient extends (BetterSqlite3Client as any) {
   }
 }
 
+/** mkdir -p, one level at a time: Node's recursive mkdir never returns for a missing directory under /proc. */
+function makeDirs(dir: string): void {
+  if (existsSync(dir)) return;
+  if (dirname(dir) !== dir) makeDirs(dirname(dir));
+  mkdirSync(dir);
+}
+
 export function dialectOf(db: Knex): Dialect {
   return db.client.config.client === 'pg' ? 'pg' : 'sqlite';
 }
 
 export function openDb(opts: DbOptions): Knex {
+  const log = opts.onWarning && { warn: opts.onWarning, error: opts.onWarning, deprecate: () => undefined, debug: () => undefined };
   if (opts.url.startsWith('sqlite:')) {
     const file = opts.url.slice('sqlite:'.length);
-    if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
+    if (file !== ':memory:') makeDirs(dirname(resolve(file)));
     return knexFactory({
       client: SqliteClient as any,
       connection: { filename: file },
       useNullAsDefault: true,
+      ...(log && { log }),
       // One connection: SQLite has one writer anyway, and a single connection makes Knex transactions serialise
       // instead of failing with SQLITE_BUSY.
       pool: {
@@ -96,22 +111,132 @@ export function openDb(opts: DbOptions): Knex {
       migrations: { directory: migrationsDir, loadExtensions: ['.ts'] },
     });
   }
-  return knexFactory({
+  const watch = new SilenceWatch(opts.url);
+  const db = knexFactory({
     client: 'pg',
-    // Outage behaviour (docs/reliability.md): a refused or dropped connection fails at once (503 via classifyDbError);
-    // a host that does not answer fails the connect after 3 s; a query on a connection that went silent fails after
-    // query_timeout (client side: statement_timeout cannot fire when the server never got the query); TCP keepalive
-    // finds dead idle connections. Waiting for a free connection is allowed 30 s: under a burst on a healthy database
-    // (1,000 concurrent PATCHes of one group) requests queue for the pool instead of being shed with 503; when the
-    // database is down, waiters are rejected by the failing connects (knex propagates create errors) long before.
+    // Outage behaviour (docs/reliability.md §3): a refused or dropped connection fails at once (503 via
+    // classifyDbError); a host that does not answer fails the connect after 2 s. A pooled connection whose database
+    // went silent (TCP open, no bytes) cannot be told from a long statement by its socket alone, so SilenceWatch asks
+    // the database itself once a query has waited SILENT_MS: no answer to a fresh probe means the waiting connections
+    // are cut and their requests get 503 within a few seconds, an answer means the statement is legitimately long and
+    // may run up to statement_timeout (30 s, sized for the slowest legitimate statement, e.g. a 100,000-member group
+    // replace), with query_timeout 5 s above it as the client-side backstop. TCP keepalive finds dead idle
+    // connections. Waiting for a free connection is allowed 30 s: under a burst on a healthy database (1,000
+    // concurrent PATCHes of one group) requests queue for the pool instead of being shed with 503; when the database
+    // is down or silent, waiters are rejected by the failing connects (knex propagates create errors) long before.
     connection: {
-      connectionString: opts.url, connectionTimeoutMillis: 3000, statement_timeout: 30000, query_timeout: 35000,
+      connectionString: opts.url, connectionTimeoutMillis: 2000, statement_timeout: 30000, query_timeout: 35000,
       keepAlive: true, keepAliveInitialDelayMillis: 10000,
     } as any,
-    pool: { min: 0, max: opts.poolMax ?? 10, acquireTimeoutMillis: 30000, createTimeoutMillis: 3000, idleTimeoutMillis: 10000 },
+    pool: {
+      min: 0, max: opts.poolMax ?? 10, acquireTimeoutMillis: 30000, createTimeoutMillis: 2000, idleTimeoutMillis: 10000,
+      afterCreate(conn: PgConnection, done: (err: Error | null, conn: unknown) => void) {
+        watch.track(conn);
+        done(null, conn);
+      },
+    },
     acquireConnectionTimeout: 30000,
+    ...(log && { log }),
     migrations: { directory: migrationsDir, loadExtensions: ['.ts'] },
   });
+  return db;
+}
+
+/** The parts of a pg Client the watch uses (its public query() and the socket under it). */
+interface PgConnection {
+  query: (...args: any[]) => any;
+  connection?: { stream?: { destroy: (err?: Error) => void } };
+  once: (event: 'end', fn: () => void) => void;
+}
+
+/** How long a query may go unanswered before the database is asked whether it is still there. */
+const SILENT_MS = 1500;
+/** How long that probe (a fresh connection and `select 1`) may take before the database counts as silent. */
+const PROBE_MS = 1500;
+
+/**
+ * Finds pooled connections whose database has gone silent. Every query's start is recorded; every 250 ms, if a
+ * query has been waiting longer than SILENT_MS, a probe opens a new connection and runs `select 1` within PROBE_MS.
+ * If the probe fails, every connection with a query waiting longer than SILENT_MS is cut: its query fails with
+ * "Connection terminated" (an outage, 503), knex discards the connection, and the next one must connect afresh.
+ * If the probe answers, the database is alive and busy: nothing is cut, and the next probe waits SILENT_MS.
+ * Worst case for a request caught by a silent database: SILENT_MS + PROBE_MS + one tick, about 3.5 s.
+ */
+class SilenceWatch {
+  private readonly pending = new Map<PgConnection, number[]>();
+  private timer: NodeJS.Timeout | undefined;
+  private probing = false;
+  private lastProbe = 0;
+
+  constructor(private readonly url: string) {}
+
+  track(conn: PgConnection): void {
+    const query = conn.query.bind(conn);
+    conn.query = (...args: any[]) => {
+      const started = Date.now();
+      const starts = this.pending.get(conn) ?? [];
+      starts.push(started);
+      this.pending.set(conn, starts);
+      this.start();
+      const settle = () => {
+        const s = this.pending.get(conn);
+        const i = s?.indexOf(started) ?? -1;
+        if (s && i >= 0) s.splice(i, 1);
+        if (s && s.length === 0) this.pending.delete(conn);
+      };
+      const cb = args.length > 0 && typeof args[args.length - 1] === 'function' ? args.pop() : undefined;
+      if (cb) return query(...args, (...r: unknown[]) => { settle(); cb(...r); });
+      const out = query(...args);
+      if (out && typeof out.then === 'function') out.then(settle, settle);
+      else if (out && typeof out.once === 'function') out.once('end', settle).once('error', settle); // a stream
+      else settle();
+      return out;
+    };
+    conn.once('end', () => this.pending.delete(conn));
+  }
+
+  private start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.check(), 250);
+    this.timer.unref();
+  }
+
+  /** The timer runs only while queries are pending (and never keeps the process alive). */
+  private stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async check(): Promise<void> {
+    const now = Date.now();
+    const stale = [...this.pending].filter(([, s]) => s.length > 0 && now - Math.min(...s) > SILENT_MS).map(([c]) => c);
+    if (this.pending.size === 0) this.stop();
+    if (stale.length === 0 || this.probing || now - this.lastProbe < SILENT_MS) return;
+    this.probing = true;
+    const alive = await this.probe();
+    this.lastProbe = Date.now();
+    this.probing = false;
+    if (alive) return;
+    for (const conn of stale) {
+      if (!this.pending.has(conn)) continue; // answered meanwhile
+      this.pending.delete(conn);
+      conn.connection?.stream?.destroy(new Error('database silent: no answer to a query or a fresh probe'));
+    }
+  }
+
+  private async probe(): Promise<boolean> {
+    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: PROBE_MS, query_timeout: PROBE_MS } as pg.ClientConfig);
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.query('select 1');
+      return true;
+    } catch {
+      return false;
+    } finally {
+      void client.end().catch(() => undefined);
+    }
+  }
 }
 
 export async function migrate(db: Knex): Promise<void> {
@@ -139,12 +264,15 @@ export function classifyDbError(err: unknown): DbErrorKind {
   // PostgreSQL aborted the transaction for a concurrent one (deadlock_detected, serialization_failure): the whole
   // transaction may simply run again.
   if (code === '40P01' || code === '40001') return { kind: 'concurrency' };
+  // statement_timeout (57014 query_canceled) and the client-side query_timeout ("Query read timeout"): the database
+  // did not answer in time, an outage for the caller (503 + Retry-After), not a bug (500).
+  if (code === '57014') return { kind: 'unavailable' };
   // A value the database cannot take (PostgreSQL class 22 "data exception": too long for the column, NUL in text,
   // out of range, not a number...; SQLite's too big / type mismatch): the input's fault, not the server's.
   if (/^22[0-9A-Z]{3}$/.test(code) || code === 'SQLITE_TOOBIG' || code === 'SQLITE_MISMATCH') return { kind: 'invalidData' };
   if (
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P03', '08006', '08001', '08003', '53300'].includes(code) ||
-    /Knex: Timeout acquiring a connection|Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(msg) ||
+    /Knex: Timeout acquiring a connection|Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout|database silent/i.test(msg) ||
     code === 'SQLITE_BUSY'
   ) {
     return { kind: 'unavailable' };

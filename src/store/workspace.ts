@@ -180,6 +180,11 @@ export async function findLiveGroup(db: Db, by: { externalId?: string; displayNa
   return q.first();
 }
 
+/** Every live group with this exact displayName (not unique: RFC 7643 §4.2), oldest first. */
+export async function findLiveGroupsByName(db: Db, displayName: string): Promise<GroupRef[]> {
+  return db<GroupRef>('groups').whereNull('deleted_at').where({ display_name: displayName }).orderBy([{ column: 'created_at' }, { column: 'id' }]);
+}
+
 export interface LinkRow { group_id: string; auto_add: boolean | number; scheme_admin: boolean | number; created_at: Millis; updated_at: Millis; team_id?: string; channel_id?: string }
 
 export const linkOut = (kind: SyncableKind, r: LinkRow) => ({

@@ -7,7 +7,7 @@
  */
 import type { Knex } from 'knex';
 import { writeAudit } from '../store/audit.js';
-import { findLiveGroup, getChannelByName, getTeamByName } from '../store/workspace.js';
+import { findLiveGroup, findLiveGroupsByName, getChannelByName, getTeamByName } from '../store/workspace.js';
 import { createChannelTx } from '../workspace/channels.js';
 import { linkTx } from '../workspace/links.js';
 import { createTeamTx } from '../workspace/teams.js';
@@ -61,7 +61,9 @@ export async function applyRulesToGroup(
 }
 
 /**
- * At start-up: every rule whose group exists now, one transaction per rule. Rules whose group does not exist yet
+ * At start-up: every rule whose group exists now, one transaction per rule and group. A displayName rule applies to
+ * every live group of that name (display names are not unique, RFC 7643 §4.2), as it does when such a group is
+ * created or renamed; an externalId names one group. Rules whose group does not exist yet
  * wait for the group (engine.groupUpserted). Idempotent: an unchanged link is not reconciled again.
  */
 export async function applyMappingsAtStart(
@@ -69,14 +71,16 @@ export async function applyMappingsAtStart(
 ): Promise<{ linked: number; unchanged: number; skipped: number; waiting: number; skips: { rule: number; reason: string }[] }> {
   const counts = { linked: 0, unchanged: 0, skipped: 0, waiting: 0, skips: [] as { rule: number; reason: string }[] };
   for (const [i, rule] of sync.mappings.entries()) {
-    const group = await findLiveGroup(db, rule.group);
-    if (!group) {
+    const groups = 'externalId' in rule.group ? [await findLiveGroup(db, rule.group)].filter((g) => g !== undefined) : await findLiveGroupsByName(db, rule.group.displayName);
+    if (groups.length === 0) {
       counts.waiting++;
       continue;
     }
-    const r = await db.transaction((tx) => applyRule(tx, sync, group.id, rule, a, { auditSkips: false }));
-    counts[r.result]++;
-    if (r.reason) counts.skips.push({ rule: i, reason: r.reason });
+    for (const group of groups) {
+      const r = await db.transaction((tx) => applyRule(tx, sync, group.id, rule, a, { auditSkips: false }));
+      counts[r.result]++;
+      if (r.reason) counts.skips.push({ rule: i, reason: r.reason });
+    }
   }
   return counts;
 }

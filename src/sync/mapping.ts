@@ -9,7 +9,8 @@
  *               "createTeam": {"displayName": "...", "type": "O", "groupConstrained": false}?,
  *               "createChannel": {"displayName": "...", "type": "O", "groupConstrained": false}?}]}
  *
- * A group matches by exact externalId (stable; preferred) or by exact displayName (breaks on rename).
+ * A group matches by exact externalId (stable; preferred) or by exact displayName (breaks on rename; display names are
+ * not unique, RFC 7643 §4.2, so a displayName rule applies to every group of that name).
  */
 import { readFileSync } from 'node:fs';
 import { channelNameProblem, displayNameProblem, teamNameProblem } from '../workspace/names.js';

@@ -77,5 +77,22 @@ for (const store of stores()) {
         assert.match(out.stderr.trim(), /^error: [^\n]+$/);
       }
     });
+
+    test('link by a displayName two groups share is refused, listing their ids; by id it links', async () => {
+      const name = `Sales ${rand()}`;
+      const u = await ws.user();
+      const g1 = await ws.group([u], name);
+      const g2 = await ws.group([], name);
+      const team = `sales-${rand()}`;
+      await ok(cli(db.url, 'team', 'create', team));
+      const out = await cli(db.url, 'link', name, team);
+      assert.equal(out.code, 1, out.stdout);
+      assert.equal(out.stdout, '');
+      assert.match(out.stderr.trim(), /^error: [^\n]+$/);
+      assert.match(out.stderr, /is the displayName of 2 groups/);
+      assert.ok(out.stderr.includes(g1) && out.stderr.includes(g2), out.stderr);
+      await ok(cli(db.url, 'link', g1, team));
+      assert.equal((await ws.memberships(u)).teams.get(team)?.addedBy, `group:${g1}`);
+    });
   });
 }

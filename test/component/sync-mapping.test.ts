@@ -129,3 +129,40 @@ for (const store of stores()) {
     });
   });
 }
+
+for (const store of stores()) {
+  describe(`two groups with one displayName and a displayName rule [${store}]`, () => {
+    let db: TestDatabase;
+    let server: TestServer;
+    after(async () => {
+      await server?.stop();
+      await db?.drop();
+    });
+
+    test('displayName is not unique (RFC 7643 §4.2); the rule applies to every group of that name, at start and later', async () => {
+      const r = rand();
+      db = await createDatabase(store);
+      const first = await startServer(store, db);
+      const w = workspace(first);
+      const [u1, u2, u3] = [await w.user(), await w.user(), await w.user()];
+      // Entra allows two groups named "Sales": both are created.
+      const g1 = w.ok(await w.scim.post('/Groups', { schemas: [GROUP_SCHEMA], displayName: `Twin ${r}`, externalId: `t1-${r}`, members: [{ value: u1 }] }), 201).body.id;
+      const g2 = w.ok(await w.scim.post('/Groups', { schemas: [GROUP_SCHEMA], displayName: `twin ${r}`.replace('twin', 'Twin'), externalId: `t2-${r}`, members: [{ value: u2 }] }), 201).body.id;
+      const other = w.ok(await w.scim.post('/Groups', { schemas: [GROUP_SCHEMA], displayName: `Other ${r}` }), 201).body.id;
+      // A rename onto a taken name is accepted too.
+      w.ok(await w.scim.patch(`/Groups/${other}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { displayName: `TWIN ${r}` } }] }), 200, 204);
+      const found = w.ok(await w.scim.get(`/Groups?filter=${encodeURIComponent(`displayName eq "Twin ${r}"`)}&excludedAttributes=members`), 200).body;
+      assert.equal(found.totalResults, 3, 'displayName eq is case-insensitive and finds every group of the name');
+      await first.stop();
+
+      const path = mappingFile({ links: [{ group: { displayName: `Twin ${r}` }, team: `twin-${r}`, createTeam: { displayName: 'Twins' } }] });
+      server = await startServer(store, db, { env: { GROUP_MAPPING_FILE: path } });
+      const ws = workspace(server);
+      assert.equal((await ws.memberships(u1)).teams.get(`twin-${r}`)?.addedBy, `group:${g1}`);
+      assert.equal((await ws.memberships(u2)).teams.get(`twin-${r}`)?.addedBy, `group:${g2}`);
+      assert.deepEqual(ws.ok(await ws.admin.get(`${ws.A}/groups/${other}`), 200).body.teams, [], 'the rule matches the exact displayName, as before');
+      const g3 = ws.ok(await ws.scim.post('/Groups', { schemas: [GROUP_SCHEMA], displayName: `Twin ${r}`, externalId: `t3-${r}`, members: [{ value: u3 }] }), 201).body.id;
+      assert.equal((await ws.memberships(u3)).teams.get(`twin-${r}`)?.addedBy, `group:${g3}`);
+    });
+  });
+}

@@ -8,6 +8,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { client, connect, createDatabase, newUser, startServer, type TestDatabase, type TestServer } from '../helpers/server.ts';
 import { assertScimError, CuttableProxy, sleep, viaPort } from './util.ts';
+import { classifyDbError, openDb } from '../../src/store/db.ts';
 
 interface Sample { t0: number; ms: number; status: number; body: any; text: string; retryAfter: string | null; kind: 'read' | 'write'; userName?: string; id?: string }
 
@@ -114,5 +115,80 @@ describe('database outage [pg]', { skip: !process.env.TEST_DATABASE_URL, timeout
     }
     console.log(`# outage [pg]: ${samples.length} requests, ${unavailable.length} × 503 during a ${restoredAt - cutAt} ms cut (p95 ${p95} ms, max ${max} ms to fail), ` +
       `/readyz ${during.ms}/${during2.ms} ms, recovered ${recoveredAt - restoredAt} ms after restore, ${written.length} writes answered 201 all present`);
+  });
+
+  test('a database that goes silent (TCP open, no bytes): 503 SCIM errors with Retry-After within a few seconds, then recovery', async () => {
+    const api = client(server);
+    const seed = await api.post('/Users', newUser());
+    assert.equal(seed.status, 201, seed.text);
+    const samples: Sample[] = [];
+    let stop = false;
+    const loop = async (kind: 'read' | 'write') => {
+      while (!stop) {
+        const t0 = Date.now();
+        const r = await (kind === 'write' ? api.post('/Users', newUser()) : api.get(`/Users/${seed.body.id}`));
+        samples.push({ t0, ms: Date.now() - t0, status: r.status, body: r.body, text: r.text, retryAfter: r.headers.get('retry-after'), kind, id: r.body?.id });
+        if (r.status === 503) await sleep(50);
+      }
+    };
+    const loops = [...Array.from({ length: 4 }, () => loop('read')), ...Array.from({ length: 4 }, () => loop('write'))];
+    await sleep(1000);
+    const mutedAt = Date.now();
+    proxy.mute();
+    await sleep(3000);
+    const during = await ready();
+    await sleep(4000);
+    const restoredAt = Date.now();
+    await proxy.restore();
+    let recovered = false;
+    for (let i = 0; i < 100 && !recovered; i++) {
+      recovered = (await ready()).status === 200 && samples.some((s) => s.t0 > Date.now() - 300 && s.status < 300);
+      if (!recovered) await sleep(100);
+    }
+    await sleep(300);
+    stop = true;
+    await Promise.all(loops);
+
+    assert.deepEqual([during.status, during.body.database], [503, 'down']);
+    assert.ok(during.ms < 3000, `/readyz took ${during.ms} ms`);
+    assert.ok(recovered, 'the server did not recover after the database answered again');
+    for (const s of samples) assert.ok(s.status < 300 || s.status === 503, `${s.status} (${s.ms} ms): ${s.text.slice(0, 300)}`);
+    const failed = samples.filter((s) => s.status === 503 && s.t0 >= mutedAt - 1000);
+    assert.ok(failed.length >= 8, `only ${failed.length} requests failed during the silence`);
+    for (const s of failed) {
+      assertScimError(s.body, 503, s.text);
+      assert.ok(Number(s.retryAfter) >= 1, `Retry-After: ${s.retryAfter}`);
+    }
+    // Every request caught by the silence (in flight at the mute, or started during it) was answered within a few
+    // seconds; before, a pooled connection waited for query_timeout (35 s) and answered 500.
+    const caught = samples.filter((s) => s.t0 + s.ms >= mutedAt && s.t0 < restoredAt);
+    const max = Math.max(...caught.map((s) => s.ms));
+    assert.ok(max <= 6000, `a request took ${max} ms to fail while the database was silent`);
+    const p50 = caught.map((s) => s.ms).sort((a, b) => a - b)[Math.floor(caught.length / 2)];
+    console.log(`# silent database [pg]: ${caught.length} requests during ${restoredAt - mutedAt} ms of silence, ${failed.length} × 503, p50 ${p50} ms, max ${max} ms`);
+  });
+
+  test('silence is told from a long statement: a 4 s statement succeeds, a silent database fails the query in seconds', async () => {
+    const p2 = new CuttableProxy(Number(new URL(db.url).port || 5432));
+    await p2.start();
+    const k = openDb({ url: viaPort(db.url, p2.port), poolMax: 2 });
+    try {
+      const t0 = Date.now();
+      const long = await k.raw('select pg_sleep(4) as slept, 1 as one');
+      assert.equal(long.rows[0].one, 1);
+      assert.ok(Date.now() - t0 >= 4000);
+      p2.mute();
+      const t1 = Date.now();
+      const err = await k.raw('select 1').then(() => undefined, (e: unknown) => e);
+      const ms = Date.now() - t1;
+      assert.ok(err, 'the query on a silent database did not fail');
+      assert.equal(classifyDbError(err).kind, 'unavailable', String(err));
+      assert.ok(ms <= 6000, `the query took ${ms} ms to fail`);
+      await p2.restore();
+      assert.equal((await k.raw('select 1 as one')).rows[0].one, 1);
+    } finally {
+      await k.destroy();
+      await p2.close();
+    }
   });
 });

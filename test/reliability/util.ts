@@ -64,6 +64,8 @@ export class CuttableProxy {
   private server = net.createServer((c) => this.accept(c));
   private sockets = new Set<net.Socket>();
   private up = true;
+  private silent = false;
+  private pairs = new Set<[net.Socket, net.Socket]>();
   port = 0;
 
   constructor(private targetPort: number, private targetHost = '127.0.0.1') {}
@@ -75,6 +77,12 @@ export class CuttableProxy {
   }
 
   private accept(client: net.Socket): void {
+    if (this.silent) {
+      // TCP open, no bytes: the connection is accepted and never answered.
+      this.sockets.add(client);
+      client.on('error', () => client.destroy()).on('close', () => this.sockets.delete(client));
+      return;
+    }
     if (!this.up) {
       client.destroy();
       return;
@@ -92,6 +100,23 @@ export class CuttableProxy {
     upstream.on('error', drop).on('close', drop);
     client.pipe(upstream);
     upstream.pipe(client);
+    const pair: [net.Socket, net.Socket] = [client, upstream];
+    this.pairs.add(pair);
+    client.once('close', () => this.pairs.delete(pair));
+  }
+
+  /**
+   * The database goes silent without closing anything (a stopped process, a hung host behind a live address): open
+   * connections stay open but nothing more is forwarded either way, and new ones are accepted and never answered.
+   */
+  mute(): void {
+    this.silent = true;
+    for (const [client, upstream] of this.pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
   }
 
   /**
@@ -106,6 +131,11 @@ export class CuttableProxy {
   }
 
   async restore(): Promise<void> {
+    if (this.silent) {
+      this.silent = false;
+      for (const s of this.sockets) s.destroy();
+      this.sockets.clear();
+    }
     this.up = true;
     if (!this.server.listening) await new Promise<void>((r) => this.server.listen(this.port, '127.0.0.1', r));
   }
