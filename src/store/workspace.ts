@@ -167,8 +167,16 @@ export async function userMemberships(db: Db, userId: string) {
 
 export interface GroupRef { id: string; external_id: string | null; display_name: string; deleted_at: Millis | null }
 
-export async function getLiveGroup(db: Db, id: string): Promise<GroupRef | undefined> {
-  return db<GroupRef>('groups').where({ id }).whereNull('deleted_at').first();
+/**
+ * `forUpdate` (in a transaction) holds the group row until commit. A link change takes it so that it and a member
+ * change of that group run one after the other (a member change takes the row `forKeyShare`, which this waits for):
+ * otherwise a link's reconcile could add someone a concurrent removal is taking out of the group, and the removal,
+ * not yet seeing the link, would leave them in the constrained team.
+ */
+export async function getLiveGroup(db: Db, id: string, opts: { forUpdate?: boolean } = {}): Promise<GroupRef | undefined> {
+  const q = db<GroupRef>('groups').where({ id }).whereNull('deleted_at');
+  if (opts.forUpdate) q.forUpdate();
+  return q.first();
 }
 
 /** A live group by exact externalId or exact displayName (the mapping file and the CLI name groups this way). */

@@ -52,7 +52,7 @@ export async function linkTx(
   opts: { reconcile: 'always' | 'ifChanged'; cause?: string } = { reconcile: 'always' },
 ): Promise<LinkResult> {
   const v = checkInput(input);
-  if (!(await getLiveGroup(tx, groupId))) throw notFound('group', groupId);
+  if (!(await getLiveGroup(tx, groupId, { forUpdate: true }))) throw notFound('group', groupId);
   await liveSyncable(tx, kind, syncableId);
   const now = Date.now();
   const existing = await getLink(tx, kind, groupId, syncableId);
@@ -88,6 +88,8 @@ export async function link(ctx: WorkspaceCtx, kind: SyncableKind, groupId: strin
  */
 export async function unlink(ctx: WorkspaceCtx, kind: SyncableKind, groupId: string, syncableId: string): Promise<{ reconcile: ReconcileStats }> {
   return ctx.db.transaction(async (tx) => {
+    // The group row, as in linkTx: a member added meanwhile must see either the link or its absence, not both.
+    await getLiveGroup(tx, groupId, { forUpdate: true });
     const existing = await getLink(tx, kind, groupId, syncableId);
     if (!existing) throw notFound(`link of group ${groupId} to ${kind}`, syncableId);
     await deleteLink(tx, kind, groupId, syncableId);

@@ -72,6 +72,11 @@ describe('membership races [pg]', { skip: !process.env.TEST_DATABASE_URL, timeou
   });
 
   const scim = (i: number) => client(servers[i % servers.length]!);
+  /** The admin API of the same instance `scim(i)` talks to. */
+  const admin = (i: number) => {
+    const s = servers[i % servers.length]!;
+    return client(s, s.adminToken);
+  };
   const members = (ids: string[]) => ids.map((value) => ({ value }));
   const addOp = (ids: string[]) => ({ schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: members(ids) }] });
   const removeOp = (ids: string[]) => ({ schemas: [PATCH_OP], Operations: [{ op: 'remove', path: 'members', value: members(ids) }] });
@@ -83,9 +88,12 @@ describe('membership races [pg]', { skip: !process.env.TEST_DATABASE_URL, timeou
     return g;
   }
 
+  /** One request of a race, sent to instance `i` (its SCIM client `c`). */
+  type Send = (c: ReturnType<typeof client>, i: number) => Promise<Reply>;
+
   interface Race {
     /** Fresh state for one repetition; returns the person to check and the two concurrent requests. */
-    setup(): Promise<{ userId: string; requests: [(c: ReturnType<typeof client>) => Promise<Reply>, (c: ReturnType<typeof client>) => Promise<Reply>] }>;
+    setup(): Promise<{ userId: string; requests: [Send, Send] }>;
     /** Statuses each of the two requests may answer (anything else, a 5xx above all, is a failure). */
     allowed: [number[], number[]];
     autoAdd?: boolean;
@@ -101,7 +109,7 @@ describe('membership races [pg]', { skip: !process.env.TEST_DATABASE_URL, timeou
     const prepared = await mapLimit(Array.from({ length: REPS }, (_, i) => i), 4, () => race.setup());
     for (let rep = 0; rep < REPS; rep++) {
       const { userId, requests } = prepared[rep]!;
-      const replies = await Promise.all(requests.map((send, i) => send(scim(rep + i))));
+      const replies = await Promise.all(requests.map((send, i) => send(scim(rep + i), rep + i)));
       replies.forEach((r, i) => {
         const key = `${i}:${r.status}`;
         seen.set(key, (seen.get(key) ?? 0) + 1);
@@ -212,6 +220,29 @@ describe('membership races [pg]', { skip: !process.env.TEST_DATABASE_URL, timeou
       },
       allowed: [[200, 204], [200, 204]],
       autoAdd: true,
+    });
+  });
+
+  test('a group linked to a constrained team while a person leaves it: not left in the team', async () => {
+    await run('admin link G ‖ remove from G', {
+      async setup() {
+        const u = await ws.user();
+        const g = await ws.group([u]);
+        return { userId: u, requests: [(c) => c.patch(`/Groups/${g}`, removeOp([u])), (_c, i) => admin(i).put(`${servers[i % servers.length]!.url}/admin/v1/groups/${g}/teams/${team.id}`, { autoAdd: true })] };
+      },
+      allowed: [[200, 204], [200, 201]],
+    });
+  });
+
+  test('a group unlinked from a constrained team while a person joins it: not left in the team', async () => {
+    await run('admin unlink G ‖ add to G', {
+      async setup() {
+        const u = await ws.user();
+        const g = await ws.group([]);
+        await ws.linkTeam(g, team.id, { autoAdd: true });
+        return { userId: u, requests: [(c) => c.patch(`/Groups/${g}`, addOp([u])), (_c, i) => admin(i).del(`${servers[i % servers.length]!.url}/admin/v1/groups/${g}/teams/${team.id}`)] };
+      },
+      allowed: [[200, 204], [200, 204]],
     });
   });
 
