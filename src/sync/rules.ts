@@ -99,7 +99,8 @@ function people(t: Target, groupCol: string): { from: Cond; user: string; where:
 
 // ---------------------------------------------------------------------------------------------------------------
 // Candidate sets for adding. Each yields (syncable, user) pairs with the cause to record; statements.ts inserts
-// the pairs that have no row at all (the tombstone rule) or, when asked to re-add removed members, revives them.
+// the pairs that have no row at all, revives the ones the sync itself removed (removedBySync) and, when an admin
+// asks to re-add removed members, every tombstoned one.
 
 export type MemberTable = 'team_members' | 'channel_members';
 
@@ -114,7 +115,30 @@ export interface AddSource {
   /** Aggregate over the candidates of one pair: which group to credit when several grant the same pair. */
   cause: string;
   admin: (syncable: string, user: string) => string;
+  /**
+   * The member rows (of `table`, named by its table name) a revival may look at: the people of the step, so an
+   * UPDATE of tombstones reads the named people's rows through the user_id index, never every tombstone.
+   */
+  rows: Cond;
 }
+
+/** `table`'s rows of the target's people: its chunk of ids, or its page of ids (reconcile). */
+function rowsOf(table: MemberTable, t: Target): Cond {
+  return and(t.userIds ? inList(`${table}.user_id`, t.userIds) : null, inRange(`${table}.user_id`, t));
+}
+
+/**
+ * Which tombstones the sync itself may lift when a live linked group grants the membership again: those the sync
+ * caused. `group:<id>` (left a linked group, or the group was deleted), `constraint` (a reconcile or link change
+ * found no live linked group) and `team:<id>` (a channel left because its team was left: it needs a live team
+ * membership to come back, which channel candidates require). `self` and `admin:<actor>` are a person's choice
+ * and stay until an admin re-adds them (readdRemoved or a manual add). Mattermost's `TeamMembersToAdd` /
+ * `ChannelMembersToAdd` treat every removal alike (their docs list it as a limitation of group sync); here the IdP
+ * is the source of truth, so what it grants again comes back. Causes are written by src/sync/engine.ts
+ * (removeStep) and src/workspace/members.ts (removeMember).
+ */
+export const removedBySync = (col: string): string =>
+  `(${col} = 'constraint' OR ${col} LIKE 'group:%' OR ${col} LIKE 'team:%')`;
 
 /**
  * Teams linked with auto_add (Mattermost `TeamMembersToAdd`, sqlstore/group_store.go, run by
@@ -144,6 +168,7 @@ export function teamLinkCandidates(t: Target): AddSource | null {
     user: p.user,
     cause: `'group:' || MIN(gt.group_id)`,
     admin: adminOfTeam,
+    rows: rowsOf('team_members', t),
   };
 }
 
@@ -174,11 +199,16 @@ function channelLinkFrom(t: Target): { from: Cond; where: Cond; user: string } {
 
 /**
  * A channel link brings its team in first (`createDefaultChannelMemberships`: "First add user to team" when
- * `GetTeamMember` finds no row, app/syncables.go). No row at all is required: a left team is never rejoined here.
+ * `GetTeamMember` finds no row, app/syncables.go). A team the person left themselves or was removed from by an admin
+ * is never rejoined here, not even with readdRemoved (Mattermost's `AddChannelMember` fails on a left team); one the
+ * sync removed comes back like any grant the IdP gives back (removedBySync).
  */
 export function channelTeamCandidates(t: Target): AddSource {
   const { from, where, user } = channelLinkFrom(t);
-  return { table: 'team_members', key: 'team_id', from, where, syncable: 'c.team_id', user, cause: `'group:' || MIN(gc.group_id)`, admin: adminOfTeam };
+  return {
+    table: 'team_members', key: 'team_id', from, where, syncable: 'c.team_id', user, cause: `'group:' || MIN(gc.group_id)`, admin: adminOfTeam,
+    rows: rowsOf('team_members', t),
+  };
 }
 
 /**
@@ -196,6 +226,7 @@ export function channelLinkCandidates(t: Target): AddSource {
     user,
     cause: `'group:' || MIN(gc.group_id)`,
     admin: adminOfChannel,
+    rows: rowsOf('channel_members', t),
   };
 }
 
@@ -218,6 +249,7 @@ export function defaultChannelCandidates(teamId: string, userIds: readonly strin
     user: 'ids.user_id',
     cause: `'default_channel'`,
     admin: adminOfChannel,
+    rows: inList('channel_members.user_id', userIds),
   };
 }
 
