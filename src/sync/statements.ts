@@ -45,20 +45,22 @@ export type Revive = 'sync' | 'all';
 
 /**
  * Bring back the tombstoned memberships among the candidates. The UPDATE reads only `s.rows` (the step's people,
- * through the user_id index) and checks each against the candidates by primary key, so it costs the people named.
+ * through the user_id index) and checks each row against the candidates for that one person (`s.at`), so it costs
+ * the people named, never the group or the table's other tombstones.
  */
 export async function reviveTombstoned(tx: Knex.Transaction, s: AddSource, which: Revive, now: number): Promise<Changed[]> {
   const m = s.table;
-  const match = `${s.syncable} = ${m}.${s.key} AND ${s.user} = ${m}.user_id`;
+  const c = s.at(`${m}.user_id`);
+  const match = `${s.syncable} = ${m}.${s.key}`;
   const rows = await rawRows<RawChanged>(tx, `
     UPDATE ${m} SET removed_at = NULL, removed_by = NULL, updated_at = ?,
-      added_by = (SELECT ${s.cause} FROM ${s.from.sql} WHERE ${s.where.sql} AND ${match}),
+      added_by = (SELECT ${s.cause} FROM ${c.from.sql} WHERE ${c.where.sql} AND ${match}),
       scheme_admin = ${s.admin(`${m}.${s.key}`, `${m}.user_id`)}
     WHERE ${m}.removed_at IS NOT NULL${which === 'sync' ? ` AND ${removedBySync(`${m}.removed_by`)}` : ''}
       AND ${s.rows.sql}
-      AND ${exists(`SELECT 1 FROM ${s.from.sql} WHERE ${s.where.sql} AND ${match}`)}
+      AND ${exists(`SELECT 1 FROM ${c.from.sql} WHERE ${c.where.sql} AND ${match}`)}
     RETURNING ${s.key} AS syncable_id, user_id, added_by AS cause, scheme_admin`,
-  [now, ...s.from.bindings, ...s.where.bindings, ...s.rows.bindings, ...s.from.bindings, ...s.where.bindings]);
+  [now, ...c.from.bindings, ...c.where.bindings, ...s.rows.bindings, ...c.from.bindings, ...c.where.bindings]);
   return rows.map(toChanged);
 }
 
