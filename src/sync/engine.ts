@@ -22,7 +22,7 @@ import {
   channelTeamCandidates, defaultChannelCandidates, teamAdminsToDemote, teamAdminsToPromote, teamLinkCandidates,
   teamMembersToRemove, type AddSource, type Target,
 } from './rules.js';
-import { insertMissing, reviveTombstoned, setSchemeAdmin, tombstone, type Changed } from './statements.js';
+import { insertMissing, reviveTombstoned, setSchemeAdmin, tombstone, type Changed, type Revive } from './statements.js';
 import type { MappingRule } from './mapping.js';
 import { applyRulesToGroup } from './mapping-apply.js';
 
@@ -35,7 +35,10 @@ export interface ReconcileStats {
   teamMembersRemoved: number;
   channelMembersAdded: number;
   channelMembersRemoved: number;
-  /** Of the added ones, how many were tombstoned memberships brought back (only with readdRemoved). */
+  /**
+   * Of the added ones, how many were tombstoned memberships brought back: ones the sync had removed, whenever a live
+   * linked group grants them again; with readdRemoved also people who left or whom an admin removed.
+   */
   readded: number;
   adminsPromoted: number;
   adminsDemoted: number;
@@ -156,8 +159,9 @@ export class SyncEngine {
 
   /**
    * Reactivation keeps every membership as it was (Mattermost `UpdateActive` touches none). It also gives the person
-   * the auto-add memberships of groups they joined while deactivated, when they were skipped as inactive; a
-   * tombstone still wins. Cost: the person's groups and their links.
+   * the auto-add memberships of groups they joined while deactivated, when they were skipped as inactive (and, like
+   * any sync step, those the sync removed meanwhile); a tombstone of their own or an admin's still wins. Cost: the
+   * person's groups and their links.
    */
   async userReactivated(tx: Knex.Transaction, userId: string, a: AuditCtx): Promise<void> {
     const j = new Journal(a);
@@ -172,7 +176,8 @@ export class SyncEngine {
   async teamJoined(tx: Knex.Transaction, teamId: string, userId: string, opts: { revived: boolean }, a: AuditCtx): Promise<ReconcileStats> {
     const j = new Journal(a);
     const joined: Changed[] = [{ syncableId: teamId, userId, cause: a.actor, schemeAdmin: false }];
-    await this.joinDefaultChannels(tx, opts.revived ? [] : joined, opts.revived ? joined : [], Date.now(), j);
+    // The admin re-added them: their default channels come back whatever the cause, as Mattermost's rejoin does.
+    await this.joinDefaultChannels(tx, opts.revived ? [] : joined, opts.revived ? joined : [], 'all', Date.now(), j);
     await j.flush(tx);
     return j.stats;
   }
@@ -181,8 +186,10 @@ export class SyncEngine {
 
   /**
    * Bring memberships in line with the links (Mattermost `SyncRolesAndMembership` for one syncable, the LDAP sync job
-   * for everything). Idempotent: a second run changes nothing. `readdRemoved` also brings back tombstoned members
-   * the links would add (Mattermost `include_removed_members`).
+   * for everything). Idempotent: a second run changes nothing. Like every sync step it brings back the memberships
+   * the sync removed that a live linked group now grants (the IdP is the source of truth); `readdRemoved` also
+   * brings back people who left or whom an admin removed, where the links would add them (Mattermost
+   * `include_removed_members`).
    */
   async reconcile(tx: Knex.Transaction, scope: SyncScope, opts: { readdRemoved?: boolean }, a: AuditCtx): Promise<ReconcileStats> {
     if (scope.teamId && scope.channelId) throw new Error('reconcile takes a team or a channel, not both');
@@ -211,25 +218,33 @@ export class SyncEngine {
 
   // ---- steps ---------------------------------------------------------------------------------------------------
 
-  /** Steps 1, 2 and the promotions of step 4 for the target. */
+  /**
+   * Steps 1, 2 and the promotions of step 4 for the target. Every add first inserts the pairs with no row, then
+   * revives the tombstones the sync caused (`readd`: every tombstone), audited as `readded`.
+   */
   private async addStep(tx: Knex.Transaction, t: Target, readd: boolean, j: Journal, roleCause: string): Promise<void> {
     const now = Date.now();
+    const which: Revive = readd ? 'all' : 'sync';
     // 1. teams linked with auto_add, then their default channels.
     const teamSource = teamLinkCandidates(t);
     if (teamSource) {
       const joined = await insertMissing(tx, teamSource, now);
       j.added('team', joined);
-      const revived = readd ? await reviveTombstoned(tx, teamSource, now) : [];
+      const revived = await reviveTombstoned(tx, teamSource, which, now);
       j.added('team', revived, true);
-      await this.joinDefaultChannels(tx, joined, revived, now, j);
+      await this.joinDefaultChannels(tx, joined, revived, which, now, j);
     }
-    // 2. channels linked with auto_add: the team first (and its default channels), then the channel.
-    const viaChannel = await insertMissing(tx, channelTeamCandidates(t), now);
+    // 2. channels linked with auto_add: the team first (and its default channels), then the channel. A team the
+    // person left or was removed from by an admin is not rejoined through a channel, even with readd (rules.ts).
+    const teamFirst = channelTeamCandidates(t);
+    const viaChannel = await insertMissing(tx, teamFirst, now);
     j.added('team', viaChannel);
-    await this.joinDefaultChannels(tx, viaChannel, [], now, j);
+    const viaChannelRevived = await reviveTombstoned(tx, teamFirst, 'sync', now);
+    j.added('team', viaChannelRevived, true);
+    await this.joinDefaultChannels(tx, viaChannel, viaChannelRevived, 'sync', now, j);
     const channelSource = channelLinkCandidates(t);
     j.added('channel', await insertMissing(tx, channelSource, now));
-    if (readd) j.added('channel', await reviveTombstoned(tx, channelSource, now), true);
+    j.added('channel', await reviveTombstoned(tx, channelSource, which, now), true);
     // 4. (promotions) scheme_admin links make existing members admins too.
     const teamPromote = teamAdminsToPromote(t);
     if (teamPromote) j.role('team', await setSchemeAdmin(tx, 'team_members', teamPromote, true, now), roleCause);
@@ -238,16 +253,17 @@ export class SyncEngine {
 
   /**
    * Joining a team joins its default channels (`JoinDefaultChannels`). A fresh team membership cannot have channel
-   * tombstones; a revived one rejoins its default channels even if it had left them, as Mattermost's rejoin does.
+   * tombstones; a revived one rejoins its default channels: those left with the team (`team:<id>`) or otherwise
+   * removed by the sync, and with `all` (an admin re-adding) even those the person left, as Mattermost's rejoin does.
    */
-  private async joinDefaultChannels(tx: Knex.Transaction, joined: Changed[], revived: Changed[], now: number, j: Journal): Promise<void> {
+  private async joinDefaultChannels(tx: Knex.Transaction, joined: Changed[], revived: Changed[], which: Revive, now: number, j: Journal): Promise<void> {
     for (const [teamId, users] of bySyncable(joined, (c) => c.syncableId, (c) => c.userId)) {
       j.added('channel', await insertMissing(tx, defaultChannelCandidates(teamId, users), now));
     }
     for (const [teamId, users] of bySyncable(revived, (c) => c.syncableId, (c) => c.userId)) {
       const source: AddSource = defaultChannelCandidates(teamId, users);
       j.added('channel', await insertMissing(tx, source, now));
-      j.added('channel', await reviveTombstoned(tx, source, now), true);
+      j.added('channel', await reviveTombstoned(tx, source, which, now), true);
     }
   }
 

@@ -76,13 +76,24 @@ export const adminOfChannel = (channel: string, user: string): string => exists(
 /** Only active, undeleted people are ever added (issue 3 §4: "deactivated people are never added"). */
 const addable = (user: string): string => exists(`SELECT 1 FROM users au WHERE au.id = ${user} AND au.active = TRUE AND au.deleted_at IS NULL`);
 
+/** `, <people>` after a syncable's FROM items, when the people are a FROM item. */
+const andPeople = (p: { from: Cond | null }): string => (p.from ? `, ${p.from.sql}` : '');
+
 /**
  * The people a step looks at, as a FROM item and the column naming them. With a chunk of ids (membership events)
  * the ids themselves drive the statement, `(VALUES ...)` with an exact row count, and membership of the group is a
  * per-row primary-key lookup: the group's other members are never read. Without ids (reconcile) it is the
  * group's members.
  */
-function people(t: Target, groupCol: string): { from: Cond; user: string; where: Cond } {
+function people(t: Target, groupCol: string, at?: string): { from: Cond | null; user: string; where: Cond } {
+  // One person given by a column (a revival checks each tombstoned row it looks at): no FROM item at all.
+  if (at) {
+    return {
+      from: null,
+      user: at,
+      where: { sql: `${exists(`SELECT 1 FROM group_members gm WHERE gm.group_id = ${groupCol} AND gm.user_id = ${at}`)} AND ${addable(at)}`, bindings: [] },
+    };
+  }
   if (t.userIds) {
     return {
       from: { sql: `(SELECT column1 AS user_id FROM (VALUES ${t.userIds.map(() => '(?)').join(', ')}) AS v) ids`, bindings: [...t.userIds] },
@@ -99,7 +110,8 @@ function people(t: Target, groupCol: string): { from: Cond; user: string; where:
 
 // ---------------------------------------------------------------------------------------------------------------
 // Candidate sets for adding. Each yields (syncable, user) pairs with the cause to record; statements.ts inserts
-// the pairs that have no row at all (the tombstone rule) or, when asked to re-add removed members, revives them.
+// the pairs that have no row at all, revives the ones the sync itself removed (removedBySync) and, when an admin
+// asks to re-add removed members, every tombstoned one.
 
 export type MemberTable = 'team_members' | 'channel_members';
 
@@ -114,7 +126,44 @@ export interface AddSource {
   /** Aggregate over the candidates of one pair: which group to credit when several grant the same pair. */
   cause: string;
   admin: (syncable: string, user: string) => string;
+  /**
+   * The member rows (of `table`, named by its table name) a revival may look at: the people of the step, so an
+   * UPDATE of tombstones reads the named people's rows through the user_id index, never every tombstone.
+   */
+  rows: Cond;
+  /**
+   * The same candidates for the one person named by the column `user` (FROM items and condition; `syncable` is
+   * unchanged). A revival checks each row it looks at with this instead of joining the people list again per
+   * row: with the list, PostgreSQL's estimate for the UPDATE reached millions and JIT compilation alone took
+   * seconds for 500 people.
+   */
+  at: (user: string) => { from: Cond; where: Cond };
 }
+
+type Built = Omit<AddSource, 'rows' | 'at'>;
+
+/** An AddSource from a builder of its candidates for the target's people, or for one person (`at`). */
+function source(t: Target, table: MemberTable, build: (at?: string) => Built): AddSource {
+  return { ...build(), rows: rowsOf(table, t), at: (user) => { const b = build(user); return { from: b.from, where: b.where }; } };
+}
+
+/** `table`'s rows of the target's people: its chunk of ids, or its page of ids (reconcile). */
+function rowsOf(table: MemberTable, t: Target): Cond {
+  return and(t.userIds ? inList(`${table}.user_id`, t.userIds) : null, inRange(`${table}.user_id`, t));
+}
+
+/**
+ * Which tombstones the sync itself may lift when a live linked group grants the membership again: those the sync
+ * caused. `group:<id>` (left a linked group, or the group was deleted), `constraint` (a reconcile or link change
+ * found no live linked group) and `team:<id>` (a channel left because its team was left: it needs a live team
+ * membership to come back, which channel candidates require). `self` and `admin:<actor>` are a person's choice
+ * and stay until an admin re-adds them (readdRemoved or a manual add). Mattermost's `TeamMembersToAdd` /
+ * `ChannelMembersToAdd` treat every removal alike (their docs list it as a limitation of group sync); here the IdP
+ * is the source of truth, so what it grants again comes back. Causes are written by src/sync/engine.ts
+ * (removeStep) and src/workspace/members.ts (removeMember).
+ */
+export const removedBySync = (col: string): string =>
+  `(${col} = 'constraint' OR ${col} LIKE 'group:%' OR ${col} LIKE 'team:%')`;
 
 /**
  * Teams linked with auto_add (Mattermost `TeamMembersToAdd`, sqlstore/group_store.go, run by
@@ -123,16 +172,19 @@ export interface AddSource {
  */
 export function teamLinkCandidates(t: Target): AddSource | null {
   if (t.channelId) return null;
-  const p = people(t, 'gt.group_id');
+  return source(t, 'team_members', (at) => teamLinkBuilt(t, at));
+}
+
+function teamLinkBuilt(t: Target, at?: string): Built {
+  const p = people(t, 'gt.group_id', at);
   return {
     table: 'team_members',
     key: 'team_id',
     from: {
       sql: `group_teams gt
         JOIN groups g ON g.id = gt.group_id AND g.deleted_at IS NULL
-        JOIN teams t ON t.id = gt.team_id AND t.archived_at IS NULL,
-        ${p.from.sql}`,
-      bindings: p.from.bindings,
+        JOIN teams t ON t.id = gt.team_id AND t.archived_at IS NULL${andPeople(p)}`,
+      bindings: p.from?.bindings ?? [],
     },
     where: and(
       { sql: 'gt.auto_add = TRUE', bindings: [] },
@@ -147,16 +199,15 @@ export function teamLinkCandidates(t: Target): AddSource | null {
   };
 }
 
-function channelLinkFrom(t: Target): { from: Cond; where: Cond; user: string } {
-  const p = people(t, 'gc.group_id');
+function channelLinkFrom(t: Target, at?: string): { from: Cond; where: Cond; user: string } {
+  const p = people(t, 'gc.group_id', at);
   return {
     from: {
       sql: `group_channels gc
         JOIN groups g ON g.id = gc.group_id AND g.deleted_at IS NULL
         JOIN channels c ON c.id = gc.channel_id AND c.archived_at IS NULL
-        JOIN teams t ON t.id = c.team_id AND t.archived_at IS NULL,
-        ${p.from.sql}`,
-      bindings: p.from.bindings,
+        JOIN teams t ON t.id = c.team_id AND t.archived_at IS NULL${andPeople(p)}`,
+      bindings: p.from?.bindings ?? [],
     },
     user: p.user,
     where: and(
@@ -174,11 +225,15 @@ function channelLinkFrom(t: Target): { from: Cond; where: Cond; user: string } {
 
 /**
  * A channel link brings its team in first (`createDefaultChannelMemberships`: "First add user to team" when
- * `GetTeamMember` finds no row, app/syncables.go). No row at all is required: a left team is never rejoined here.
+ * `GetTeamMember` finds no row, app/syncables.go). A team the person left themselves or was removed from by an admin
+ * is never rejoined here, not even with readdRemoved (Mattermost's `AddChannelMember` fails on a left team); one the
+ * sync removed comes back like any grant the IdP gives back (removedBySync).
  */
 export function channelTeamCandidates(t: Target): AddSource {
-  const { from, where, user } = channelLinkFrom(t);
-  return { table: 'team_members', key: 'team_id', from, where, syncable: 'c.team_id', user, cause: `'group:' || MIN(gc.group_id)`, admin: adminOfTeam };
+  return source(t, 'team_members', (at) => {
+    const { from, where, user } = channelLinkFrom(t, at);
+    return { table: 'team_members', key: 'team_id', from, where, syncable: 'c.team_id', user, cause: `'group:' || MIN(gc.group_id)`, admin: adminOfTeam };
+  });
 }
 
 /**
@@ -186,17 +241,19 @@ export function channelTeamCandidates(t: Target): AddSource {
  * tombstoned team membership makes Mattermost's `AddChannelMember` fail with "already left the team", skipped.
  */
 export function channelLinkCandidates(t: Target): AddSource {
-  const { from, where, user } = channelLinkFrom(t);
-  return {
-    table: 'channel_members',
-    key: 'channel_id',
-    from,
-    where: and(where, { sql: exists(`SELECT 1 FROM team_members ltm WHERE ltm.team_id = c.team_id AND ltm.user_id = ${user} AND ltm.removed_at IS NULL`), bindings: [] }),
-    syncable: 'gc.channel_id',
-    user,
-    cause: `'group:' || MIN(gc.group_id)`,
-    admin: adminOfChannel,
-  };
+  return source(t, 'channel_members', (at) => {
+    const { from, where, user } = channelLinkFrom(t, at);
+    return {
+      table: 'channel_members',
+      key: 'channel_id',
+      from,
+      where: and(where, { sql: exists(`SELECT 1 FROM team_members ltm WHERE ltm.team_id = c.team_id AND ltm.user_id = ${user} AND ltm.removed_at IS NULL`), bindings: [] }),
+      syncable: 'gc.channel_id',
+      user,
+      cause: `'group:' || MIN(gc.group_id)`,
+      admin: adminOfChannel,
+    };
+  });
 }
 
 /**
@@ -205,20 +262,25 @@ export function channelLinkCandidates(t: Target): AddSource {
  * default channel is joined only by people its links permit (otherwise the next reconcile would remove them).
  */
 export function defaultChannelCandidates(teamId: string, userIds: readonly string[]): AddSource {
-  return {
-    table: 'channel_members',
-    key: 'channel_id',
-    from: { sql: `channels c, (SELECT column1 AS user_id FROM (VALUES ${userIds.map(() => '(?)').join(', ')}) AS v) ids`, bindings: [...userIds] },
-    where: and(
-      eq('c.team_id', teamId),
-      { sql: `c.is_default = TRUE AND c.type = 'O' AND c.archived_at IS NULL AND ${addable('ids.user_id')}`, bindings: [] },
-      { sql: `(c.group_constrained = FALSE OR ${grantsChannel('c.id', 'ids.user_id')})`, bindings: [] },
-    ),
-    syncable: 'c.id',
-    user: 'ids.user_id',
-    cause: `'default_channel'`,
-    admin: adminOfChannel,
-  };
+  return source({ userIds }, 'channel_members', (at) => {
+    const user = at ?? 'ids.user_id';
+    return {
+      table: 'channel_members',
+      key: 'channel_id',
+      from: at
+        ? { sql: 'channels c', bindings: [] }
+        : { sql: `channels c, (SELECT column1 AS user_id FROM (VALUES ${userIds.map(() => '(?)').join(', ')}) AS v) ids`, bindings: [...userIds] },
+      where: and(
+        eq('c.team_id', teamId),
+        { sql: `c.is_default = TRUE AND c.type = 'O' AND c.archived_at IS NULL AND ${addable(user)}`, bindings: [] },
+        { sql: `(c.group_constrained = FALSE OR ${grantsChannel('c.id', user)})`, bindings: [] },
+      ),
+      syncable: 'c.id',
+      user,
+      cause: `'default_channel'`,
+      admin: adminOfChannel,
+    };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,12 +1,13 @@
 /**
  * The four set-based statements every sync rule reduces to: insert the missing memberships of a candidate set,
- * revive tombstoned ones, tombstone memberships, and set scheme_admin. Each returns exactly the rows it changed
- * (RETURNING) so the engine can audit them, and each is one SQL statement whatever the number of rows.
+ * revive tombstoned ones (those the sync caused, or all of them), tombstone memberships, and set scheme_admin.
+ * Each returns exactly the rows it changed (RETURNING) so the engine can audit them, and each is one SQL statement
+ * whatever the number of rows.
  */
 import type { Knex } from 'knex';
 import { bool } from '../store/db.js';
 import { rawRows, type Cond } from './sql.js';
-import { exists, notExists, type AddSource, type MemberTable } from './rules.js';
+import { exists, notExists, removedBySync, type AddSource, type MemberTable } from './rules.js';
 
 export interface Changed { syncableId: string; userId: string; cause: string | null; schemeAdmin: boolean }
 
@@ -17,9 +18,9 @@ const keyOf = (table: MemberTable) => (table === 'team_members' ? 'team_id' : 'c
 const toChanged = (r: RawChanged): Changed => ({ syncableId: r.syncable_id, userId: r.user_id, cause: r.cause, schemeAdmin: bool(r.scheme_admin) });
 
 /**
- * Insert the candidate pairs that have no membership row at all, active or tombstoned: a tombstone means "removed
- * or left; do not re-add" (Mattermost's LEFT JOIN ... IS NULL on TeamMembers / ChannelMemberHistory).
- * ON CONFLICT covers a concurrent transaction that inserted the same pair first (PostgreSQL, several instances).
+ * Insert the candidate pairs that have no membership row at all. Pairs with a tombstone are reviveTombstoned's:
+ * Mattermost's LEFT JOIN ... IS NULL on TeamMembers / ChannelMemberHistory. ON CONFLICT covers a concurrent
+ * transaction that inserted the same pair first (PostgreSQL, several instances).
  */
 export async function insertMissing(tx: Knex.Transaction, s: AddSource, now: number): Promise<Changed[]> {
   const rows = await rawRows<RawChanged>(tx, `
@@ -35,18 +36,31 @@ export async function insertMissing(tx: Knex.Transaction, s: AddSource, now: num
   return rows.map(toChanged);
 }
 
-/** Re-add removed members (the admin's explicit `readdRemoved`, Mattermost `ReAddRemovedMembers`). */
-export async function reviveTombstoned(tx: Knex.Transaction, s: AddSource, now: number): Promise<Changed[]> {
+/**
+ * Which tombstones a revival lifts: `sync`, the ones the sync caused (rules.ts removedBySync: access the IdP gives
+ * back comes back), or `all`, also people who left or whom an admin removed (the admin's explicit `readdRemoved`
+ * or manual re-add, Mattermost `ReAddRemovedMembers`).
+ */
+export type Revive = 'sync' | 'all';
+
+/**
+ * Bring back the tombstoned memberships among the candidates. The UPDATE reads only `s.rows` (the step's people,
+ * through the user_id index) and checks each row against the candidates for that one person (`s.at`), so it costs
+ * the people named, never the group or the table's other tombstones.
+ */
+export async function reviveTombstoned(tx: Knex.Transaction, s: AddSource, which: Revive, now: number): Promise<Changed[]> {
   const m = s.table;
-  const match = `${s.syncable} = ${m}.${s.key} AND ${s.user} = ${m}.user_id`;
+  const c = s.at(`${m}.user_id`);
+  const match = `${s.syncable} = ${m}.${s.key}`;
   const rows = await rawRows<RawChanged>(tx, `
     UPDATE ${m} SET removed_at = NULL, removed_by = NULL, updated_at = ?,
-      added_by = (SELECT ${s.cause} FROM ${s.from.sql} WHERE ${s.where.sql} AND ${match}),
+      added_by = (SELECT ${s.cause} FROM ${c.from.sql} WHERE ${c.where.sql} AND ${match}),
       scheme_admin = ${s.admin(`${m}.${s.key}`, `${m}.user_id`)}
-    WHERE ${m}.removed_at IS NOT NULL
-      AND ${exists(`SELECT 1 FROM ${s.from.sql} WHERE ${s.where.sql} AND ${match}`)}
+    WHERE ${m}.removed_at IS NOT NULL${which === 'sync' ? ` AND ${removedBySync(`${m}.removed_by`)}` : ''}
+      AND ${s.rows.sql}
+      AND ${exists(`SELECT 1 FROM ${c.from.sql} WHERE ${c.where.sql} AND ${match}`)}
     RETURNING ${s.key} AS syncable_id, user_id, added_by AS cause, scheme_admin`,
-  [now, ...s.from.bindings, ...s.where.bindings, ...s.from.bindings, ...s.where.bindings]);
+  [now, ...c.from.bindings, ...c.where.bindings, ...s.rows.bindings, ...c.from.bindings, ...c.where.bindings]);
   return rows.map(toChanged);
 }
 

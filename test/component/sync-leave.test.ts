@@ -93,10 +93,10 @@ for (const store of stores()) {
       await ws.linkTeam(created.id, t.id);
       ws.ok(await ws.scim.del(`/Groups/${created.id}`), 204);
       assert.equal((await ws.memberships(u)).teams.get(tn)?.removedBy, `group:${created.id}`);
-      // Same externalId: the same group comes back with its links; the tombstone keeps the person out.
+      // Same externalId: the same group comes back with its links, and what it grants comes back (issue 10 §6).
       const again = ws.ok(await ws.scim.post('/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: tn, externalId: ext, members: [{ value: u }] }), 201).body;
       assert.equal(again.id, created.id);
-      assert.equal((await ws.memberships(u)).teams.get(tn)?.active, false);
+      assert.equal((await ws.memberships(u)).teams.get(tn)?.active, true);
       const v = await ws.user();
       await ws.addMembers(created.id, [v]);
       assert.equal((await ws.memberships(v)).teams.get(tn)?.active, true, 'the restored group still syncs');

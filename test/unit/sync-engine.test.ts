@@ -125,6 +125,57 @@ for (const store of stores()) {
       assert.equal((await f.channelMember(ch, u))?.addedBy, `group:${g}`);
     });
 
+    test('a plain reconcile revives the tombstones the sync caused that a live linked group grants, never self or admin ones', async () => {
+      const g = await f.group();
+      const team = await f.team(name('cause'));
+      await f.linkTeam(g, team);
+      const causes = ['constraint', `group:${g}`, 'team:x', 'self', 'admin:ops', 'admin:cli:root'];
+      const us = await f.users(causes.length);
+      await f.join(g, us);
+      await f.tx(async (tx) => {
+        for (const [i, cause] of causes.entries()) {
+          await tx('team_members').where({ team_id: team, user_id: us[i]! }).update({ removed_at: Date.now(), removed_by: cause });
+        }
+      });
+      const stats = await f.reconcile();
+      assert.deepEqual([stats.teamMembersAdded, stats.readded >= 3], [3, true]);
+      const after = await Promise.all(us.map((u) => f.teamMember(team, u)));
+      assert.deepEqual(after.map((m) => m?.active), [true, true, true, false, false, false]);
+      assert.deepEqual(after.slice(3).map((m) => m?.removedBy), ['self', 'admin:ops', 'admin:cli:root']);
+      assert.equal(after[0]?.addedBy, `group:${g}`);
+      assert.equal(statsChanged(await f.reconcile()), 0, 'a second run changes nothing');
+    });
+
+    test('a revival costs the people named: the statements of a re-add are the same with 10 or 3,000 tombstones around', async () => {
+      const small = await f.group();
+      const big = await f.group();
+      for (const g of [small, big]) {
+        const team = await f.team(name('rcost'), { constrained: true });
+        await f.linkTeam(g, team);
+        await f.linkChannel(g, await f.channel(team, 'c', { constrained: true }));
+      }
+      const few = await f.users(10);
+      const many = await f.users(3000);
+      await f.join(small, few);
+      await f.join(big, many);
+      await f.leave(small, few);
+      await f.leave(big, many);
+      const count = async (fn: () => Promise<void>) => {
+        const sqls: string[] = [];
+        const on = (q: { sql: string }) => sqls.push(q.sql);
+        f.db.on('query', on);
+        try { await fn(); } finally { f.db.off('query', on); }
+        return sqls;
+      };
+      const addSmall = await count(() => f.join(small, [few[0]!]));
+      const addBig = await count(() => f.join(big, [many[0]!]));
+      assert.deepEqual(addBig, addSmall, 'same statements');
+      assert.ok(addBig.some((sql) => /^\s*UPDATE team_members SET removed_at = NULL/.test(sql)), 'the re-add revives');
+      // Every revival names the people (the user_id index), never the whole table's tombstones.
+      for (const sql of addBig.filter((x) => /SET removed_at = NULL/.test(x))) assert.match(sql, /_members\.user_id IN \(/);
+      assert.equal((await f.teamMember((await f.db('group_teams').where({ group_id: big }).first()).team_id, many[0]!))?.active, true);
+    });
+
     test('a left team blocks channel links in it (Mattermost "already left the team"), readdRemoved brings both back', async () => {
       const g = await f.group();
       const team = await f.team(name('left'));
