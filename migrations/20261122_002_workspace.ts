@@ -40,7 +40,7 @@ export async function up(knex: Knex): Promise<void> {
       t.bigInteger('updated_at').notNullable();
       t.string('added_by', 140).notNullable(); // cause: group:<id> | default_channel | admin:<actor> | team:<id>
       t.bigInteger('removed_at').nullable();
-      t.string('removed_by', 140).nullable(); // constraint | admin:<actor> | self
+      t.string('removed_by', 140).nullable(); // group:<id> | constraint | team:<id> (sync: revivable) | admin:<actor> | self (stay)
       t.primary([key, 'user_id']);
       t.index(['user_id'], `${table}_user_idx`);
     });
