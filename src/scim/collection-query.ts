@@ -113,7 +113,7 @@ const SEEK_ALIASES = ['scim_seek_0', 'scim_seek_1'] as const;
 export interface PageSource {
   /** The live rows of the resource type, before the filter. */
   base: () => Knex.QueryBuilder;
-  columns: string;
+  columns: string | readonly string[];
   /**
    * Columns worth computing only for the rows returned (a subquery per row). Left out of a page read with OFFSET:
    * PostgreSQL computes the select list of the skipped rows too (28 ms instead of 5 for page 51 of 20,000 users).
@@ -141,9 +141,9 @@ export async function readPage<T extends object>(cq: CollectionQuery, source: Pa
   let rows: T[] = [];
   if (cq.count > 0 && after) {
     const seek = seekAfter(cq, after);
-    rows = await applyPage(base().select(columns, ...inlineColumns, ...keyColumns).whereRaw(seek.sql, seek.bindings as any[]), { ...cq, startIndex: 1 });
+    rows = await applyPage(base().select(...[columns].flat(), ...inlineColumns, ...keyColumns).whereRaw(seek.sql, seek.bindings as any[]), { ...cq, startIndex: 1 });
   } else if (cq.count > 0) {
-    rows = await applyPage(base().select(columns, ...(cq.startIndex === 1 ? inlineColumns : []), ...keyColumns), cq);
+    rows = await applyPage(base().select(...[columns].flat(), ...(cq.startIndex === 1 ? inlineColumns : []), ...keyColumns), cq);
   }
   if (seekable && rows.length === cq.count && rows.length > 0) {
     const last = rows[rows.length - 1] as Record<string, unknown>;

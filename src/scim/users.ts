@@ -14,7 +14,7 @@ import { applyUserPatch } from './user-patch.js';
 import { project, projectionFrom } from './projection.js';
 import { ENTERPRISE, USER_SCHEMA, etagOf, userToScim } from './user-mapping.js';
 import { checkIfMatch, createUser, deleteUser, readUser, replaceUser, StaleRead } from './user-lifecycle.js';
-import { loadValues, valuesColumn, valuesOf, type UserRow } from '../store/users.js';
+import { loadValues, USER_COLUMNS, valuesColumn, valuesOf, type UserRow } from '../store/users.js';
 import { dialectOf } from '../store/db.js';
 import { liveCount } from '../store/counts.js';
 
@@ -104,7 +104,7 @@ async function listUsers(ctx: ScimContext) {
   // trip; a page of a whole-collection walk reads them with one IN query, which costs SQLite 0.5 ms less per 100 users
   // than a JSON subquery per row.
   const { rows, total } = await readPage<UserRow & { values_json?: unknown }>(cq, {
-    base, columns: 'users.*', inlineColumns: cq.where ? [valuesColumn(ctx.db)] : [], cursors: cursorsFor(ctx.db), countAll: () => liveCount(ctx.db, 'User'),
+    base, columns: USER_COLUMNS, inlineColumns: cq.where ? [valuesColumn(ctx.db)] : [], cursors: cursorsFor(ctx.db), countAll: () => liveCount(ctx.db, 'User'),
   });
   // The values came with the page unless it was unfiltered or read with OFFSET.
   const missing = rows.filter((r) => r.values_json === undefined).map((r) => r.id);

@@ -45,14 +45,29 @@ export type UserFields = Omit<UserRow, 'id' | 'created_at' | 'updated_at' | 'ver
 
 export const MULTI_VALUED = ['emails', 'phoneNumbers', 'ims', 'photos', 'roles', 'entitlements'] as const;
 
+/**
+ * The columns of a UserRow, for reads: not `users.*`, which would also fetch the fifteen `_fold` columns that only
+ * SQL compares (on PostgreSQL every result, an empty one too, describes and parses each column it names).
+ */
+const ROW_COLUMNS = [
+  'id', 'external_id', 'user_name', 'username', 'email', 'display_name', 'first_name', 'last_name', 'formatted_name',
+  'nickname', 'position', 'user_type', 'preferred_language', 'locale', 'timezone', 'profile_url', 'employee_number',
+  'department', 'cost_center', 'organization', 'division', 'manager_id', 'extra', 'active', 'deactivated_at',
+  'deleted_at', 'created_at', 'updated_at', 'version',
+] as const satisfies readonly (keyof UserRow)[];
+export const USER_COLUMNS: readonly string[] = ROW_COLUMNS.map((c) => `users.${c}`);
+/** Compile-time: a UserRow field missing from ROW_COLUMNS makes this `never`, and the line fails to type-check. */
+const everyColumn: Exclude<keyof UserRow, (typeof ROW_COLUMNS)[number]> extends never ? true : never = true;
+void everyColumn;
+
 export async function getUser(db: Knex, id: string, opts: { includeDeleted?: boolean } = {}): Promise<UserRow | undefined> {
   const q = db<UserRow>('users').where({ id });
   if (!opts.includeDeleted) q.whereNull('deleted_at');
-  return q.first();
+  return q.first(...USER_COLUMNS);
 }
 
 export async function getUserByExternalId(db: Knex, externalId: string): Promise<UserRow | undefined> {
-  return db<UserRow>('users').where({ external_id: externalId }).first();
+  return db<UserRow>('users').where({ external_id: externalId }).first(...USER_COLUMNS);
 }
 
 /**
@@ -75,7 +90,7 @@ export function valuesOf(row: { values_json?: unknown }): ValueRow[] {
 
 /** A live user and their multi-valued attributes, in one statement. */
 export async function getUserWithValues(db: Knex, id: string): Promise<{ row: UserRow; values: ValueRow[] } | undefined> {
-  const found = await db('users').where({ id }).whereNull('deleted_at').first('users.*', valuesColumn(db));
+  const found = await db('users').where({ id }).whereNull('deleted_at').first(...USER_COLUMNS, valuesColumn(db));
   if (!found) return undefined;
   const { values_json, ...row } = found;
   return { row: row as UserRow, values: valuesOf({ values_json }) };
