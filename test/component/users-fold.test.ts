@@ -119,6 +119,17 @@ for (const store of stores()) {
       assert.deepEqual(found.body.Resources.map((x: any) => x.id), [ok.body.id]);
     });
 
+    test('a NUL in a filter, raw or escaped, is 400 invalidFilter and never matches everyone', async () => {
+      const api = client(env.server);
+      await api.post('/Users', newUser());
+      for (const filter of ['userName co "\\u0000"', 'displayName ew "\\u0000"', 'userName co "\u0000"', 'emails sw "a\u0000"']) {
+        const r = await api.get(q(filter));
+        expect400(r, 'invalidFilter', /NUL/);
+      }
+      const search = await api.post('/Users/.search', { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: 'userName co "\\u0000"' });
+      expect400(search, 'invalidFilter', /NUL/);
+    });
+
     test('PATCH applies the string limits of POST and PUT: groups and users', async () => {
       const api = client(env.server);
       const long = 'x'.repeat(200_000);

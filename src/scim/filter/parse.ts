@@ -107,6 +107,8 @@ function tokenize(text: string): Token[] {
       }
       // `"\ud800"` decodes to a lone surrogate, which no stored value holds (src/scim/body-checks.ts).
       if (hasLoneSurrogate(value)) fail(`String at position ${i} has a lone UTF-16 surrogate`);
+      // `"\u0000"` decodes to a NUL: see checkInput.
+      if ((value as string).includes('\u0000')) fail(`String at position ${i} has the NUL character (U+0000)`);
       tokens.push({ type: 'string', text: value as string, start: i, end: j + 1 });
       i = j + 1;
     } else {
@@ -332,6 +334,9 @@ function checkInput(text: string): string | undefined {
   if (text.length > MAX_FILTER_LENGTH) return `Filter is longer than ${MAX_FILTER_LENGTH} characters`;
   if (text.trim() === '') return 'Filter is empty';
   if (hasLoneSurrogate(text)) return 'Filter has a lone UTF-16 surrogate';
+  // SQLite's LIKE stops reading its pattern at a NUL, so `co "\u0000"` became `%` and matched everyone; no stored
+  // value holds a NUL (bodies with one are refused), so a filter with one can match nothing and is refused too.
+  if (text.includes('\u0000')) return 'Filter must not contain the NUL character (U+0000)';
   return undefined;
 }
 
