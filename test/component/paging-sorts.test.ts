@@ -3,23 +3,16 @@
  * once even when rows of an earlier page are deleted in between, for a non-default sortBy too (expressions such as
  * lower(last_name), nullable attributes whose unassigned values sort last, descending order).
  */
-import { describe, test, before, after } from 'node:test';
+import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { client, createDatabase, ENTERPRISE, GROUP_SCHEMA, rand, startServer, stores, USER_SCHEMA, type TestDatabase, type TestServer } from '../helpers/server.ts';
+import { client, ENTERPRISE, GROUP_SCHEMA, rand, stores, USER_SCHEMA, useServer } from '../helpers/server.ts';
 
 for (const store of stores()) {
   describe(`paging with sortBy while earlier rows are deleted [${store}]`, () => {
-    let db: TestDatabase;
-    let server: TestServer;
+    const env = useServer(store);
     let api: ReturnType<typeof client>;
-    before(async () => {
-      db = await createDatabase(store);
-      server = await startServer(store, db);
-      api = client(server);
-    });
-    after(async () => {
-      await server?.stop();
-      await db?.drop();
+    before(() => {
+      api = client(env.server);
     });
 
     /**
