@@ -11,7 +11,7 @@ import { findLiveGroup, findLiveGroupsByName, getChannelByName, getTeamByName } 
 import { createChannelTx } from '../workspace/channels.js';
 import { linkTx } from '../workspace/links.js';
 import { createTeamTx } from '../workspace/teams.js';
-import type { AuditCtx, SyncEngine } from './engine.js';
+import type { AuditCtx, GroupRules, SyncEngine } from './engine.js';
 import { ruleMatches, type MappingRule } from './mapping.js';
 
 export type RuleOutcome = { rule: MappingRule; result: 'linked' | 'unchanged' | 'skipped'; reason?: string };
@@ -59,6 +59,9 @@ export async function applyRulesToGroup(
   for (const rule of rules) if (ruleMatches(rule, group)) out.push(await applyRule(tx, sync, group.id, rule, a));
   return out;
 }
+
+/** The engine's `groupRules`: the engine's own rules, applied to a group that appeared or changed. */
+export const applyEngineRules: GroupRules = (tx, sync, group, a) => applyRulesToGroup(tx, sync, group, sync.mappings, a);
 
 /**
  * At start-up: every rule whose group exists now, one transaction per rule and group. A displayName rule applies to

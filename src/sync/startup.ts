@@ -7,7 +7,7 @@ import { ConfigError, type Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { SyncEngine } from './engine.js';
 import { loadMappingFile, type MappingRule } from './mapping.js';
-import { applyMappingsAtStart } from './mapping-apply.js';
+import { applyEngineRules, applyMappingsAtStart } from './mapping-apply.js';
 
 export const MAPPING_ACTOR = 'system:mapping';
 
@@ -18,7 +18,7 @@ export async function startSync(db: Knex, config: Config, log: Logger): Promise<
     if (!parsed.ok) throw new ConfigError(`GROUP_MAPPING_FILE ${config.groupMappingFile}: ${parsed.error}`);
     mappings = parsed.rules;
   }
-  const sync = new SyncEngine({ defaultChannels: config.defaultChannels, mappings });
+  const sync = new SyncEngine({ defaultChannels: config.defaultChannels, mappings, groupRules: applyEngineRules });
   if (mappings.length) {
     const { skips, ...counts } = await applyMappingsAtStart(db, sync, { actor: MAPPING_ACTOR });
     for (const s of skips) log.warn('group mapping rule skipped', { file: config.groupMappingFile, rule: `links[${s.rule}]`, reason: s.reason });

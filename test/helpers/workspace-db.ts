@@ -8,6 +8,7 @@ import { bool, migrate, openDb } from '../../src/store/db.ts';
 import { foldGroup, foldUser } from '../../src/store/fold.ts';
 import { SyncEngine, type AuditCtx, type ReconcileStats } from '../../src/sync/engine.ts';
 import type { MappingRule } from '../../src/sync/mapping.ts';
+import { applyEngineRules } from '../../src/sync/mapping-apply.ts';
 import { createTeamTx } from '../../src/workspace/teams.ts';
 import { createChannelTx } from '../../src/workspace/channels.ts';
 import { linkTx } from '../../src/workspace/links.ts';
@@ -39,7 +40,7 @@ export async function fixture(store: Store, opts: { mappings?: MappingRule[]; de
   const tdb: TestDatabase = await createDatabase(store);
   const db = openDb({ url: tdb.url, sqliteSynchronous: 'NORMAL' });
   await migrate(db);
-  const sync = new SyncEngine({ defaultChannels: opts.defaultChannels ?? ['town-square', 'off-topic'], mappings: opts.mappings ?? [] });
+  const sync = new SyncEngine({ defaultChannels: opts.defaultChannels ?? ['town-square', 'off-topic'], mappings: opts.mappings ?? [], groupRules: applyEngineRules });
   let n = 0;
   const tx = <T>(fn: (tx: Knex.Transaction) => Promise<T>) => db.transaction(fn);
   const member = (table: string, key: string) => async (id: string, userId: string) => {
