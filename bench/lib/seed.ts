@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { dialectOf, migrate, openDb } from '../../src/store/db.js';
-import { userFromScim, userToScim } from '../../src/scim/user-mapping.js';
-import { cleanUsername } from '../../src/scim/username.js';
+import { userFromScim, userToScim } from '../../src/scim/shared/user-representation.js';
+import { cleanUsername } from '../../src/scim/shared/username.js';
 import { foldGroup, foldUser, foldValue } from '../../src/store/fold.js';
 
 export type Store = 'sqlite' | 'pg';

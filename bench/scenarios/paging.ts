@@ -2,7 +2,7 @@
  * Walk every user with GET /Users?startIndex=k&count=100, as Okta's import and Entra's account discovery do: one
  * reader goes page after page. The pages are cut into one contiguous run per connection and each connection reads
  * its run in order, so 10 connections are 10 such readers at once (the server continues each from the last row it
- * served: src/scim/page-cursors.ts). A reader that starts mid-collection first reads, unrecorded, the page before its
+ * served: src/scim/query/page-cursors.ts). A reader that starts mid-collection first reads, unrecorded, the page before its
  * run, as a reader that walked there from page 1 would have: otherwise the 1 % slowest pages, the p99, would be just
  * the ten cold OFFSET starts that no IdP makes. Stops at the last page or after four times --duration.
  */

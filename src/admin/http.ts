@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import type { Logger } from '../log.js';
 import type { Authenticator } from '../http/auth.js';
 import { hasBody, hasNul, NUL_IN_URL } from '../http/nul.js';
-import type { Principal } from '../scim/context.js';
+import type { Principal } from '../scim/shared/context.js';
 import { classifyDbError } from '../store/db.js';
 import type { SyncEngine } from '../sync/engine.js';
 import { badRequest, WorkspaceError } from '../workspace/errors.js';

@@ -9,7 +9,7 @@ import { Strategy as BearerStrategy } from 'passport-http-bearer';
 import type { NextFunction, Request, Response } from 'express';
 import type { Knex } from 'knex';
 import type { Config } from '../config/index.js';
-import type { Principal } from '../scim/context.js';
+import type { Principal } from '../scim/shared/context.js';
 import { findToken, sameSecret, type Scope } from '../store/tokens.js';
 import type { Logger } from '../log.js';
 import { sendError } from './errors.js';

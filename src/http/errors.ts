@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { NextFunction, Request, Response } from 'express';
 import SCIMMY from 'scimmy';
 import type { Logger } from '../log.js';
-import { errorBody, HttpFailure, InternalFailure, isScimmyError, toScimFailure } from '../scim/errors.js';
+import { errorBody, HttpFailure, InternalFailure, isScimmyError, toScimFailure } from '../scim/shared/errors.js';
 
 export function sendError(res: Response, status: number, scimType: string | null | undefined, detail: string, headers: Record<string, string> = {}): void {
   res.locals.errorDetail = detail; // for the access log (request-context.ts)

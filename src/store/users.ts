@@ -1,6 +1,6 @@
 /**
  * Users repository: the `users` row, its multi-valued attributes (`user_values`) and workspace sessions.
- * It knows SQL, not SCIM; the SCIM layer maps its rows (see src/scim/user-mapping.ts).
+ * It knows SQL, not SCIM; the SCIM layer maps its rows (see src/scim/shared/user-representation.ts).
  */
 import type { Knex } from 'knex';
 import { dialectOf } from './db.js';

@@ -7,7 +7,7 @@
  *   2. channels linked with auto_add: their team first (then its default channels), then the channel;
  *   3. removals from constrained channels, then constrained teams (leaving a team leaves its channels);
  *   4. scheme_admin from scheme_admin links.
- * The rules themselves are SQL in src/sync/rules.ts; the statements in src/sync/statements.ts.
+ * The rules themselves are SQL in src/store/group-sync/rules.ts; the statements in src/store/group-sync/statements.ts.
  *
  * Cost: event methods (membersAdded, membersRemoved, groupDeleted, user*) pass the group and a chunk of at most
  * CHUNK user ids to every statement, so each statement is a set of primary-key lookups whose cost depends on the
@@ -16,14 +16,14 @@
 import type { Knex } from 'knex';
 import { writeAuditMany, type AuditEntry } from '../store/audit.js';
 import { bool } from '../store/db.js';
-import { bySyncable, chunk } from './sql.js';
+import { bySyncable, chunk } from '../store/group-sync/sql.js';
 import {
   channelAdminsToDemote, channelAdminsToPromote, channelLinkCandidates, channelMembersToRemove, channelsOfLeftTeam,
   channelTeamCandidates, defaultChannelCandidates, teamAdminsToDemote, teamAdminsToPromote, teamLinkCandidates,
   teamMembersToRemove, type AddSource, type Target,
-} from './rules.js';
-import { insertMissing, reviveTombstoned, setSchemeAdmin, tombstone, type Changed, type Revive } from './statements.js';
-import type { MappingRule } from './mapping.js';
+} from '../store/group-sync/rules.js';
+import { insertMissing, reviveTombstoned, setSchemeAdmin, tombstone, type Changed, type Revive } from '../store/group-sync/statements.js';
+import type { MappingRule } from '../workspace/mapping-file.js';
 
 export interface AuditCtx { actor: string; requestId?: string | undefined }
 
@@ -53,7 +53,7 @@ export const statsChanged = (s: ReconcileStats): number =>
 export interface GroupRef { id: string; externalId: string | null; displayName: string }
 
 /**
- * Applies the mapping rules that match a group (src/sync/mapping-apply.ts, which links groups through the workspace
+ * Applies the mapping rules that match a group (src/workspace/group-rules.ts, which links groups through the workspace
  * use-cases). Injected rather than imported, so the engine depends on nothing above it: the workspace use-cases call
  * the engine, and an import back from the engine would be a cycle.
  */

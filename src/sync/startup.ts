@@ -6,8 +6,8 @@ import type { Knex } from 'knex';
 import { ConfigError, type Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { SyncEngine } from './engine.js';
-import { loadMappingFile, type MappingRule } from './mapping.js';
-import { applyEngineRules, applyMappingsAtStart } from './mapping-apply.js';
+import { loadMappingFile, type MappingRule } from '../workspace/mapping-file.js';
+import { applyEngineRules, applyMappingsAtStart } from '../workspace/group-rules.js';
 
 export const MAPPING_ACTOR = 'system:mapping';
 

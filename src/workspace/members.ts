@@ -11,7 +11,7 @@ import {
   getMember, getUserState, insertMember, listMembers as listMemberRows, liveChannelIdsInTeam, memberOut, reviveMember, tombstoneMember,
   userMemberships, type Member, type SyncableKind,
 } from '../store/workspace.js';
-import { adminByLinks, permittedByLinks } from '../sync/checks.js';
+import { adminByLinks, permittedByLinks } from '../store/group-sync/checks.js';
 import type { ReconcileStats } from '../sync/engine.js';
 import { readChannel } from './channels.js';
 import { auditOf, type WorkspaceCtx } from './context.js';

@@ -12,7 +12,7 @@ import knexFactory, { type Knex } from 'knex';
 import {
   client, createDatabase, GROUP_SCHEMA, newUser, PATCH_OP, rand, ROOT, startServer, stores, useServer, type Reply, type Store,
 } from '../helpers/server.ts';
-import { MAX_FILTER_TERMS } from '../../src/scim/filter/parse.ts';
+import { MAX_FILTER_TERMS } from '../../src/scim/query/filter-parse.ts';
 
 const ops = (...Operations: unknown[]) => ({ schemas: [PATCH_OP], Operations });
 const q = (filter: string) => `/Users?filter=${encodeURIComponent(filter)}`;

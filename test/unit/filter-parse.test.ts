@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AttrPath, CompareOp, FilterNode, FilterValue } from '../../src/scim/filter/ast.ts';
-import { countTerms, MAX_FILTER_LENGTH, MAX_FILTER_TERMS, MAX_NESTING_DEPTH, parseAttrPath, parseFilter } from '../../src/scim/filter/parse.ts';
+import type { AttrPath, CompareOp, FilterNode, FilterValue } from '../../src/scim/query/filter-ast.ts';
+import { countTerms, MAX_FILTER_LENGTH, MAX_FILTER_TERMS, MAX_NESTING_DEPTH, parseAttrPath, parseFilter } from '../../src/scim/query/filter-parse.ts';
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 

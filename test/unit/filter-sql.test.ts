@@ -6,8 +6,8 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import knexFactory, { type Knex } from 'knex';
 import fc from 'fast-check';
-import { formatPath, type FilterNode } from '../../src/scim/filter/ast.ts';
-import { MAX_FILTER_LENGTH, MAX_FILTER_TERMS, MAX_NESTING_DEPTH, parseFilter } from '../../src/scim/filter/parse.ts';
+import { formatPath, type FilterNode } from '../../src/scim/query/filter-ast.ts';
+import { MAX_FILTER_LENGTH, MAX_FILTER_TERMS, MAX_NESTING_DEPTH, parseFilter } from '../../src/scim/query/filter-parse.ts';
 import {
   attributeMap,
   filterToSql,
@@ -16,7 +16,7 @@ import {
   type ColumnTarget,
   type Dialect,
   type MultiTarget,
-} from '../../src/scim/filter/to-sql.ts';
+} from '../../src/store/filter-sql.ts';
 import { fold } from '../../src/store/fold.ts';
 
 const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';

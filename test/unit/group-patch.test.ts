@@ -4,8 +4,8 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planGroupPatch, type GroupChange, type PlanError } from '../../src/scim/group-patch.ts';
-import { GROUP_STRING_MAX } from '../../src/scim/group-values.ts';
+import { planGroupPatch, type GroupChange, type PlanError } from '../../src/scim/patch/group-patch.ts';
+import { GROUP_STRING_MAX } from '../../src/scim/shared/group-values.ts';
 
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const GROUP_ID = 'g-0001';

@@ -1,7 +1,7 @@
-/** The page-cursor cache (src/scim/page-cursors.ts): least recently used entries go first, old ones are not served. */
+/** The page-cursor cache (src/scim/query/page-cursors.ts): least recently used entries go first, old ones are not served. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PageCursors } from '../../src/scim/page-cursors.ts';
+import { PageCursors } from '../../src/scim/query/page-cursors.ts';
 
 test('a cursor is served until it is a minute old', () => {
   let now = 0;

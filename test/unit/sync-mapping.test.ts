@@ -1,7 +1,7 @@
 /** The mapping-file parser and the Mattermost name rules: pure functions, no database. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseMapping, ruleMatches } from '../../src/sync/mapping.ts';
+import { parseMapping, ruleMatches } from '../../src/workspace/mapping-file.ts';
 import { channelNameProblem, defaultDisplayName, teamNameProblem } from '../../src/workspace/names.ts';
 
 test('a valid file parses with defaults (autoAdd true, schemeAdmin false)', () => {

@@ -5,7 +5,7 @@
  * whatever the number of rows.
  */
 import type { Knex } from 'knex';
-import { bool } from '../store/db.js';
+import { bool } from '../db.js';
 import { rawRows, type Cond } from './sql.js';
 import { exists, notExists, removedBySync, type AddSource, type MemberTable } from './rules.js';
 

@@ -9,14 +9,14 @@ import {
   getUser, getUserByExternalId, getUserWithValues, insertUser, insertValues, replaceValues, revokeSessions, updateUser,
   usernamesLike, type ValueRow,
   type UserRow,
-} from '../store/users.js';
-import { writeAudit } from '../store/audit.js';
-import { classifyDbError, dialectOf } from '../store/db.js';
-import { fold } from '../store/fold.js';
-import { actorOf, type ScimContext } from './context.js';
-import { scimError } from './errors.js';
-import { cleanUsername, withSuffix } from './username.js';
-import { etagOf, userFromScim, userToScim, type UserInput } from './user-mapping.js';
+} from '../../store/users.js';
+import { writeAudit } from '../../store/audit.js';
+import { classifyDbError, dialectOf } from '../../store/db.js';
+import { fold } from '../../store/fold.js';
+import { actorOf, type ScimContext } from '../shared/context.js';
+import { scimError } from '../shared/errors.js';
+import { cleanUsername, withSuffix } from '../shared/username.js';
+import { etagOf, userFromScim, userToScim, type UserInput } from '../shared/user-representation.js';
 
 type Json = Record<string, any>;
 

@@ -5,9 +5,9 @@
  * Okta's no-path replace of `{id, displayName}`, add with a bare string id (MS reference Postman suite).
  * The parser returns a result and never throws.
  */
-import { parseAttrPath } from './filter/parse.js';
-import type { FilterNode } from './filter/ast.js';
-import { displayNameProblem, externalIdProblem } from './group-values.js';
+import { parseAttrPath } from '../query/filter-parse.js';
+import type { FilterNode } from '../query/filter-ast.js';
+import { displayNameProblem, externalIdProblem } from '../shared/group-values.js';
 
 export type GroupChange =
   | { kind: 'addMembers'; ids: string[] }

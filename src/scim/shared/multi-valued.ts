@@ -1,6 +1,6 @@
 /**
  * Multi-valued attributes as RFC 7643 §2.4 wants them stored: at most one value with `primary: true` (a MUST), and no
- * (type, value) pair twice (a SHOULD NOT). Every write goes through `tidyLists` (user-mapping.ts), so the workspace
+ * (type, value) pair twice (a SHOULD NOT). Every write goes through `tidyLists` (user-representation.ts), so the workspace
  * email, taken from the primary email, always follows the one primary there is.
  */
 type Json = Record<string, any>;

@@ -1,9 +1,9 @@
 /** What every SCIM handler knows about the request it serves (passed as SCIMMY's `ctx`). */
 import type { Response } from 'express';
-import type { Db } from '../store/db.js';
-import type { Logger } from '../log.js';
-import type { Config } from '../config/index.js';
-import type { SyncEngine } from '../sync/engine.js';
+import type { Db } from '../../store/db.js';
+import type { Logger } from '../../log.js';
+import type { Config } from '../../config/index.js';
+import type { SyncEngine } from '../../sync/engine.js';
 
 export interface Principal { tokenId: string; name: string; scope: 'scim' | 'admin' }
 

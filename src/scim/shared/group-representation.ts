@@ -3,8 +3,8 @@
  * done by us rather than by SCIMMY's per-member coercion, which costs seconds and hundreds of MB at 100,000 members
  * (../shared/research/scimmy.md §2.2).
  */
-import type { GroupRow, MemberRef } from '../store/groups.js';
-import { etagOf } from './user-mapping.js';
+import type { GroupRow, MemberRef } from '../../store/groups.js';
+import { etagOf } from './user-representation.js';
 import { scimError } from './errors.js';
 
 export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';

@@ -5,18 +5,18 @@
  */
 import { once } from 'node:events';
 import SCIMMY from 'scimmy';
-import type { ScimContext } from './context.js';
-import { handlerFailure, scimError } from './errors.js';
-import { applyWhere, parseCollectionQuery, readPage } from './collection-query.js';
-import { cursorsFor } from './page-cursors.js';
-import { attributeMap, type ColumnTarget } from './filter/to-sql.js';
-import { GROUP_SCHEMA, groupToScim, memberToScim, projection, type Projection } from './group-mapping.js';
-import { planGroupPatch } from './group-patch.js';
-import { changeGroup, createGroup, deleteGroup, groupFromScim, replaceGroup } from './group-lifecycle.js';
-import { getGroup, loadMembers, memberPages, type GroupRow } from '../store/groups.js';
-import { dialectOf } from '../store/db.js';
-import { liveCount } from '../store/counts.js';
-import { etagOf } from './user-mapping.js';
+import type { ScimContext } from '../shared/context.js';
+import { handlerFailure, scimError } from '../shared/errors.js';
+import { applyWhere, parseCollectionQuery, readPage } from '../query/collection-query.js';
+import { cursorsFor } from '../query/page-cursors.js';
+import { attributeMap, type ColumnTarget } from '../../store/filter-sql.js';
+import { GROUP_SCHEMA, groupToScim, memberToScim, projection, type Projection } from '../shared/group-representation.js';
+import { planGroupPatch } from '../patch/group-patch.js';
+import { changeGroup, createGroup, deleteGroup, groupFromScim, replaceGroup } from '../use-cases/group-lifecycle.js';
+import { getGroup, loadMembers, memberPages, type GroupRow } from '../../store/groups.js';
+import { dialectOf } from '../../store/db.js';
+import { liveCount } from '../../store/counts.js';
+import { etagOf } from '../shared/user-representation.js';
 
 type Json = Record<string, any>;
 /** A column; a caseExact=false string is compared through its stored fold, `<column>_fold` (store/fold.ts). */

@@ -7,13 +7,13 @@ import type { Knex } from 'knex';
 import {
   addMembers, bumpGroup, clearMembers, getGroup, getGroupByExternalId, insertGroup, liveUserIds, removeMembers, replaceMembers, updateGroup,
   type GroupRow,
-} from '../store/groups.js';
-import { writeAudit, writeAuditMany } from '../store/audit.js';
-import { lockUsers } from '../store/users.js';
-import { actorOf, type ScimContext } from './context.js';
-import { scimError } from './errors.js';
-import type { GroupChange } from './group-patch.js';
-import { displayNameProblem, externalIdProblem } from './group-values.js';
+} from '../../store/groups.js';
+import { writeAudit, writeAuditMany } from '../../store/audit.js';
+import { lockUsers } from '../../store/users.js';
+import { actorOf, type ScimContext } from '../shared/context.js';
+import { scimError } from '../shared/errors.js';
+import type { GroupChange } from '../patch/group-patch.js';
+import { displayNameProblem, externalIdProblem } from '../shared/group-values.js';
 import { checkIfMatch, Conflict, withRetry } from './user-lifecycle.js';
 
 type Json = Record<string, any>;

@@ -1,7 +1,7 @@
 /**
  * The group-sync rules as SQL predicates and candidate sets (Mattermost group sync, ../shared/research/domain.md §2).
  * Each export is one rule, written as the SQL that decides it, with the Mattermost source it follows. They only
- * build text; src/sync/statements.ts runs them and src/sync/engine.ts orders them.
+ * build text; src/store/group-sync/statements.ts runs them and src/sync/engine.ts orders them.
  *
  * Scopes: every candidate set can be narrowed to one group, team, channel and/or a chunk of users. A membership
  * change passes the group and the chunk of users it changed, so every statement is driven by primary-key lookups
@@ -10,7 +10,7 @@
 import { and, eq, inList, type Cond } from './sql.js';
 
 /**
- * What one sync step looks at. `userIds` is at most one chunk (src/sync/sql.ts CHUNK); `userRange` is a page of
+ * What one sync step looks at. `userIds` is at most one chunk (src/store/group-sync/sql.ts CHUNK); `userRange` is a page of
  * user ids (after, upTo], which is how a reconcile keeps every statement bounded however large the workspace.
  */
 export interface Target {

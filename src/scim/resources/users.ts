@@ -5,18 +5,18 @@
  */
 import SCIMMY from 'scimmy';
 import { isDeepStrictEqual } from 'node:util';
-import type { ScimContext } from './context.js';
-import { handlerFailure, scimError } from './errors.js';
-import { applyWhere, parseCollectionQuery, readPage } from './collection-query.js';
-import { cursorsFor } from './page-cursors.js';
-import { attributeMap, type ColumnTarget, type MultiTarget } from './filter/to-sql.js';
-import { applyUserPatch } from './user-patch.js';
-import { project, projectionFrom } from './projection.js';
-import { ENTERPRISE, USER_SCHEMA, etagOf, userToScim } from './user-mapping.js';
-import { checkIfMatch, createUser, deleteUser, readUser, replaceUser, StaleRead } from './user-lifecycle.js';
-import { loadValues, USER_COLUMNS, valuesColumn, valuesOf, type UserRow } from '../store/users.js';
-import { dialectOf } from '../store/db.js';
-import { liveCount } from '../store/counts.js';
+import type { ScimContext } from '../shared/context.js';
+import { handlerFailure, scimError } from '../shared/errors.js';
+import { applyWhere, parseCollectionQuery, readPage } from '../query/collection-query.js';
+import { cursorsFor } from '../query/page-cursors.js';
+import { attributeMap, type ColumnTarget, type MultiTarget } from '../../store/filter-sql.js';
+import { applyUserPatch } from '../patch/user-patch.js';
+import { project, projectionFrom } from '../query/projection.js';
+import { ENTERPRISE, USER_SCHEMA, etagOf, userToScim } from '../shared/user-representation.js';
+import { checkIfMatch, createUser, deleteUser, readUser, replaceUser, StaleRead } from '../use-cases/user-lifecycle.js';
+import { loadValues, USER_COLUMNS, valuesColumn, valuesOf, type UserRow } from '../../store/users.js';
+import { dialectOf } from '../../store/db.js';
+import { liveCount } from '../../store/counts.js';
 
 type Json = Record<string, any>;
 

@@ -3,7 +3,7 @@
  * and PostgreSQL; the only dialect difference is where a raw statement's rows come back.
  */
 import type { Knex } from 'knex';
-import { dialectOf } from '../store/db.js';
+import { dialectOf } from '../db.js';
 
 /** Ids per statement: far below SQLite's and PostgreSQL's bind limits, large enough to keep statements few. */
 export const CHUNK = 500;

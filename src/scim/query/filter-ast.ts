@@ -2,7 +2,7 @@
  * AST for the SCIM filter language (RFC 7644 §3.4.2.2).
  *
  * The AST is deliberately independent of any storage: `parse.ts` builds it from
- * text, `to-sql.ts` turns it into a knex WHERE clause. Attribute names are kept
+ * text, `src/store/filter-sql.ts` turns it into a knex WHERE clause. Attribute names are kept
  * exactly as the client wrote them; resolution (which is case-insensitive per
  * RFC 7643 §2.1) is the job of the AttributeMap used at translation time.
  */

@@ -23,8 +23,8 @@
  * not match `title eq "x"`, so `not (title eq "x")` must match it. With
  * two-valued leaves, AND/OR/NOT compose exactly like the filter's boolean logic.
  */
-import { formatPath, type AttrPath, type CompareOp, type FilterNode, type FilterValue } from './ast.ts';
-import { fold } from '../../store/fold.js';
+import { formatPath, type AttrPath, type CompareOp, type FilterNode, type FilterValue } from '../scim/query/filter-ast.ts';
+import { fold } from './fold.js';
 
 export type AttrType = 'string' | 'boolean' | 'dateTime' | 'integer' | 'decimal' | 'reference' | 'binary';
 /** A single-valued attribute stored in (or computed by) an SQL expression of the main table. */

@@ -3,10 +3,10 @@
  * answered by SQL. Parsers return a result (or a SCIM error to throw); nothing is filtered, sorted or paged in memory.
  */
 import type { Knex } from 'knex';
-import { parseFilter } from './filter/parse.js';
-import { filterToSql, type AttributeMap } from './filter/to-sql.js';
-import { scimError } from './errors.js';
-import type { Dialect } from '../store/db.js';
+import { parseFilter } from './filter-parse.js';
+import { filterToSql, type AttributeMap } from '../../store/filter-sql.js';
+import { scimError } from '../shared/errors.js';
+import type { Dialect } from '../../store/db.js';
 import type { PageCursors, SeekKey } from './page-cursors.js';
 
 export interface CollectionQuery {

@@ -27,8 +27,8 @@
  * The parser never throws: every failure is returned as `{ ok: false, error }`,
  * which the HTTP layer maps to 400 invalidFilter (RFC 7644 §3.12).
  */
-import type { AttrPath, CompareOp, FilterNode, FilterValue } from './ast.ts';
-import { hasLoneSurrogate } from '../body-checks.js';
+import type { AttrPath, CompareOp, FilterNode, FilterValue } from './filter-ast.ts';
+import { hasLoneSurrogate } from '../shared/body-checks.js';
 
 export type ParseResult = { ok: true; filter: FilterNode } | { ok: false; error: string };
 export type AttrPathResult =
@@ -105,7 +105,7 @@ function tokenize(text: string): Token[] {
       } catch {
         fail(`Invalid string literal at position ${i}`);
       }
-      // `"\ud800"` decodes to a lone surrogate, which no stored value holds (src/scim/body-checks.ts).
+      // `"\ud800"` decodes to a lone surrogate, which no stored value holds (src/scim/shared/body-checks.ts).
       if (hasLoneSurrogate(value)) fail(`String at position ${i} has a lone UTF-16 surrogate`);
       // `"\u0000"` decodes to a NUL: see checkInput.
       if ((value as string).includes('\u0000')) fail(`String at position ${i} has the NUL character (U+0000)`);

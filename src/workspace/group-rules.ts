@@ -1,5 +1,5 @@
 /**
- * Applying mapping rules (src/sync/mapping.ts): when a group appears, is renamed or restored (engine.groupUpserted,
+ * Applying mapping rules (src/workspace/mapping-file.ts): when a group appears, is renamed or restored (engine.groupUpserted,
  * inside the SCIM transaction) and at start-up for the groups that already exist. Applying a rule links the group
  * to the team or channel, creating them if the rule says so, and reconciles that team or channel when the link was
  * created or changed. A rule that cannot apply (no such team and no createTeam, archived team...) never fails the
@@ -8,11 +8,11 @@
 import type { Knex } from 'knex';
 import { writeAudit } from '../store/audit.js';
 import { findLiveGroup, findLiveGroupsByName, getChannelByName, getTeamByName } from '../store/workspace.js';
-import { createChannelTx } from '../workspace/channels.js';
-import { linkTx } from '../workspace/links.js';
-import { createTeamTx } from '../workspace/teams.js';
-import type { AuditCtx, GroupRules, SyncEngine } from './engine.js';
-import { ruleMatches, type MappingRule } from './mapping.js';
+import { createChannelTx } from './channels.js';
+import { linkTx } from './links.js';
+import { createTeamTx } from './teams.js';
+import type { AuditCtx, GroupRules, SyncEngine } from '../sync/engine.js';
+import { ruleMatches, type MappingRule } from './mapping-file.js';
 
 export type RuleOutcome = { rule: MappingRule; result: 'linked' | 'unchanged' | 'skipped'; reason?: string };
 

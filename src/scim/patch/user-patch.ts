@@ -1,14 +1,14 @@
 /**
  * PATCH of one user (RFC 7644 §3.5.2) applied in memory with SCIMMY, in sequence: each operation sees what the
- * operations before it did. That matters for the client dialects quirks.ts rewrites against the resource's state:
+ * operations before it did. That matters for the client dialects client-dialects.ts rewrites against the resource's state:
  * Entra sends `addresses[type eq "work"].streetAddress`, `.locality` and `.postalCode` as three operations on a work
  * address that does not exist yet (clients.md §3.8); the first creates it, the others must fill that one in.
  */
 import SCIMMY from 'scimmy';
-import { scimError } from './errors.js';
-import { dependsOnState, normalizeOperation, type PatchOperation } from './quirks.js';
-import { tidyLists } from './multi-valued.js';
-import { ENTERPRISE } from './user-mapping.js';
+import { scimError } from '../shared/errors.js';
+import { dependsOnState, normalizeOperation, type PatchOperation } from '../shared/client-dialects.js';
+import { tidyLists } from '../shared/multi-valued.js';
+import { ENTERPRISE } from '../shared/user-representation.js';
 
 type Json = Record<string, any>;
 

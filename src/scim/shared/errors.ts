@@ -3,7 +3,7 @@
  * (429, 503) are raised as HttpFailure and rendered by our own error handler.
  */
 import SCIMMY from 'scimmy';
-import { classifyDbError } from '../store/db.js';
+import { classifyDbError } from '../../store/db.js';
 
 export const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
 

@@ -1,9 +1,9 @@
 /**
  * Point checks of the sync rules for one person and one team or channel, used by manual membership changes: the
- * same predicates the engine's set-based statements use (src/sync/rules.ts), so the two can never disagree.
+ * same predicates the engine's set-based statements use (src/store/group-sync/rules.ts), so the two can never disagree.
  */
 import type { Knex } from 'knex';
-import { bool } from '../store/db.js';
+import { bool } from '../db.js';
 import { adminOfChannel, adminOfTeam, grantsChannel, grantsTeam } from './rules.js';
 import { rawRows } from './sql.js';
 

@@ -13,7 +13,7 @@
  * not unique, RFC 7643 §4.2, so a displayName rule applies to every group of that name).
  */
 import { readFileSync } from 'node:fs';
-import { channelNameProblem, displayNameProblem, teamNameProblem } from '../workspace/names.js';
+import { channelNameProblem, displayNameProblem, teamNameProblem } from './names.js';
 
 export type GroupMatch = { externalId: string } | { displayName: string };
 

@@ -3,7 +3,7 @@
  * Sources for each rule: ../shared/research/clients.md §3 (Entra ID and Okta quirks), cited inline.
  * Every function returns a new value; nothing here throws.
  */
-import { ENTERPRISE, USER_SCHEMA } from './user-mapping.js';
+import { ENTERPRISE, USER_SCHEMA } from './user-representation.js';
 
 type Json = Record<string, any>;
 export interface PatchOperation { op: string; path?: string; value?: unknown }

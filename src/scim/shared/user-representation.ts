@@ -2,8 +2,8 @@
  * SCIM User (RFC 7643 §4.1, EnterpriseUser §4.3) <-> store rows. Everything GET returns is stored, so Okta's PUT,
  * built from our GET, round-trips without loss.
  */
-import type { UserFields, UserRow, ValueRow } from '../store/users.js';
-import { MULTI_VALUED } from '../store/users.js';
+import type { UserFields, UserRow, ValueRow } from '../../store/users.js';
+import { MULTI_VALUED } from '../../store/users.js';
 import { scimError } from './errors.js';
 import { tidyLists } from './multi-valued.js';
 
