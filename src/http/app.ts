@@ -8,6 +8,7 @@ import type { Knex } from 'knex';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import type { SyncEngine } from '../sync/engine.js';
+import type { ApplyGroupRules } from '../scim/shared/context.js';
 import { requestContext } from './request-context.js';
 import { errorHandler, notFound, sendError } from './errors.js';
 import { createAuthenticator, FailureGuard } from './auth.js';
@@ -15,7 +16,7 @@ import { scimRouter, SCIM_MOUNT } from './scim.js';
 import { adminRouter } from '../admin/router.js';
 import { createMetrics, metricsAccess } from './metrics.js';
 
-export interface AppDeps { db: Knex; config: Config; log: Logger; sync: SyncEngine }
+export interface AppDeps { db: Knex; config: Config; log: Logger; sync: SyncEngine; applyGroupRules: ApplyGroupRules }
 
 export interface AppState { shuttingDown: boolean }
 

@@ -8,7 +8,7 @@ import SCIMMYRouters from 'scimmy-routers';
 import type { Knex } from 'knex';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
-import type { ScimContext, Principal } from '../scim/shared/context.js';
+import type { ApplyGroupRules, ScimContext, Principal } from '../scim/shared/context.js';
 import type { SyncEngine } from '../sync/engine.js';
 import { normalizeBody } from '../scim/shared/client-dialects.js';
 import { declareResources } from '../scim/resources/declare.js';
@@ -44,7 +44,7 @@ const JSON_TYPES = ['application/json', 'application/scim+json', 'application/*+
 /** A body with no Content-Type is JSON too: Okta's SPEC test sends its creates that way (RFC 7644 §3.8 asks for one). */
 const isJson = (req: Request): boolean => req.headers['content-type'] === undefined || Boolean(req.is(JSON_TYPES));
 
-export interface ScimDeps { db: Knex; config: Config; log: Logger; sync: SyncEngine; auth: Authenticator }
+export interface ScimDeps { db: Knex; config: Config; log: Logger; sync: SyncEngine; applyGroupRules: ApplyGroupRules; auth: Authenticator }
 
 export function scimRouter(deps: ScimDeps): Router {
   const { config } = deps;
@@ -141,7 +141,7 @@ export function scimRouter(deps: ScimDeps): Router {
     if ((req.method === 'POST' || req.method === 'PUT') && !isSearch) req.body = normalizeBody(req.body);
 
     const ctx: ScimContext = {
-      db: deps.db, config, log: deps.log, sync: deps.sync,
+      db: deps.db, config, log: deps.log, sync: deps.sync, applyGroupRules: deps.applyGroupRules,
       principal: (req as any).principal,
       requestId: req.id,
       method: req.method,

@@ -23,7 +23,6 @@ import {
   teamMembersToRemove, type AddSource, type Target,
 } from '../store/group-sync/rules.js';
 import { insertMissing, reviveTombstoned, setSchemeAdmin, tombstone, type Changed, type Revive } from '../store/group-sync/statements.js';
-import type { MappingRule } from '../workspace/mapping-file.js';
 
 export interface AuditCtx { actor: string; requestId?: string | undefined }
 
@@ -50,16 +49,7 @@ export const emptyStats = (): ReconcileStats => ({
 export const statsChanged = (s: ReconcileStats): number =>
   s.teamMembersAdded + s.teamMembersRemoved + s.channelMembersAdded + s.channelMembersRemoved + s.adminsPromoted + s.adminsDemoted;
 
-export interface GroupRef { id: string; externalId: string | null; displayName: string }
-
-/**
- * Applies the mapping rules that match a group (src/workspace/group-rules.ts, which links groups through the workspace
- * use-cases). Injected rather than imported, so the engine depends on nothing above it: the workspace use-cases call
- * the engine, and an import back from the engine would be a cycle.
- */
-export type GroupRules = (tx: Knex.Transaction, sync: SyncEngine, group: GroupRef, a: AuditCtx) => Promise<unknown>;
-
-export interface SyncEngineOptions { defaultChannels: string[]; mappings?: MappingRule[]; groupRules?: GroupRules }
+export interface SyncEngineOptions { defaultChannels: string[] }
 
 /** People per reconcile page: every statement of a reconcile covers at most this many user ids. */
 const RECONCILE_PAGE = 2000;
@@ -115,14 +105,9 @@ class Journal {
 
 export class SyncEngine {
   readonly defaultChannels: string[];
-  readonly mappings: MappingRule[];
-  private readonly groupRules: GroupRules | undefined;
 
   constructor(opts: SyncEngineOptions) {
     this.defaultChannels = opts.defaultChannels;
-    this.mappings = opts.mappings ?? [];
-    this.groupRules = opts.groupRules;
-    if (this.mappings.length && !this.groupRules) throw new Error('mapping rules need groupRules to apply them');
   }
 
   // ---- events from SCIM ----------------------------------------------------------------------------------------
@@ -154,11 +139,6 @@ export class SyncEngine {
    */
   async groupDeleted(tx: Knex.Transaction, groupId: string, formerMemberIds: string[], a: AuditCtx): Promise<void> {
     await this.membersRemoved(tx, groupId, formerMemberIds, a);
-  }
-
-  /** A group was created, renamed, rebound or restored: apply the mapping rules that match it. */
-  async groupUpserted(tx: Knex.Transaction, group: GroupRef, a: AuditCtx): Promise<void> {
-    if (this.mappings.length) await this.groupRules!(tx, this, group, a);
   }
 
   /** SCIM DELETE of a user: they leave every group, then the leave-group rules run group by group. */
