@@ -16,6 +16,7 @@
 import type { Knex } from 'knex';
 import { writeAuditMany, type AuditEntry } from '../store/audit.js';
 import { bool } from '../store/db.js';
+import { bumpGroup, groupIdsOfMember, removeMembers } from '../store/groups.js';
 import { bySyncable, chunk } from '../store/group-sync/sql.js';
 import {
   channelAdminsToDemote, channelAdminsToPromote, channelLinkCandidates, channelMembersToRemove, channelsOfLeftTeam,
@@ -141,11 +142,23 @@ export class SyncEngine {
     await this.membersRemoved(tx, groupId, formerMemberIds, a);
   }
 
-  /** SCIM DELETE of a user: they leave every group, then the leave-group rules run group by group. */
+  /**
+   * SCIM DELETE of a user: they leave each of their groups as a group PATCH remove would, each leave audited as
+   * `remove_group_member` (cause `delete_user`) and bumping the group's version, then the leave-group rules run
+   * group by group. The cost depends on the person's groups, never on their sizes. The caller locked those groups
+   * (store/groups.ts lockGroupsOfMember) before it locked the person.
+   */
   async userDeleted(tx: Knex.Transaction, userId: string, a: AuditCtx): Promise<void> {
-    const groupIds = (await tx('group_members').where({ user_id: userId }).pluck('group_id')) as string[];
-    await tx('group_members').where({ user_id: userId }).delete();
-    for (const groupId of groupIds) await this.membersRemoved(tx, groupId, [userId], a);
+    const left: string[] = [];
+    for (const groupId of await groupIdsOfMember(tx, userId)) if ((await removeMembers(tx, groupId, [userId])).length) left.push(groupId);
+    if (!left.length) return;
+    await writeAuditMany(tx, left.map((groupId) => ({
+      ...a, operation: 'remove_group_member', resourceType: 'Group' as const, resourceId: groupId, cause: 'delete_user', before: { userId },
+    })));
+    for (const groupId of left) await this.membersRemoved(tx, groupId, [userId], a);
+    // Last, in id order, as a group PATCH does: each group row is locked only until commit.
+    const now = Date.now();
+    for (const groupId of left) await bumpGroup(tx, groupId, { updated_at: now });
   }
 
   /**
