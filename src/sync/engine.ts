@@ -15,14 +15,15 @@
  */
 import type { Knex } from 'knex';
 import { writeAuditMany, type AuditEntry } from '../store/audit.js';
-import { bool } from '../store/db.js';
 import { bumpGroup, groupIdsOfMember, removeMembers } from '../store/groups.js';
+import { userIdPage } from '../store/users.js';
 import { bySyncable, chunk } from '../store/group-sync/sql.js';
 import {
   channelAdminsToDemote, channelAdminsToPromote, channelLinkCandidates, channelMembersToRemove, channelsOfLeftTeam,
   channelTeamCandidates, defaultChannelCandidates, teamAdminsToDemote, teamAdminsToPromote, teamLinkCandidates,
   teamMembersToRemove, type AddSource, type Target,
 } from '../store/group-sync/rules.js';
+import { isGroupLinked } from '../store/group-sync/checks.js';
 import { insertMissing, reviveTombstoned, setSchemeAdmin, tombstone, type Changed, type Revive } from '../store/group-sync/statements.js';
 
 export interface AuditCtx { actor: string; requestId?: string | undefined }
@@ -115,7 +116,7 @@ export class SyncEngine {
 
   /** People joined a group (their group_members rows are already inserted). */
   async membersAdded(tx: Knex.Transaction, groupId: string, userIds: string[], a: AuditCtx): Promise<void> {
-    if (!userIds.length || !(await isLinked(tx, groupId))) return;
+    if (!userIds.length || !(await isGroupLinked(tx, groupId))) return;
     for (const part of chunk(unique(userIds))) {
       const j = new Journal(a);
       await this.addStep(tx, { groupId, userIds: part }, false, j, `group:${groupId}`);
@@ -125,7 +126,7 @@ export class SyncEngine {
 
   /** People left a group (their group_members rows are already deleted). */
   async membersRemoved(tx: Knex.Transaction, groupId: string, userIds: string[], a: AuditCtx): Promise<void> {
-    if (!userIds.length || !(await isLinked(tx, groupId))) return;
+    if (!userIds.length || !(await isGroupLinked(tx, groupId))) return;
     for (const part of chunk(unique(userIds))) {
       const j = new Journal(a);
       await this.removeStep(tx, { groupId, userIds: part }, `group:${groupId}`, j);
@@ -203,9 +204,7 @@ export class SyncEngine {
     // never one 100k-row statement, which would meet PostgreSQL's statement_timeout); the order of the steps holds
     // within each page, and pages are disjoint, so the result is the same as one pass.
     for (let after: string | null = null; ;) {
-      const q = tx('users').orderBy('id').limit(RECONCILE_PAGE).pluck('id');
-      if (after !== null) q.where('id', '>', after);
-      const ids = (await q) as string[];
+      const ids = await userIdPage(tx, after, RECONCILE_PAGE);
       if (!ids.length) break;
       const t: Target = { ...base, userRange: { after, upTo: ids[ids.length - 1]! } };
       const j = new Journal(a);
@@ -294,20 +293,6 @@ export class SyncEngine {
     if (teamDemote) j.role('team', await setSchemeAdmin(tx, 'team_members', teamDemote, false, now), cause);
     j.role('channel', await setSchemeAdmin(tx, 'channel_members', channelAdminsToDemote(t), false, now), cause);
   }
-}
-
-/**
- * Whether the group is linked to a team or a channel. Every rule of a membership change is scoped to the group's own
- * links (rules.ts: `group_teams`/`group_channels` of `t.groupId`), so for a group without links there is nothing to
- * do, and one query replaces the four or five set-based statements that would each change nothing (round trips
- * that every member PATCH of an unlinked group paid on PostgreSQL).
- */
-async function isLinked(tx: Knex.Transaction, groupId: string): Promise<boolean> {
-  const row = await tx.first(tx.raw(
-    '(EXISTS (SELECT 1 FROM group_teams WHERE group_id = ?) OR EXISTS (SELECT 1 FROM group_channels WHERE group_id = ?)) AS linked',
-    [groupId, groupId],
-  ));
-  return bool(row?.linked);
 }
 
 function unique(ids: readonly string[]): string[] {
