@@ -14,7 +14,7 @@
  * ids passed and the group's links, never on how many members the group has.
  */
 import type { Knex } from 'knex';
-import { writeAuditMany, type AuditEntry } from '../store/audit.js';
+import { MEMBER_OPERATIONS, writeAuditMany, type AuditEntry } from '../store/audit.js';
 import { bumpGroup, groupIdsOfMember, removeMembers } from '../store/groups.js';
 import { userIdPage } from '../store/users.js';
 import { bySyncable, chunk } from '../store/group-sync/sql.js';
@@ -70,7 +70,7 @@ class Journal {
     if (readded) this.stats.readded += list.length;
     for (const c of list) {
       this.rows.push({
-        ...this.a, operation: `${kind}_add`, resourceType: kind === 'team' ? 'TeamMember' : 'ChannelMember', resourceId: c.userId, cause: c.cause,
+        ...this.a, operation: MEMBER_OPERATIONS[kind].add, resourceType: kind === 'team' ? 'TeamMember' : 'ChannelMember', resourceId: c.userId, cause: c.cause,
         after: { [`${kind}Id`]: c.syncableId, userId: c.userId, schemeAdmin: c.schemeAdmin, ...(readded ? { readded: true } : {}) },
       });
     }
@@ -81,7 +81,7 @@ class Journal {
     else this.stats.channelMembersRemoved += list.length;
     for (const c of list) {
       this.rows.push({
-        ...this.a, operation: `${kind}_remove`, resourceType: kind === 'team' ? 'TeamMember' : 'ChannelMember', resourceId: c.userId, cause: c.cause,
+        ...this.a, operation: MEMBER_OPERATIONS[kind].remove, resourceType: kind === 'team' ? 'TeamMember' : 'ChannelMember', resourceId: c.userId, cause: c.cause,
         before: { [`${kind}Id`]: c.syncableId, userId: c.userId, schemeAdmin: c.schemeAdmin },
       });
     }
@@ -92,7 +92,7 @@ class Journal {
       if (c.schemeAdmin) this.stats.adminsPromoted++;
       else this.stats.adminsDemoted++;
       this.rows.push({
-        ...this.a, operation: `${kind}_${c.schemeAdmin ? 'promote' : 'demote'}`, resourceType: kind === 'team' ? 'TeamMember' : 'ChannelMember',
+        ...this.a, operation: MEMBER_OPERATIONS[kind][c.schemeAdmin ? 'promote' : 'demote'], resourceType: kind === 'team' ? 'TeamMember' : 'ChannelMember',
         resourceId: c.userId, cause, before: { schemeAdmin: !c.schemeAdmin }, after: { [`${kind}Id`]: c.syncableId, userId: c.userId, schemeAdmin: c.schemeAdmin },
       });
     }

@@ -113,8 +113,8 @@ async function commitDelta(tx: Knex.Transaction, ctx: ScimContext, groupId: stri
   if (!delta.size) return;
   const a = audit(ctx);
   const rows = [
-    ...[...delta.added].map((userId) => ({ ...a, operation: 'add_group_member', resourceType: 'Group' as const, resourceId: groupId, after: { userId } })),
-    ...[...delta.removed].map((userId) => ({ ...a, operation: 'remove_group_member', resourceType: 'Group' as const, resourceId: groupId, before: { userId } })),
+    ...[...delta.added].map((userId) => ({ ...a, operation: 'add_group_member' as const, resourceType: 'Group' as const, resourceId: groupId, after: { userId } })),
+    ...[...delta.removed].map((userId) => ({ ...a, operation: 'remove_group_member' as const, resourceType: 'Group' as const, resourceId: groupId, before: { userId } })),
   ];
   await writeAuditMany(tx, rows);
   if (delta.removed.size) await ctx.sync.membersRemoved(tx, groupId, [...delta.removed], a);
