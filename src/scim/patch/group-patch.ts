@@ -8,6 +8,7 @@
 import { parseAttrPath } from '../query/filter-parse.js';
 import type { FilterNode } from '../query/filter-ast.js';
 import { displayNameProblem, externalIdProblem } from '../shared/group-values.js';
+import { isObj } from '../shared/json.js';
 
 export type GroupChange =
   | { kind: 'addMembers'; ids: string[] }
@@ -22,7 +23,6 @@ export type PlanResult = { ok: true; changes: GroupChange[] } | { ok: false; err
 
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const GROUP_URN = 'urn:ietf:params:scim:schemas:core:2.0:group:';
-const isObj = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const err = (scimType: PlanError['scimType'], detail: string): PlanResult => ({ ok: false, error: { scimType, detail } });
 
 /** Member ids from `[{value}]`, `{value}`, or a bare id string; `$ref: null` and `display` are ignored. */

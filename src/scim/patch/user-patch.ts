@@ -10,14 +10,12 @@ import { dependsOnState, normalizeOperation, type PatchOperation } from '../shar
 import { tidyLists } from '../shared/multi-valued.js';
 import { ENTERPRISE } from '../shared/user-representation.js';
 
-type Json = Record<string, any>;
+import { isObj, type Json } from '../shared/json.js';
 
 /** As for group PATCH (group-patch.ts): bounded work per request. */
 export const MAX_OPERATIONS = 1000;
 
 const userDefinition = () => (SCIMMY.Schemas.User as any).definition;
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /**
  * An operation whose path names a readOnly attribute (id, meta, groups) is 400 mutability (RFC 7644 §3.5.2,
  * RFC 7643 §2.2); SCIMMY would drop it silently and answer 200. Read-only keys in a no-path value are ignored

@@ -5,7 +5,7 @@
  */
 import { ENTERPRISE, USER_SCHEMA } from './user-representation.js';
 
-type Json = Record<string, any>;
+import { isObj, type Json } from './json.js';
 export interface PatchOperation { op: string; path?: string; value?: unknown }
 /** The part of a SCIMMY schema definition used to look attribute names up (`SCIMMY.Schemas.User.definition`). */
 export interface SchemaLookup { attribute(path: string): { name: string }; attributes: unknown[] }
@@ -14,8 +14,6 @@ const CORE_PREFIXES = [`${USER_SCHEMA}:`, 'urn:ietf:params:scim:schemas:core:2.0
 const MANAGER_PATHS = new Set(['manager', `${ENTERPRISE}:manager`.toLowerCase()]);
 const BOOLEAN_KEYS = new Set(['active', 'primary']);
 const TYPED_MULTI = new Set(['emails', 'phonenumbers', 'ims', 'photos', 'addresses']);
-
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Entra sends "True"/"False" (any case) for booleans (clients.md §3.2; scimmy#51, #86). */
 function coerceBool(v: unknown): unknown {

@@ -6,11 +6,10 @@
 import type { GroupRow, MemberRef } from '../../store/groups.js';
 import { etagOf } from './user-representation.js';
 import { scimError } from './errors.js';
+import { iso } from './time.js';
 
 export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 type Json = Record<string, any>;
-
-const iso = (ms: number | string): string => new Date(Number(ms)).toISOString();
 
 /** Which top-level attributes a response carries. `id` and `schemas` are always returned (RFC 7643 §3.1, §7). */
 export interface Projection { has(attr: 'externalId' | 'displayName' | 'members' | 'meta'): boolean }
@@ -53,5 +52,3 @@ export function groupToScim(row: GroupRow, members: MemberRef[] | undefined, bas
   }
   return out;
 }
-
-export const FULL: Projection = { has: () => true };
