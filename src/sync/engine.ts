@@ -1,5 +1,5 @@
 /**
- * Group-to-team/channel sync (Mattermost group sync, ../shared/research/domain.md §2), run inside the caller's
+ * Group-to-team/channel sync (Mattermost group sync, server/channels/app/syncables.go), run inside the caller's
  * transaction so a membership change, its consequences and their audit rows commit or roll back together.
  *
  * Order of a sync step (Mattermost `CreateDefaultMemberships` then `DeleteGroupConstrainedMemberships`, then roles):

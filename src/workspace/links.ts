@@ -1,7 +1,7 @@
 /**
  * Group ↔ team/channel links (Mattermost GroupTeams/GroupChannels, `POST/PUT/DELETE /groups/{id}/{teams|channels}/
  * {id}/link`, api4/group.go). Linking, changing or unlinking reconciles that team or channel at once, as Mattermost
- * starts `SyncRolesAndMembership` for the syncable (domain.md §1.7).
+ * starts `SyncRolesAndMembership` for the syncable (server/channels/app/syncables.go).
  */
 import type { Knex } from 'knex';
 import { LINK_OPERATIONS, writeAudit } from '../store/audit.js';

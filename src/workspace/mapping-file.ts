@@ -1,7 +1,7 @@
 /**
  * The group mapping file (GROUP_MAPPING_FILE): declared group → team/channel links, so a deployment can be set up
- * without clicks (domain.md §4.3 "Declarative rules"). This module only parses and validates; it never throws and
- * never touches the database. Shape:
+ * without clicks (Mattermost links groups by hand: System Console > Groups, or api4/group.go). This module only parses
+ * and validates; it never throws and never touches the database. Shape:
  *
  *   {"links": [{"group": {"externalId": "..."} | {"displayName": "..."},
  *               "team": "team-name", "channel": "channel-name"?,

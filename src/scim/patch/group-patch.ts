@@ -1,6 +1,7 @@
 /**
  * PATCH for Groups (RFC 7644 §3.5.2) parsed into a plan of targeted changes, never applied by rewriting the member
- * list. Accepts the dialects real clients send (../shared/research/clients.md E9, O9, §3.3-3.7):
+ * list. Accepts the dialects real clients send (Entra's SCIM endpoint tutorial and "Known issues" page; Okta's SCIM
+ * 2.0 Protocol Reference):
  * Entra's `Remove` + `path: members` + value list (removes only those listed), `members[value eq "id"]`,
  * Okta's no-path replace of `{id, displayName}`, add with a bare string id (MS reference Postman suite).
  * The parser returns a result and never throws.
@@ -71,7 +72,7 @@ function attrChange(op: string, attr: string, value: unknown, groupId: string): 
       if (externalIdProblem(value)) return err('invalidValue', externalIdProblem(value)!);
       return { ok: true, changes: [{ kind: 'externalId', value }] };
     case 'id':
-      if (value === groupId && op !== 'remove') return { ok: true, changes: [] }; // Okta echoes the id (clients.md §3.7)
+      if (value === groupId && op !== 'remove') return { ok: true, changes: [] }; // Okta echoes the id (Okta's SCIM reference)
       return err('mutability', 'id is read-only');
     case 'schemas':
     case 'meta':

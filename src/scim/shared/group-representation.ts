@@ -1,7 +1,6 @@
 /**
  * SCIM Group (RFC 7643 §4.2) from store rows, and the `attributes` / `excludedAttributes` projection (RFC 7644 §3.9)
- * done by us rather than by SCIMMY's per-member coercion, which costs seconds and hundreds of MB at 100,000 members
- * (../shared/research/scimmy.md §2.2).
+ * done by us rather than by SCIMMY's per-member coercion, whose time and memory grow with every member of the group.
  */
 import type { GroupRow, MemberRef } from '../../store/groups.js';
 import { etagOf } from './user-representation.js';
