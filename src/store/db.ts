@@ -11,6 +11,7 @@ import pg from 'pg';
 import BetterSqlite3Client from 'knex/lib/dialects/better-sqlite3/index.js';
 
 export type Db = Knex;
+export type Tx = Knex.Transaction;
 export type Dialect = 'sqlite' | 'pg';
 
 export interface DbOptions {

@@ -1,7 +1,6 @@
 /** What every SCIM handler knows about the request it serves (passed as SCIMMY's `ctx`). */
 import type { Response } from 'express';
-import type { Knex } from 'knex';
-import type { Db } from '../../store/db.js';
+import type { Db, Tx } from '../../store/db.js';
 import type { Logger } from '../../log.js';
 import type { Config } from '../../config/index.js';
 import type { AuditCtx, SyncEngine } from '../../sync/engine.js';
@@ -14,7 +13,7 @@ export interface NamedGroup { id: string; externalId: string | null; displayName
  * the composition code injects it): called in the group's transaction when a group is created, restored, renamed or
  * rebound, it links the group to the teams and channels the matching rules name (creating them if a rule says so).
  */
-export type ApplyGroupRules = (tx: Knex.Transaction, group: NamedGroup, a: AuditCtx) => Promise<void>;
+export type ApplyGroupRules = (tx: Tx, group: NamedGroup, a: AuditCtx) => Promise<void>;
 
 export interface Principal { tokenId: string; name: string; scope: 'scim' | 'admin' }
 
