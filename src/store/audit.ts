@@ -108,7 +108,7 @@ export async function writeAuditMany(db: Knex | Knex.Transaction, entries: Audit
   if (entries.length) afterCommit(db, entries.map((e) => e.operation));
 }
 
-type AuditListener = (operations: AuditOperation[]) => void;
+type AuditListener = (operations: string[]) => void;
 const listeners = new Set<AuditListener>();
 
 /** Observe the operations of audit rows once their transaction has committed (metrics); returns an unsubscribe. */
@@ -117,7 +117,7 @@ export function onAuditCommitted(listener: AuditListener): () => void {
   return () => listeners.delete(listener);
 }
 
-function afterCommit(db: Knex | Knex.Transaction, operations: AuditOperation[]): void {
+function afterCommit(db: Knex | Knex.Transaction, operations: string[]): void {
   if (!listeners.size) return;
   const fire = () => { for (const l of listeners) l(operations); };
   // The outermost transaction decides: a savepoint released inside a transaction that rolls back never happened.
