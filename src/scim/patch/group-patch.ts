@@ -8,8 +8,8 @@
  */
 import { parseAttrPath } from '../query/filter-parse.js';
 import type { FilterNode } from '../query/filter-ast.js';
-import { displayNameProblem, externalIdProblem } from '../shared/group-values.js';
 import { isObj } from '../shared/json.js';
+import { displayNameProblem, externalIdProblem } from '../shared/group-values.js';
 
 export type GroupChange =
   | { kind: 'addMembers'; ids: string[] }

@@ -8,10 +8,11 @@
 import SCIMMY from 'scimmy';
 import { scimError } from '../shared/errors.js';
 import { dependsOnState, normalizeOperation, type PatchOperation } from '../shared/client-dialects.js';
+import { isObj } from '../shared/json.js';
 import { tidyLists } from '../shared/multi-valued.js';
 import { ENTERPRISE } from '../shared/user-representation.js';
 
-import { isObj, type Json } from '../shared/json.js';
+type Json = Record<string, any>;
 
 /** As for group PATCH (group-patch.ts): bounded work per request. */
 export const MAX_OPERATIONS = 1000;

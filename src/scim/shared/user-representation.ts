@@ -5,8 +5,8 @@
 import type { UserFields, UserRow, ValueRow } from '../../store/users.js';
 import { MULTI_VALUED } from '../../store/users.js';
 import { scimError } from './errors.js';
-import { tidyLists } from './multi-valued.js';
 import { iso } from './time.js';
+import { tidyLists } from './multi-valued.js';
 
 export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
