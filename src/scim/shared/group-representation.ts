@@ -2,10 +2,10 @@
  * SCIM Group (RFC 7643 §4.2) from store rows, and the `attributes` / `excludedAttributes` projection (RFC 7644 §3.9)
  * done by us rather than by SCIMMY's per-member coercion, whose time and memory grow with every member of the group.
  */
+import { iso } from './time.js';
 import type { GroupRow, MemberRef } from '../../store/groups.js';
 import { etagOf } from './user-representation.js';
 import { scimError } from './errors.js';
-import { iso } from './time.js';
 
 export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 type Json = Record<string, any>;
