@@ -23,6 +23,3 @@ export function announce(log: Logger, message: string, meta: Record<string, unkn
   if (log.isLevelEnabled('info')) log.info(message, meta);
   else createLogger('info').info(message, meta);
 }
-
-/** A logger for tests and tools that should stay quiet unless LOG_LEVEL asks otherwise. */
-export const silentLogger = (): Logger => createLogger(process.env.LOG_LEVEL ?? 'error');

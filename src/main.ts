@@ -41,13 +41,13 @@ async function main(): Promise<void> {
   }
 
   // Parses GROUP_MAPPING_FILE (a bad file stops start-up, one line) and applies it to the groups that exist.
-  const sync = await startSync(db, config, log).catch((err) => {
+  const { sync, applyGroupRules } = await startSync(db, config, log).catch((err) => {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`configuration error: ${err.message}\n`);
     return process.exit(78);
   });
   const state: AppState = { shuttingDown: false };
-  const app = createApp({ db, config, log, sync }, state);
+  const app = createApp({ db, config, log, sync, applyGroupRules }, state);
   const server: Server = app.listen(config.port, config.host);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;

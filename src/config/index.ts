@@ -107,7 +107,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminToken: token(env, 'ADMIN_TOKEN'),
     metricsToken: token(env, 'METRICS_TOKEN'),
     trustProxyHops: int(env, 'TRUST_PROXY_HOPS', 0, 0, 10),
-    // Default `http`: one access line per request is part of the contract (issue 2 §11), not an opt-in.
+    // Default `http`: one access line per request is written by default, not something an operator opts into.
     logLevel: oneOf(env, 'LOG_LEVEL', 'http', ['error', 'warn', 'info', 'http', 'debug'] as const),
     publicUrl,
     publicUrlDerived: !env.PUBLIC_URL,
@@ -116,9 +116,9 @@ export function loadConfig(env: Env = process.env): Config {
     defaultPageSize: int(env, 'DEFAULT_PAGE_SIZE', 100, 1, 100000),
     defaultChannels,
     groupMappingFile,
-    // Sized above what one instance serves (lookups up to 2,100/s, creates about 420/s: docs/benchmarks.md), so the
-    // limit stops abuse and a runaway client, never a real IdP or a conformance run (200/s throttled 779 of 2,000
-    // creates at concurrency 8); the server's own speed is what paces an honest client.
+    // Sized above what one instance serves (docs/benchmarks.md), so the limit stops abuse and a runaway client, never
+    // a real IdP or a conformance run (a limit below the server's speed throttled a conformance run's creates); the
+    // server's own speed is what paces an honest client.
     rateLimitPerSecond: int(env, 'RATE_LIMIT_PER_SECOND', 2500, 0, 1000000),
     rateLimitBurst: int(env, 'RATE_LIMIT_BURST', 5000, 1, 10000000),
     sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', 'FULL', ['FULL', 'NORMAL'] as const),

@@ -6,6 +6,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Knex } from 'knex';
 import type { Config } from '../config/index.js';
+import type { ApplyGroupRules } from '../scim/shared/context.js';
 import type { Logger } from '../log.js';
 import type { SyncEngine } from '../sync/engine.js';
 import { requestContext } from './request-context.js';
@@ -15,7 +16,7 @@ import { scimRouter, SCIM_MOUNT } from './scim.js';
 import { adminRouter } from '../admin/router.js';
 import { createMetrics, metricsAccess } from './metrics.js';
 
-export interface AppDeps { db: Knex; config: Config; log: Logger; sync: SyncEngine }
+export interface AppDeps { db: Knex; config: Config; log: Logger; sync: SyncEngine; applyGroupRules: ApplyGroupRules }
 
 export interface AppState { shuttingDown: boolean }
 

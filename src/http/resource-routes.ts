@@ -3,7 +3,7 @@
  *
  * scimmy-routers does the same dispatch, but in front of it every request re-runs its JSON parser, its auth handler,
  * a basepath setter for every resource type and six nested routers (Schemas, ResourceTypes, ServiceProviderConfig,
- * /.search, /Bulk, /Me): about a third of the server time of a `userName eq` lookup (docs/benchmarks.md). Our guards in
+ * /.search, /Bulk, /Me): a large share of the server time of a `userName eq` lookup (docs/benchmarks.md). Our guards in
  * scim.ts have done its parsing and auth already, so the hot endpoints are routed here; discovery and `/.search`
  * still go through scimmy-routers. Errors go to the app's error handler, which renders the same SCIM error bodies.
  */

@@ -1,6 +1,6 @@
 /**
  * Mounts SCIM 2.0 (RFC 7644) at /scim/v2: our guards in front of scimmy-routers, which dispatch to the declared
- * SCIMMY resources. What the guards fix is listed in ../shared/research/scimmy.md §0 and §9.
+ * SCIMMY resources. Each guard covers something SCIMMY 1.3.5 or scimmy-routers 1.3.2 does not, and says what.
  */
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import SCIMMY from 'scimmy';
@@ -8,7 +8,7 @@ import SCIMMYRouters from 'scimmy-routers';
 import type { Knex } from 'knex';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
-import type { ScimContext, Principal } from '../scim/shared/context.js';
+import type { ApplyGroupRules, ScimContext, Principal } from '../scim/shared/context.js';
 import type { SyncEngine } from '../sync/engine.js';
 import { normalizeBody } from '../scim/shared/client-dialects.js';
 import { declareResources } from '../scim/resources/declare.js';
@@ -44,7 +44,7 @@ const JSON_TYPES = ['application/json', 'application/scim+json', 'application/*+
 /** A body with no Content-Type is JSON too: Okta's SPEC test sends its creates that way (RFC 7644 §3.8 asks for one). */
 const isJson = (req: Request): boolean => req.headers['content-type'] === undefined || Boolean(req.is(JSON_TYPES));
 
-export interface ScimDeps { db: Knex; config: Config; log: Logger; sync: SyncEngine; auth: Authenticator }
+export interface ScimDeps { db: Knex; config: Config; log: Logger; sync: SyncEngine; applyGroupRules: ApplyGroupRules; auth: Authenticator }
 
 export function scimRouter(deps: ScimDeps): Router {
   const { config } = deps;
@@ -57,7 +57,7 @@ export function scimRouter(deps: ScimDeps): Router {
     // SCIMMY appends the mount path itself; PUBLIC_URL ends with it (validated at start).
     baseUri: () => config.publicUrl.slice(0, -SCIM_MOUNT.length),
   });
-  // After construction: the router's constructor resets these (scimmy.md §4.1).
+  // After construction: the router's constructor resets these (scimmy-routers `routers.js`, `SCIMMY.Config.set`).
   SCIMMY.Config.set({
     patch: true,
     bulk: false,
@@ -111,8 +111,8 @@ export function scimRouter(deps: ScimDeps): Router {
   });
 
   // Express 5 re-parses req.query on each access, losing SCIMMY's number casts (scimmy-routers#36), and SCIMMY's
-  // filter parser has known faults (scimmy.md §3.1). We keep the raw query for our own parsers and hand SCIMMY only
-  // the attribute lists, which it uses to shape output.
+  // filter parser has known faults (it reads `not (A or B)` as `(not A) or (not B)` and refuses escaped quotes). We
+  // keep the raw query for our own parsers and hand SCIMMY only the attribute lists, which it uses to shape output.
   router.use((req: Request, res: Response, next: NextFunction) => {
     const raw: Record<string, unknown> = { ...(req.query as Record<string, unknown>) };
     const isSearch = req.method === 'POST' && /\/\.search$/i.test(req.path);
@@ -141,7 +141,7 @@ export function scimRouter(deps: ScimDeps): Router {
     if ((req.method === 'POST' || req.method === 'PUT') && !isSearch) req.body = normalizeBody(req.body);
 
     const ctx: ScimContext = {
-      db: deps.db, config, log: deps.log, sync: deps.sync,
+      db: deps.db, config, log: deps.log, sync: deps.sync, applyGroupRules: deps.applyGroupRules,
       principal: (req as any).principal,
       requestId: req.id,
       method: req.method,

@@ -28,8 +28,8 @@ export interface DbOptions {
 const migrationsDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
 /**
- * Knex prepares every SQLite statement anew (5-10% of a request's CPU in docs/benchmarks.md). Statements are safe to
- * reuse here: one connection, and better-sqlite3 runs each statement to completion synchronously.
+ * Knex prepares every SQLite statement anew, a measurable share of a request's CPU (docs/benchmarks.md). Statements
+ * are safe to reuse here: one connection, and better-sqlite3 runs each statement to completion synchronously.
  */
 function cacheStatements(conn: { prepare: (sql: string) => unknown }): void {
   const prepare = conn.prepare.bind(conn);
@@ -46,8 +46,8 @@ function cacheStatements(conn: { prepare: (sql: string) => unknown }): void {
 }
 
 /**
- * SQLite runs a statement with `LIMIT ?` three times slower than the same one with a literal (34 vs 12 µs for a
- * one-row page; 87 µs for Knex's `.first()` lookups in the server: docs/benchmarks.md). Knex has already parsed limit
+ * SQLite runs a statement with `LIMIT ?` several times slower than the same one with a literal, and every Knex
+ * `.first()` lookup has one (docs/benchmarks.md). Knex has already parsed limit
  * and offset to integers (QueryBuilder#limit), so this client writes them into the SQL instead of binding them. A
  * subclass, not a patched instance: transactions build their client from the class's prototype.
  */

@@ -2,8 +2,8 @@
  * One case fold for every case-insensitive comparison (RFC 7643 §2.1, caseExact=false), computed in JavaScript once
  * per write and stored next to the value as `<column>_fold`. Filters, sorts and uniqueness then compare folded
  * strings with plain `=` / LIKE and an index, identically on SQLite and PostgreSQL. Neither database's own lower()
- * will do: SQLite's folds ASCII only (overriding it with a JS function costs a JS call per row and value, 48 s for a
- * 215-term `co` filter), PostgreSQL's lowers character by character in the database's locale (`ΣΊΣΥΦΟΣ` becomes
+ * will do: SQLite's folds ASCII only (overriding it with a JS function costs a JS call per row and value, which a long
+ * `co` filter multiplies), PostgreSQL's lowers character by character in the database's locale (`ΣΊΣΥΦΟΣ` becomes
  * `σίσυφοσ`, never equal to `σίσυφος`).
  */
 

@@ -221,3 +221,19 @@ export async function* memberPages(db: Knex, groupId: string, size = 5000): Asyn
     after = rows[rows.length - 1].user_id;
   }
 }
+
+/** The groups a user is a member of, in id order. */
+export async function groupIdsOfMember(db: Knex, userId: string): Promise<string[]> {
+  return (await db('group_members').where({ user_id: userId }).orderBy('group_id').pluck('group_id')) as string[];
+}
+
+/**
+ * Lock the groups a user is a member of, in id order, with the weak key-share lock a commutative member change takes
+ * (getGroup `forKeyShare`): a user delete, which bumps the version of each of its groups after locking the user, then
+ * takes its locks group rows first, then the user, in the order of every member change, and cannot deadlock with a
+ * writer that holds a group `forUpdate` while it waits for that user. PostgreSQL only; SQLite serialises anyway.
+ */
+export async function lockGroupsOfMember(tx: Knex.Transaction, userId: string): Promise<void> {
+  if (dialectOf(tx) !== 'pg') return;
+  await tx('groups').whereIn('id', tx('group_members').select('group_id').where({ user_id: userId })).orderBy('id').forKeyShare().pluck('id');
+}

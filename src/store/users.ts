@@ -186,3 +186,10 @@ export async function purgeUser(tx: Knex.Transaction, id: string): Promise<boole
   for (const t of ['team_members', 'channel_members', 'group_members', 'sessions', 'user_values']) await tx(t).where({ user_id: id }).delete();
   return (await tx('users').where({ id }).delete()) === 1;
 }
+
+/** Up to `limit` user ids (deleted ones too) after `after` in id order: the pages a reconcile walks. */
+export async function userIdPage(db: Knex, after: string | null, limit: number): Promise<string[]> {
+  const q = db('users').orderBy('id').limit(limit).pluck('id');
+  if (after !== null) q.where('id', '>', after);
+  return (await q) as string[];
+}

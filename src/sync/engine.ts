@@ -1,5 +1,5 @@
 /**
- * Group-to-team/channel sync (Mattermost group sync, ../shared/research/domain.md §2), run inside the caller's
+ * Group-to-team/channel sync (Mattermost group sync, server/channels/app/syncables.go), run inside the caller's
  * transaction so a membership change, its consequences and their audit rows commit or roll back together.
  *
  * Order of a sync step (Mattermost `CreateDefaultMemberships` then `DeleteGroupConstrainedMemberships`, then roles):
@@ -14,16 +14,17 @@
  * ids passed and the group's links, never on how many members the group has.
  */
 import type { Knex } from 'knex';
-import { writeAuditMany, type AuditEntry } from '../store/audit.js';
-import { bool } from '../store/db.js';
+import { MEMBER_OPERATIONS, writeAuditMany, type AuditEntry } from '../store/audit.js';
+import { bumpGroup, groupIdsOfMember, removeMembers } from '../store/groups.js';
+import { userIdPage } from '../store/users.js';
 import { bySyncable, chunk } from '../store/group-sync/sql.js';
 import {
   channelAdminsToDemote, channelAdminsToPromote, channelLinkCandidates, channelMembersToRemove, channelsOfLeftTeam,
   channelTeamCandidates, defaultChannelCandidates, teamAdminsToDemote, teamAdminsToPromote, teamLinkCandidates,
   teamMembersToRemove, type AddSource, type Target,
 } from '../store/group-sync/rules.js';
+import { isGroupLinked } from '../store/group-sync/checks.js';
 import { insertMissing, reviveTombstoned, setSchemeAdmin, tombstone, type Changed, type Revive } from '../store/group-sync/statements.js';
-import type { MappingRule } from '../workspace/mapping-file.js';
 
 export interface AuditCtx { actor: string; requestId?: string | undefined }
 
@@ -50,16 +51,7 @@ export const emptyStats = (): ReconcileStats => ({
 export const statsChanged = (s: ReconcileStats): number =>
   s.teamMembersAdded + s.teamMembersRemoved + s.channelMembersAdded + s.channelMembersRemoved + s.adminsPromoted + s.adminsDemoted;
 
-export interface GroupRef { id: string; externalId: string | null; displayName: string }
-
-/**
- * Applies the mapping rules that match a group (src/workspace/group-rules.ts, which links groups through the workspace
- * use-cases). Injected rather than imported, so the engine depends on nothing above it: the workspace use-cases call
- * the engine, and an import back from the engine would be a cycle.
- */
-export type GroupRules = (tx: Knex.Transaction, sync: SyncEngine, group: GroupRef, a: AuditCtx) => Promise<unknown>;
-
-export interface SyncEngineOptions { defaultChannels: string[]; mappings?: MappingRule[]; groupRules?: GroupRules }
+export interface SyncEngineOptions { defaultChannels: string[] }
 
 /** People per reconcile page: every statement of a reconcile covers at most this many user ids. */
 const RECONCILE_PAGE = 2000;
@@ -78,7 +70,7 @@ class Journal {
     if (readded) this.stats.readded += list.length;
     for (const c of list) {
       this.rows.push({
-        ...this.a, operation: `${kind}_add`, resourceType: kind === 'team' ? 'TeamMember' : 'ChannelMember', resourceId: c.userId, cause: c.cause,
+        ...this.a, operation: MEMBER_OPERATIONS[kind].add, resourceType: kind === 'team' ? 'TeamMember' : 'ChannelMember', resourceId: c.userId, cause: c.cause,
         after: { [`${kind}Id`]: c.syncableId, userId: c.userId, schemeAdmin: c.schemeAdmin, ...(readded ? { readded: true } : {}) },
       });
     }
@@ -89,7 +81,7 @@ class Journal {
     else this.stats.channelMembersRemoved += list.length;
     for (const c of list) {
       this.rows.push({
-        ...this.a, operation: `${kind}_remove`, resourceType: kind === 'team' ? 'TeamMember' : 'ChannelMember', resourceId: c.userId, cause: c.cause,
+        ...this.a, operation: MEMBER_OPERATIONS[kind].remove, resourceType: kind === 'team' ? 'TeamMember' : 'ChannelMember', resourceId: c.userId, cause: c.cause,
         before: { [`${kind}Id`]: c.syncableId, userId: c.userId, schemeAdmin: c.schemeAdmin },
       });
     }
@@ -100,7 +92,7 @@ class Journal {
       if (c.schemeAdmin) this.stats.adminsPromoted++;
       else this.stats.adminsDemoted++;
       this.rows.push({
-        ...this.a, operation: `${kind}_${c.schemeAdmin ? 'promote' : 'demote'}`, resourceType: kind === 'team' ? 'TeamMember' : 'ChannelMember',
+        ...this.a, operation: MEMBER_OPERATIONS[kind][c.schemeAdmin ? 'promote' : 'demote'], resourceType: kind === 'team' ? 'TeamMember' : 'ChannelMember',
         resourceId: c.userId, cause, before: { schemeAdmin: !c.schemeAdmin }, after: { [`${kind}Id`]: c.syncableId, userId: c.userId, schemeAdmin: c.schemeAdmin },
       });
     }
@@ -115,21 +107,16 @@ class Journal {
 
 export class SyncEngine {
   readonly defaultChannels: string[];
-  readonly mappings: MappingRule[];
-  private readonly groupRules: GroupRules | undefined;
 
   constructor(opts: SyncEngineOptions) {
     this.defaultChannels = opts.defaultChannels;
-    this.mappings = opts.mappings ?? [];
-    this.groupRules = opts.groupRules;
-    if (this.mappings.length && !this.groupRules) throw new Error('mapping rules need groupRules to apply them');
   }
 
   // ---- events from SCIM ----------------------------------------------------------------------------------------
 
   /** People joined a group (their group_members rows are already inserted). */
   async membersAdded(tx: Knex.Transaction, groupId: string, userIds: string[], a: AuditCtx): Promise<void> {
-    if (!userIds.length || !(await isLinked(tx, groupId))) return;
+    if (!userIds.length || !(await isGroupLinked(tx, groupId))) return;
     for (const part of chunk(unique(userIds))) {
       const j = new Journal(a);
       await this.addStep(tx, { groupId, userIds: part }, false, j, `group:${groupId}`);
@@ -139,7 +126,7 @@ export class SyncEngine {
 
   /** People left a group (their group_members rows are already deleted). */
   async membersRemoved(tx: Knex.Transaction, groupId: string, userIds: string[], a: AuditCtx): Promise<void> {
-    if (!userIds.length || !(await isLinked(tx, groupId))) return;
+    if (!userIds.length || !(await isGroupLinked(tx, groupId))) return;
     for (const part of chunk(unique(userIds))) {
       const j = new Journal(a);
       await this.removeStep(tx, { groupId, userIds: part }, `group:${groupId}`, j);
@@ -156,16 +143,23 @@ export class SyncEngine {
     await this.membersRemoved(tx, groupId, formerMemberIds, a);
   }
 
-  /** A group was created, renamed, rebound or restored: apply the mapping rules that match it. */
-  async groupUpserted(tx: Knex.Transaction, group: GroupRef, a: AuditCtx): Promise<void> {
-    if (this.mappings.length) await this.groupRules!(tx, this, group, a);
-  }
-
-  /** SCIM DELETE of a user: they leave every group, then the leave-group rules run group by group. */
+  /**
+   * SCIM DELETE of a user: they leave each of their groups as a group PATCH remove would, each leave audited as
+   * `remove_group_member` (cause `delete_user`) and bumping the group's version, then the leave-group rules run
+   * group by group. The cost depends on the person's groups, never on their sizes. The caller locked those groups
+   * (store/groups.ts lockGroupsOfMember) before it locked the person.
+   */
   async userDeleted(tx: Knex.Transaction, userId: string, a: AuditCtx): Promise<void> {
-    const groupIds = (await tx('group_members').where({ user_id: userId }).pluck('group_id')) as string[];
-    await tx('group_members').where({ user_id: userId }).delete();
-    for (const groupId of groupIds) await this.membersRemoved(tx, groupId, [userId], a);
+    const left: string[] = [];
+    for (const groupId of await groupIdsOfMember(tx, userId)) if ((await removeMembers(tx, groupId, [userId])).length) left.push(groupId);
+    if (!left.length) return;
+    await writeAuditMany(tx, left.map((groupId) => ({
+      ...a, operation: 'remove_group_member', resourceType: 'Group' as const, resourceId: groupId, cause: 'delete_user', before: { userId },
+    })));
+    for (const groupId of left) await this.membersRemoved(tx, groupId, [userId], a);
+    // Last, in id order, as a group PATCH does: each group row is locked only until commit.
+    const now = Date.now();
+    for (const groupId of left) await bumpGroup(tx, groupId, { updated_at: now });
   }
 
   /**
@@ -210,9 +204,7 @@ export class SyncEngine {
     // never one 100k-row statement, which would meet PostgreSQL's statement_timeout); the order of the steps holds
     // within each page, and pages are disjoint, so the result is the same as one pass.
     for (let after: string | null = null; ;) {
-      const q = tx('users').orderBy('id').limit(RECONCILE_PAGE).pluck('id');
-      if (after !== null) q.where('id', '>', after);
-      const ids = (await q) as string[];
+      const ids = await userIdPage(tx, after, RECONCILE_PAGE);
       if (!ids.length) break;
       const t: Target = { ...base, userRange: { after, upTo: ids[ids.length - 1]! } };
       const j = new Journal(a);
@@ -301,20 +293,6 @@ export class SyncEngine {
     if (teamDemote) j.role('team', await setSchemeAdmin(tx, 'team_members', teamDemote, false, now), cause);
     j.role('channel', await setSchemeAdmin(tx, 'channel_members', channelAdminsToDemote(t), false, now), cause);
   }
-}
-
-/**
- * Whether the group is linked to a team or a channel. Every rule of a membership change is scoped to the group's own
- * links (rules.ts: `group_teams`/`group_channels` of `t.groupId`), so for a group without links there is nothing to
- * do, and one query replaces the four or five set-based statements that would each change nothing (round trips
- * that every member PATCH of an unlinked group paid on PostgreSQL).
- */
-async function isLinked(tx: Knex.Transaction, groupId: string): Promise<boolean> {
-  const row = await tx.first(tx.raw(
-    '(EXISTS (SELECT 1 FROM group_teams WHERE group_id = ?) OR EXISTS (SELECT 1 FROM group_channels WHERE group_id = ?)) AS linked',
-    [groupId, groupId],
-  ));
-  return bool(row?.linked);
 }
 
 function unique(ids: readonly string[]): string[] {

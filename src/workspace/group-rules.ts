@@ -1,6 +1,7 @@
 /**
- * Applying mapping rules (src/workspace/mapping-file.ts): when a group appears, is renamed or restored (engine.groupUpserted,
- * inside the SCIM transaction) and at start-up for the groups that already exist. Applying a rule links the group
+ * Applying mapping rules (src/workspace/mapping-file.ts): when a group appears, is renamed, rebound or restored (the
+ * group lifecycle calls them through its `applyGroupRules` port, inside the SCIM transaction) and at start-up for the
+ * groups that already exist. Applying a rule links the group
  * to the team or channel, creating them if the rule says so, and reconciles that team or channel when the link was
  * created or changed. A rule that cannot apply (no such team and no createTeam, archived team...) never fails the
  * SCIM request: it is recorded in the audit log as `mapping_skipped`.
@@ -11,7 +12,8 @@ import { findLiveGroup, findLiveGroupsByName, getChannelByName, getTeamByName } 
 import { createChannelTx } from './channels.js';
 import { linkTx } from './links.js';
 import { createTeamTx } from './teams.js';
-import type { AuditCtx, GroupRules, SyncEngine } from '../sync/engine.js';
+import type { AuditCtx, SyncEngine } from '../sync/engine.js';
+import type { ApplyGroupRules, NamedGroup } from '../scim/shared/context.js';
 import { ruleMatches, type MappingRule } from './mapping-file.js';
 
 export type RuleOutcome = { rule: MappingRule; result: 'linked' | 'unchanged' | 'skipped'; reason?: string };
@@ -51,29 +53,33 @@ export async function applyRule(
   return { rule, result: r.changed ? 'linked' : 'unchanged' };
 }
 
-/** The rules naming this group, applied in file order (engine.groupUpserted). */
+/** The rules naming this group, applied in file order. */
 export async function applyRulesToGroup(
-  tx: Knex.Transaction, sync: SyncEngine, group: { id: string; externalId: string | null; displayName: string }, rules: MappingRule[], a: AuditCtx,
+  tx: Knex.Transaction, sync: SyncEngine, group: NamedGroup, rules: MappingRule[], a: AuditCtx,
 ): Promise<RuleOutcome[]> {
   const out: RuleOutcome[] = [];
   for (const rule of rules) if (ruleMatches(rule, group)) out.push(await applyRule(tx, sync, group.id, rule, a));
   return out;
 }
 
-/** The engine's `groupRules`: the engine's own rules, applied to a group that appeared or changed. */
-export const applyEngineRules: GroupRules = (tx, sync, group, a) => applyRulesToGroup(tx, sync, group, sync.mappings, a);
+/** The group lifecycle's `applyGroupRules` port for these rules (the file's, in file order). */
+export function groupRulesPort(sync: SyncEngine, rules: MappingRule[]): ApplyGroupRules {
+  return async (tx, group, a) => {
+    if (rules.length) await applyRulesToGroup(tx, sync, group, rules, a);
+  };
+}
 
 /**
  * At start-up: every rule whose group exists now, one transaction per rule and group. A displayName rule applies to
  * every live group of that name (display names are not unique, RFC 7643 §4.2), as it does when such a group is
- * created or renamed; an externalId names one group. Rules whose group does not exist yet
- * wait for the group (engine.groupUpserted). Idempotent: an unchanged link is not reconciled again.
+ * created or renamed; an externalId names one group. Rules whose group does not exist yet wait for the group (the
+ * lifecycle's `applyGroupRules` when it appears). Idempotent: an unchanged link is not reconciled again.
  */
 export async function applyMappingsAtStart(
-  db: Knex, sync: SyncEngine, a: AuditCtx,
+  db: Knex, sync: SyncEngine, rules: MappingRule[], a: AuditCtx,
 ): Promise<{ linked: number; unchanged: number; skipped: number; waiting: number; skips: { rule: number; reason: string }[] }> {
   const counts = { linked: 0, unchanged: 0, skipped: 0, waiting: 0, skips: [] as { rule: number; reason: string }[] };
-  for (const [i, rule] of sync.mappings.entries()) {
+  for (const [i, rule] of rules.entries()) {
     const groups = 'externalId' in rule.group ? [await findLiveGroup(db, rule.group)].filter((g) => g !== undefined) : await findLiveGroupsByName(db, rule.group.displayName);
     if (groups.length === 0) {
       counts.waiting++;

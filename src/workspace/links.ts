@@ -1,10 +1,10 @@
 /**
  * Group ↔ team/channel links (Mattermost GroupTeams/GroupChannels, `POST/PUT/DELETE /groups/{id}/{teams|channels}/
  * {id}/link`, api4/group.go). Linking, changing or unlinking reconciles that team or channel at once, as Mattermost
- * starts `SyncRolesAndMembership` for the syncable (domain.md §1.7).
+ * starts `SyncRolesAndMembership` for the syncable (server/channels/app/syncables.go).
  */
 import type { Knex } from 'knex';
-import { writeAudit } from '../store/audit.js';
+import { LINK_OPERATIONS, writeAudit } from '../store/audit.js';
 import {
   deleteLink, findLiveGroup, getLink, getLiveGroup, insertLink, linkOut, listGroupsWithLinks, updateLink, type GroupRef, type SyncableKind,
 } from '../store/workspace.js';
@@ -67,7 +67,7 @@ export async function linkTx(
   const row = (await getLink(tx, kind, groupId, syncableId))!;
   if (changed) {
     await writeAudit(tx, {
-      ...a, operation: existing ? `update_${kind}_link` : `link_${kind}`, resourceType: 'Link', resourceId: groupId, cause: opts.cause ?? null,
+      ...a, operation: LINK_OPERATIONS[kind][existing ? 'update' : 'link'], resourceType: 'Link', resourceId: groupId, cause: opts.cause ?? null,
       before: existing ? linkOut(kind, existing) : null, after: linkOut(kind, row),
     });
   }
@@ -93,7 +93,7 @@ export async function unlink(ctx: WorkspaceCtx, kind: SyncableKind, groupId: str
     const existing = await getLink(tx, kind, groupId, syncableId);
     if (!existing) throw notFound(`link of group ${groupId} to ${kind}`, syncableId);
     await deleteLink(tx, kind, groupId, syncableId);
-    await writeAudit(tx, { ...auditOf(ctx), operation: `unlink_${kind}`, resourceType: 'Link', resourceId: groupId, before: linkOut(kind, existing) });
+    await writeAudit(tx, { ...auditOf(ctx), operation: LINK_OPERATIONS[kind].unlink, resourceType: 'Link', resourceId: groupId, before: linkOut(kind, existing) });
     const reconcile = await ctx.sync.reconcile(tx, kind === 'team' ? { teamId: syncableId } : { channelId: syncableId }, {}, auditOf(ctx));
     return { reconcile };
   });

@@ -1,7 +1,7 @@
 /**
  * The group mapping file (GROUP_MAPPING_FILE): declared group → team/channel links, so a deployment can be set up
- * without clicks (domain.md §4.3 "Declarative rules"). This module only parses and validates; it never throws and
- * never touches the database. Shape:
+ * without clicks (Mattermost links groups by hand: System Console > Groups, or api4/group.go). This module only parses
+ * and validates; it never throws and never touches the database. Shape:
  *
  *   {"links": [{"group": {"externalId": "..."} | {"displayName": "..."},
  *               "team": "team-name", "channel": "channel-name"?,
@@ -13,6 +13,7 @@
  * not unique, RFC 7643 §4.2, so a displayName rule applies to every group of that name).
  */
 import { readFileSync } from 'node:fs';
+import { isObj } from '../scim/shared/json.js';
 import { channelNameProblem, displayNameProblem, teamNameProblem } from './names.js';
 
 export type GroupMatch = { externalId: string } | { displayName: string };
@@ -32,7 +33,6 @@ export interface MappingRule {
 export type MappingResult = { ok: true; rules: MappingRule[] } | { ok: false; error: string };
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 class Invalid extends Error {}
 

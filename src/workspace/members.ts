@@ -5,7 +5,7 @@
  * tombstone that automatic sync respects.
  */
 import type { Knex } from 'knex';
-import { writeAudit, writeAuditMany } from '../store/audit.js';
+import { MEMBER_OPERATIONS, writeAudit, writeAuditMany } from '../store/audit.js';
 import { bool } from '../store/db.js';
 import {
   getMember, getUserState, insertMember, listMembers as listMemberRows, liveChannelIdsInTeam, memberOut, reviveMember, tombstoneMember,
@@ -63,7 +63,7 @@ export async function addMember(ctx: WorkspaceCtx, kind: SyncableKind, id: strin
     if (existing) await reviveMember(tx, kind, id, input.userId, values);
     else await insertMember(tx, kind, id, input.userId, values);
     await writeAudit(tx, {
-      ...a, operation: `${kind}_add`, resourceType: kind === 'team' ? 'TeamMember' : 'ChannelMember', resourceId: input.userId, cause: ctx.actor,
+      ...a, operation: MEMBER_OPERATIONS[kind].add, resourceType: kind === 'team' ? 'TeamMember' : 'ChannelMember', resourceId: input.userId, cause: ctx.actor,
       after: { [`${kind}Id`]: id, userId: input.userId, schemeAdmin, ...(existing ? { readded: true } : {}) },
     });
     const defaultChannels = kind === 'team' ? await ctx.sync.teamJoined(tx, id, input.userId, { revived: !!existing }, a) : null;
@@ -84,7 +84,7 @@ export async function removeMember(ctx: WorkspaceCtx, kind: SyncableKind, id: st
     const now = Date.now();
     if (!(await tombstoneMember(tx, kind, id, userId, removedBy, now))) throw notFound(`active member of ${kind} ${id}:`, userId);
     const entries = [{
-      ...a, operation: `${kind}_remove`, resourceType: kind === 'team' ? 'TeamMember' as const : 'ChannelMember' as const, resourceId: userId, cause: removedBy,
+      ...a, operation: MEMBER_OPERATIONS[kind].remove, resourceType: kind === 'team' ? 'TeamMember' as const : 'ChannelMember' as const, resourceId: userId, cause: removedBy,
       before: { [`${kind}Id`]: id, userId },
     }];
     let channelsLeft: string[] = [];

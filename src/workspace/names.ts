@@ -1,6 +1,6 @@
 /**
- * Team and channel names, as Mattermost validates them (../shared/research/domain.md §1.2, §1.3;
- * server/public/model/team.go `IsValidTeamName`, channel.go `IsChannelNameValid`, utils.go `reservedName`).
+ * Team and channel names, as Mattermost validates them (server/public/model/team.go `IsValidTeamName`, channel.go
+ * `IsChannelNameValid`, utils.go `reservedName`).
  * Pure functions: a message when invalid, null when valid.
  */
 

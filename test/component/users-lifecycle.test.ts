@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import {
-  client, connect, createDatabase, newUser, PATCH_OP, rand, startServer, stores, type TestDatabase, type TestServer,
+  client, connect, createDatabase, GROUP_SCHEMA, newUser, PATCH_OP, rand, startServer, stores, type TestDatabase, type TestServer,
 } from '../helpers/server.ts';
 
 const ops = (...Operations: unknown[]) => ({ schemas: [PATCH_OP], Operations });
@@ -253,6 +253,44 @@ for (const store of stores()) {
       const got = await api.get(`/Users/${report.id}`);
       assert.equal(got.status, 200);
       assert.equal(got.body.userName, report.userName);
+    });
+
+    test('DELETE leaves each group as a PATCH remove would: new version, no member, a remove_group_member audit row', async () => {
+      const x = await make();
+      const y = await make();
+      const group = async (members: string[]) => {
+        const res = await api.post('/Groups', { schemas: [GROUP_SCHEMA], displayName: `del-${rand()}`, members: members.map((value) => ({ value })) });
+        assert.equal(res.status, 201, res.text);
+        return res.body;
+      };
+      const g = await group([x.id, y.id]);
+      const h = await group([x.id]);
+      const other = await group([y.id]);
+      await new Promise((r) => setTimeout(r, 5)); // lastModified has millisecond precision
+      const del = await api.del(`/Users/${x.id}`);
+      assert.equal(del.status, 204);
+
+      for (const before of [g, h]) {
+        const after = await api.get(`/Groups/${before.id}`);
+        assert.equal(after.status, 200);
+        assert.notEqual(after.body.meta.version, before.meta.version, 'the version changes');
+        assert.equal(after.headers.get('etag'), after.body.meta.version);
+        assert.ok(Date.parse(after.body.meta.lastModified) > Date.parse(before.meta.lastModified), 'lastModified moves');
+        assert.deepEqual((after.body.members ?? []).map((m: any) => m.value), before.id === g.id ? [y.id] : []);
+      }
+      const untouched = await api.get(`/Groups/${other.id}`);
+      assert.equal(untouched.body.meta.version, other.meta.version, 'a group the person was not in keeps its version');
+
+      const admin = client(server, server.adminToken);
+      const audit = await admin.get(`${server.url}/admin/v1/audit?resourceType=Group&resourceId=${g.id}`);
+      assert.equal(audit.status, 200, audit.text);
+      const removed = audit.body.items.filter((e: any) => e.operation === 'remove_group_member');
+      assert.equal(removed.length, 1);
+      const deleted = (await sql('audit_log').where({ operation: 'delete_user', resource_id: x.id }).first());
+      assert.deepEqual(
+        { before: removed[0].before, cause: removed[0].cause, requestId: removed[0].requestId },
+        { before: { userId: x.id }, cause: 'delete_user', requestId: deleted.request_id },
+      );
     });
   });
 }

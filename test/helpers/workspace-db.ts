@@ -8,7 +8,8 @@ import { bool, migrate, openDb } from '../../src/store/db.ts';
 import { foldGroup, foldUser } from '../../src/store/fold.ts';
 import { SyncEngine, type AuditCtx, type ReconcileStats } from '../../src/sync/engine.ts';
 import type { MappingRule } from '../../src/workspace/mapping-file.ts';
-import { applyEngineRules } from '../../src/workspace/group-rules.ts';
+import { groupRulesPort } from '../../src/workspace/group-rules.ts';
+import type { ApplyGroupRules } from '../../src/scim/shared/context.ts';
 import { createTeamTx } from '../../src/workspace/teams.ts';
 import { createChannelTx } from '../../src/workspace/channels.ts';
 import { linkTx } from '../../src/workspace/links.ts';
@@ -19,6 +20,8 @@ export const A: AuditCtx = { actor: 'test', requestId: 'req-1' };
 export interface Fixture {
   db: Knex;
   sync: SyncEngine;
+  /** The mapping rules of `opts.mappings`, as the group lifecycle calls them. */
+  applyGroupRules: ApplyGroupRules;
   close(): Promise<void>;
   user(opts?: { active?: boolean }): Promise<string>;
   users(n: number): Promise<string[]>;
@@ -40,7 +43,7 @@ export async function fixture(store: Store, opts: { mappings?: MappingRule[]; de
   const tdb: TestDatabase = await createDatabase(store);
   const db = openDb({ url: tdb.url, sqliteSynchronous: 'NORMAL' });
   await migrate(db);
-  const sync = new SyncEngine({ defaultChannels: opts.defaultChannels ?? ['town-square', 'off-topic'], mappings: opts.mappings ?? [], groupRules: applyEngineRules });
+  const sync = new SyncEngine({ defaultChannels: opts.defaultChannels ?? ['town-square', 'off-topic'] });
   let n = 0;
   const tx = <T>(fn: (tx: Knex.Transaction) => Promise<T>) => db.transaction(fn);
   const member = (table: string, key: string) => async (id: string, userId: string) => {
@@ -50,6 +53,7 @@ export async function fixture(store: Store, opts: { mappings?: MappingRule[]; de
   const f: Fixture = {
     db,
     sync,
+    applyGroupRules: groupRulesPort(sync, opts.mappings ?? []),
     close: async () => { await db.destroy(); await tdb.drop(); },
     async user(o = {}) {
       const id = randomUUID();

@@ -1,12 +1,14 @@
 /**
  * PATCH for Groups (RFC 7644 §3.5.2) parsed into a plan of targeted changes, never applied by rewriting the member
- * list. Accepts the dialects real clients send (../shared/research/clients.md E9, O9, §3.3-3.7):
+ * list. Accepts the dialects real clients send (Entra's SCIM endpoint tutorial and "Known issues" page; Okta's SCIM
+ * 2.0 Protocol Reference):
  * Entra's `Remove` + `path: members` + value list (removes only those listed), `members[value eq "id"]`,
  * Okta's no-path replace of `{id, displayName}`, add with a bare string id (MS reference Postman suite).
  * The parser returns a result and never throws.
  */
 import { parseAttrPath } from '../query/filter-parse.js';
 import type { FilterNode } from '../query/filter-ast.js';
+import { isObj } from '../shared/json.js';
 import { displayNameProblem, externalIdProblem } from '../shared/group-values.js';
 
 export type GroupChange =
@@ -22,7 +24,6 @@ export type PlanResult = { ok: true; changes: GroupChange[] } | { ok: false; err
 
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const GROUP_URN = 'urn:ietf:params:scim:schemas:core:2.0:group:';
-const isObj = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const err = (scimType: PlanError['scimType'], detail: string): PlanResult => ({ ok: false, error: { scimType, detail } });
 
 /** Member ids from `[{value}]`, `{value}`, or a bare id string; `$ref: null` and `display` are ignored. */
@@ -71,7 +72,7 @@ function attrChange(op: string, attr: string, value: unknown, groupId: string): 
       if (externalIdProblem(value)) return err('invalidValue', externalIdProblem(value)!);
       return { ok: true, changes: [{ kind: 'externalId', value }] };
     case 'id':
-      if (value === groupId && op !== 'remove') return { ok: true, changes: [] }; // Okta echoes the id (clients.md §3.7)
+      if (value === groupId && op !== 'remove') return { ok: true, changes: [] }; // Okta echoes the id (Okta's SCIM reference)
       return err('mutability', 'id is read-only');
     case 'schemas':
     case 'meta':

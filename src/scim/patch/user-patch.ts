@@ -2,11 +2,13 @@
  * PATCH of one user (RFC 7644 §3.5.2) applied in memory with SCIMMY, in sequence: each operation sees what the
  * operations before it did. That matters for the client dialects client-dialects.ts rewrites against the resource's state:
  * Entra sends `addresses[type eq "work"].streetAddress`, `.locality` and `.postalCode` as three operations on a work
- * address that does not exist yet (clients.md §3.8); the first creates it, the others must fill that one in.
+ * address that does not exist yet (Entra's SCIM endpoint tutorial, default mappings); the first creates it, the
+ * others must fill that one in.
  */
 import SCIMMY from 'scimmy';
 import { scimError } from '../shared/errors.js';
 import { dependsOnState, normalizeOperation, type PatchOperation } from '../shared/client-dialects.js';
+import { isObj } from '../shared/json.js';
 import { tidyLists } from '../shared/multi-valued.js';
 import { ENTERPRISE } from '../shared/user-representation.js';
 
@@ -16,12 +18,10 @@ type Json = Record<string, any>;
 export const MAX_OPERATIONS = 1000;
 
 const userDefinition = () => (SCIMMY.Schemas.User as any).definition;
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /**
  * An operation whose path names a readOnly attribute (id, meta, groups) is 400 mutability (RFC 7644 §3.5.2,
  * RFC 7643 §2.2); SCIMMY would drop it silently and answer 200. Read-only keys in a no-path value are ignored
- * instead, since Okta echoes the id there (clients.md §3.7).
+ * instead, since Okta echoes the id there (Okta SCIM 2.0 Protocol Reference).
  */
 function assertWritable(ops: PatchOperation[]): void {
   for (const o of ops) {

@@ -1,8 +1,8 @@
 /**
  * Sequential paging without OFFSET (RFC 7644 §3.4.2.4 pages by index; IdPs read a collection page after page).
  *
- * `OFFSET k` makes the database walk k rows, so page 1,000 of 100,000 users costs a thousand pages (p99 317 ms on
- * SQLite, 498 ms on PostgreSQL in docs/benchmarks.md). When a page is full, the sort key of its last row is kept
+ * `OFFSET k` makes the database walk k rows, so page 1,000 of 100,000 users costs a thousand pages (the paging
+ * scenario in docs/benchmarks.md). When a page is full, the sort key of its last row is kept
  * here under the query and the startIndex that follows; a request for that startIndex continues after the key, the
  * way a cursor would, and reads one page of the index. A miss (the previous page was served by another instance, or
  * the entry was evicted) falls back to OFFSET, which gives the same rows unless rows before the page changed in

@@ -1,6 +1,6 @@
 /**
  * The SCIM /Groups resource (RFC 7644 §3) as a SCIMMY resource. SCIMMY's own Group flow is read-modify-write of the
- * whole member list (21 s and 1.2 GiB to add one member at 100,000 members: scimmy.md §2.2), so every method is ours:
+ * whole member list (adding one member coerces every member, in time and memory), so every method is ours:
  * targeted SQL for members, projection that never reads members when they are not wanted.
  */
 import { once } from 'node:events';
@@ -130,8 +130,8 @@ export class GroupResource extends SCIMMY.Resources.Group {
   }
 
   /**
-   * Answers 204 (Entra's documented expectation for group PATCH, MS-TUT E9; allowed by RFC 7644 §3.5.2), or 200 with
-   * the group when the client asks for attributes, so a membership change never returns 100,000 members unasked.
+   * Answers 204 (what Entra's SCIM endpoint tutorial expects for group PATCH; RFC 7644 §3.5.2 allows it), or 200 with
+   * the group when the client asks for attributes, so a membership change never returns the whole member list unasked.
    */
   override async patch(message: any, ctx?: any): Promise<any> {
     const c = ctx as ScimContext;

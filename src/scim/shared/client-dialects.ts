@@ -1,11 +1,14 @@
 /**
  * What real clients send that RFC 7644 (and SCIMMY) would refuse, rewritten into the RFC form before SCIMMY sees it.
- * Sources for each rule: ../shared/research/clients.md §3 (Entra ID and Okta quirks), cited inline.
+ * Each rule cites its source inline: Microsoft Learn ("Tutorial: Develop and plan provisioning for a SCIM endpoint in
+ * Microsoft Entra ID", "Known issues and resolutions with SCIM 2.0 protocol compliance of the Microsoft Entra user
+ * provisioning service"), Okta's "SCIM 2.0 Protocol Reference", Microsoft's SCIMReferenceCode test suites, and
+ * public issue threads quoting real client traffic.
  * Every function returns a new value; nothing here throws.
  */
 import { ENTERPRISE, USER_SCHEMA } from './user-representation.js';
 
-type Json = Record<string, any>;
+import { isObj, type Json } from './json.js';
 export interface PatchOperation { op: string; path?: string; value?: unknown }
 /** The part of a SCIMMY schema definition used to look attribute names up (`SCIMMY.Schemas.User.definition`). */
 export interface SchemaLookup { attribute(path: string): { name: string }; attributes: unknown[] }
@@ -15,15 +18,13 @@ const MANAGER_PATHS = new Set(['manager', `${ENTERPRISE}:manager`.toLowerCase()]
 const BOOLEAN_KEYS = new Set(['active', 'primary']);
 const TYPED_MULTI = new Set(['emails', 'phonenumbers', 'ims', 'photos', 'addresses']);
 
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** Entra sends "True"/"False" (any case) for booleans (clients.md §3.2; scimmy#51, #86). */
+/** Entra sends "True"/"False" (any case) for booleans (Entra's SCIM "Known issues" page; scimmy#51, #86). */
 function coerceBool(v: unknown): unknown {
   if (typeof v === 'string' && /^(true|false)$/i.test(v.trim())) return v.trim().toLowerCase() === 'true';
   return v;
 }
 
-/** Enterprise manager as a bare id, as `[{value}]`, or `{Value}` becomes `{value}` (clients.md §3.10). */
+/** Enterprise manager as a bare id, as `[{value}]`, or `{Value}` becomes `{value}` (SCIM_Update_Manager_Test). */
 function coerceManager(v: unknown): unknown {
   if (typeof v === 'string') return v === '' ? null : { value: v };
   if (Array.isArray(v)) return coerceManager(v[0] ?? null);
@@ -39,9 +40,9 @@ function coerceManager(v: unknown): unknown {
 /**
  * Clean a resource body (POST/PUT, or a PATCH value object): drop nulls (RFC 7643 §2.5: null means unassigned),
  * coerce string booleans, lower-case canonical `type` values ("Work"), shape the manager, and repair Entra's
- * legacy extension URN `...enterprise:2.0User` (MS-TUT Example 2). `attr` is the (lower-case) attribute the value
- * sits under: only the types of attributes with canonical values are folded, so a role type such as Entra's
- * "WindowsAzureActiveDirectoryRole" keeps its case (RFC 7643 §4.1.2 defines no canonical role types).
+ * legacy extension URN `...enterprise:2.0User` (Entra's SCIM endpoint tutorial, Example 2). `attr` is the (lower-case)
+ * attribute the value sits under: only the types of attributes with canonical values are folded, so a role type such
+ * as Entra's "WindowsAzureActiveDirectoryRole" keeps its case (RFC 7643 §4.1.2 defines no canonical role types).
  */
 export function normalizeBody(body: unknown, depth = 0, attr?: string): unknown {
   if (Array.isArray(body)) return body.filter((v) => v !== null).map((v) => normalizeBody(v, depth + 1, attr));
@@ -76,7 +77,8 @@ const PATH_PARTS = /^(urn:[^[\]]*:)?([A-Za-z$][\w$-]*)(\[[^\]]*\])?(?:\.([A-Za-z
 
 /**
  * Spell a path's attribute names as the schema does. RFC 7643 §2.1 makes them case-insensitive and Entra varies the
- * case (`name.FamilyName`, clients.md §3.19), but SCIMMY traverses the resource case-sensitively and answers noTarget.
+ * case (`name.FamilyName`, SCIMReferenceCode PostmanCollection.json), but SCIMMY traverses the resource
+ * case-sensitively and answers noTarget.
  * Unknown names are left alone for SCIMMY to refuse with invalidPath.
  */
 function canonicalPath(path: string, schema: SchemaLookup | undefined): string {
@@ -123,7 +125,7 @@ export function normalizeOperation(raw: Json, current: Json, schema?: SchemaLook
     const extra: PatchOperation[] = [];
     let view = current; // as the keys before left it: two keys on one missing typed entry create it once
     for (const [k, v] of Object.entries(value)) {
-      if (k.toLowerCase() === 'id' && v === current.id) continue; // Okta echoes the read-only id (clients.md §3.7)
+      if (k.toLowerCase() === 'id' && v === current.id) continue; // Okta echoes the read-only id (Okta's SCIM reference)
       if (k.includes('[') || v === null || v === '' || MANAGER_PATHS.has(stripCoreUrn(k).toLowerCase())) {
         const more = normalizeOperation({ op, path: k, value: v }, view, schema);
         for (const o of more) {
@@ -148,7 +150,7 @@ export function normalizeOperation(raw: Json, current: Json, schema?: SchemaLook
   const last = lowerPath.split(/[.:\]]/).pop() ?? '';
   if (BOOLEAN_KEYS.has(last)) value = coerceBool(value);
   if (MANAGER_PATHS.has(lowerPath) || MANAGER_PATHS.has(lowerPath.replace(/\.value$/, ''))) {
-    // Entra: add/replace with a bare id; removal is a replace with "" (clients.md §1.3 E6).
+    // Entra: add/replace with a bare id; removal is a replace with "" (SCIMReferenceCode SCIM_Update_Manager_Test).
     const managerPath = `${ENTERPRISE}:manager`;
     if (op === 'remove') return [{ op, path: managerPath }];
     const m = lowerPath.endsWith('.value') ? coerceManager(typeof value === 'string' ? value : value?.value) : coerceManager(value);
@@ -161,7 +163,7 @@ export function normalizeOperation(raw: Json, current: Json, schema?: SchemaLook
   if (op === 'add' || op === 'replace') {
     const m = TYPE_FILTER.exec(path);
     if (m && TYPED_MULTI.has(m[1]!.toLowerCase()) && !hasTyped(current, m[1]!, m[2]!)) {
-      // A value-filter path whose element does not exist yet creates it (clients.md §3.8), instead of 400 noTarget.
+      // A value-filter path whose element does not exist yet creates it (Entra sends these, SCIM-SDK#416), not noTarget.
       const element = m[3] ? { type: m[2]!.toLowerCase(), [m[3]]: value } : { ...(isObj(value) ? value : { value }), type: m[2]!.toLowerCase() };
       return [{ op: 'add', path: m[1]!, value: [normalizeBody(element, 1, m[1]!.toLowerCase())] }];
     }

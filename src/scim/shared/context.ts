@@ -1,9 +1,19 @@
 /** What every SCIM handler knows about the request it serves (passed as SCIMMY's `ctx`). */
 import type { Response } from 'express';
-import type { Db } from '../../store/db.js';
+import type { Db, Tx } from '../../store/db.js';
 import type { Logger } from '../../log.js';
 import type { Config } from '../../config/index.js';
-import type { SyncEngine } from '../../sync/engine.js';
+import type { AuditCtx, SyncEngine } from '../../sync/engine.js';
+
+/** A group as the mapping-file rules match it: by exact externalId or exact displayName. */
+export interface NamedGroup { id: string; externalId: string | null; displayName: string }
+
+/**
+ * The group lifecycle's port to the mapping-file rules (GROUP_MAPPING_FILE; src/workspace/group-rules.ts implements it,
+ * the composition code injects it): called in the group's transaction when a group is created, restored, renamed or
+ * rebound, it links the group to the teams and channels the matching rules name (creating them if a rule says so).
+ */
+export type ApplyGroupRules = (tx: Tx, group: NamedGroup, a: AuditCtx) => Promise<void>;
 
 export interface Principal { tokenId: string; name: string; scope: 'scim' | 'admin' }
 
@@ -12,6 +22,7 @@ export interface ScimContext {
   config: Config;
   log: Logger;
   sync: SyncEngine;
+  applyGroupRules: ApplyGroupRules;
   principal: Principal;
   requestId: string;
   method: string;

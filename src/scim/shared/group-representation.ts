@@ -1,16 +1,14 @@
 /**
  * SCIM Group (RFC 7643 §4.2) from store rows, and the `attributes` / `excludedAttributes` projection (RFC 7644 §3.9)
- * done by us rather than by SCIMMY's per-member coercion, which costs seconds and hundreds of MB at 100,000 members
- * (../shared/research/scimmy.md §2.2).
+ * done by us rather than by SCIMMY's per-member coercion, whose time and memory grow with every member of the group.
  */
+import { iso } from './time.js';
 import type { GroupRow, MemberRef } from '../../store/groups.js';
 import { etagOf } from './user-representation.js';
 import { scimError } from './errors.js';
 
 export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 type Json = Record<string, any>;
-
-const iso = (ms: number | string): string => new Date(Number(ms)).toISOString();
 
 /** Which top-level attributes a response carries. `id` and `schemas` are always returned (RFC 7643 §3.1, §7). */
 export interface Projection { has(attr: 'externalId' | 'displayName' | 'members' | 'meta'): boolean }
@@ -53,5 +51,3 @@ export function groupToScim(row: GroupRow, members: MemberRef[] | undefined, bas
   }
   return out;
 }
-
-export const FULL: Projection = { has: () => true };

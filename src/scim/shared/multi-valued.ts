@@ -3,12 +3,10 @@
  * (type, value) pair twice (a SHOULD NOT). Every write goes through `tidyLists` (user-representation.ts), so the workspace
  * email, taken from the primary email, always follows the one primary there is.
  */
-type Json = Record<string, any>;
+import { isObj, type Json } from './json.js';
 
 /** The multi-valued attributes of a User (RFC 7643 §4.1.2) that have `primary`, addresses included. */
 export const PRIMARY_LISTS = ['emails', 'phoneNumbers', 'ims', 'photos', 'roles', 'entitlements', 'addresses', 'x509Certificates'] as const;
-
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * What makes two values the same value: every sub-attribute but `primary` and `display` (for emails, phone numbers

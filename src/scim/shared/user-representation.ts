@@ -5,6 +5,7 @@
 import type { UserFields, UserRow, ValueRow } from '../../store/users.js';
 import { MULTI_VALUED } from '../../store/users.js';
 import { scimError } from './errors.js';
+import { iso } from './time.js';
 import { tidyLists } from './multi-valued.js';
 
 export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -106,7 +107,6 @@ export function userFromScim(scim: Json): UserInput {
   return { fields, values: values(body), managerId };
 }
 
-const iso = (ms: number | string | null): string | undefined => (ms == null ? undefined : new Date(Number(ms)).toISOString());
 export const etagOf = (version: number): string => `W/"${version}"`;
 
 function compact<T extends Json>(o: T): T | undefined {

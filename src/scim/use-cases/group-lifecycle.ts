@@ -113,8 +113,8 @@ async function commitDelta(tx: Knex.Transaction, ctx: ScimContext, groupId: stri
   if (!delta.size) return;
   const a = audit(ctx);
   const rows = [
-    ...[...delta.added].map((userId) => ({ ...a, operation: 'add_group_member', resourceType: 'Group' as const, resourceId: groupId, after: { userId } })),
-    ...[...delta.removed].map((userId) => ({ ...a, operation: 'remove_group_member', resourceType: 'Group' as const, resourceId: groupId, before: { userId } })),
+    ...[...delta.added].map((userId) => ({ ...a, operation: 'add_group_member' as const, resourceType: 'Group' as const, resourceId: groupId, after: { userId } })),
+    ...[...delta.removed].map((userId) => ({ ...a, operation: 'remove_group_member' as const, resourceType: 'Group' as const, resourceId: groupId, before: { userId } })),
   ];
   await writeAuditMany(tx, rows);
   if (delta.removed.size) await ctx.sync.membersRemoved(tx, groupId, [...delta.removed], a);
@@ -139,7 +139,7 @@ export async function createGroup(ctx: ScimContext, input: GroupInput): Promise<
       await insertGroup(tx, row);
       await writeAudit(tx, { ...a, operation: 'create_group', resourceType: 'Group', resourceId: row.id, after: { displayName: row.display_name, externalId: row.external_id } });
     }
-    await ctx.sync.groupUpserted(tx, { id: row.id, externalId: row.external_id, displayName: row.display_name }, a);
+    await ctx.applyGroupRules(tx, { id: row.id, externalId: row.external_id, displayName: row.display_name }, a);
     if (input.members?.length) {
       const delta = new MemberDelta();
       await applyMemberChange(tx, row.id, { kind: 'replaceMembers', ids: input.members }, delta, now);
@@ -188,7 +188,7 @@ export async function changeGroup(ctx: ScimContext, id: string, changes: GroupCh
     const next: GroupRow = { ...row, ...patch, updated_at: now, version: row.version + 1 };
     if (renamed) await writeAudit(tx, { ...a, operation: 'rename_group', resourceType: 'Group', resourceId: id, before: { displayName: row.display_name }, after: { displayName: next.display_name } });
     if (rebound) await writeAudit(tx, { ...a, operation: 'rebind_group', resourceType: 'Group', resourceId: id, before: { externalId: row.external_id }, after: { externalId: next.external_id } });
-    if (renamed || rebound) await ctx.sync.groupUpserted(tx, { id, externalId: next.external_id, displayName: next.display_name }, a);
+    if (renamed || rebound) await ctx.applyGroupRules(tx, { id, externalId: next.external_id, displayName: next.display_name }, a);
     await commitDelta(tx, ctx, id, delta);
     return next;
   });

@@ -10,6 +10,7 @@ import {
   usernamesLike, type ValueRow,
   type UserRow,
 } from '../../store/users.js';
+import { lockGroupsOfMember } from '../../store/groups.js';
 import { writeAudit } from '../../store/audit.js';
 import { classifyDbError, dialectOf } from '../../store/db.js';
 import { fold } from '../../store/fold.js';
@@ -214,6 +215,7 @@ export async function deleteUser(ctx: ScimContext, id: string): Promise<void> {
     if (!row) throw scimError(404, null, `User ${id} not found`);
     checkIfMatch(ctx, row.version);
     const patch: Partial<UserRow> = { deleted_at: now, active: false, deactivated_at: row.deactivated_at ?? now, updated_at: now };
+    await lockGroupsOfMember(tx, id); // the groups the person leaves below, before the person (store/groups.ts)
     if (!(await updateUser(tx, id, row.version, patch))) throw new Conflict();
     const revoked = await revokeSessions(tx, id, now);
     await writeAudit(tx, { ...audit(ctx), operation: 'delete_user', resourceType: 'User', resourceId: id, before: { userName: row.user_name, externalId: row.external_id }, after: { sessionsRevoked: revoked } });

@@ -1,5 +1,6 @@
 /**
- * The group-sync rules as SQL predicates and candidate sets (Mattermost group sync, ../shared/research/domain.md §2).
+ * The group-sync rules as SQL predicates and candidate sets (Mattermost group sync: server/channels/app/syncables.go,
+ * server/channels/store/sqlstore/group_store.go).
  * Each export is one rule, written as the SQL that decides it, with the Mattermost source it follows. They only
  * build text; src/store/group-sync/statements.ts runs them and src/sync/engine.ts orders them.
  *
@@ -73,7 +74,7 @@ export const adminOfChannel = (channel: string, user: string): string => exists(
   JOIN group_members agm ON agm.group_id = agc.group_id AND agm.user_id = ${user}
   WHERE agc.channel_id = ${channel} AND agc.scheme_admin = TRUE`);
 
-/** Only active, undeleted people are ever added (issue 3 §4: "deactivated people are never added"). */
+/** Only active, undeleted people are ever added: a deactivated person joins nothing until reactivated. */
 const addable = (user: string): string => exists(`SELECT 1 FROM users au WHERE au.id = ${user} AND au.active = TRUE AND au.deleted_at IS NULL`);
 
 /** `, <people>` after a syncable's FROM items, when the people are a FROM item. */
