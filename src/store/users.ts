@@ -135,6 +135,14 @@ export async function updateUser(tx: Knex.Transaction, id: string, expectedVersi
   return n === 1;
 }
 
+/**
+ * Until commit, make every other transaction that calls this with the same `base` wait (PostgreSQL: a
+ * transaction-scoped advisory lock). SQLite has a single connection, so its transactions already take turns.
+ */
+export async function lockUsernameBase(tx: Knex, base: string): Promise<void> {
+  if (dialectOf(tx) === 'pg') await tx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`username:${base}`]);
+}
+
 /** Usernames already taken that start with `base`, to choose a free suffix in one query. */
 export async function usernamesLike(db: Knex, base: string): Promise<Set<string>> {
   const esc = base.replace(/[\\%_]/g, (c) => `\\${c}`);
