@@ -4,7 +4,7 @@
  */
 import type { Knex } from 'knex';
 import { dialectOf } from './db.js';
-import { foldUser, foldValue } from './fold.js';
+import { fold, foldUser, foldValue } from './fold.js';
 
 export interface UserRow {
   id: string;
@@ -182,6 +182,12 @@ export async function lockUsers(tx: Knex.Transaction, ids: Iterable<string>): Pr
     }
   }
   return live;
+}
+
+/** The id of a user named by id or else by userName (compared through its fold), deleted users included. */
+export async function findUserId(db: Knex, ref: string): Promise<string | undefined> {
+  const row = (await db('users').where({ id: ref }).first('id')) ?? (await db('users').where({ user_name_fold: fold(ref) }).orderBy('deleted_at', 'desc').first('id'));
+  return row?.id;
 }
 
 export async function userExists(db: Knex, id: string): Promise<boolean> {
