@@ -9,7 +9,7 @@ import type { Knex } from 'knex';
 import { dialectOf } from './db.js';
 import { lockUsers } from './users.js';
 import { foldGroup } from './fold.js';
-import { chunk, rawRows } from './sql.js';
+import { chunk, marks, rawRows } from './sql.js';
 
 export interface GroupRow {
   id: string;
@@ -102,7 +102,7 @@ export async function removeMembers(tx: Knex.Transaction, groupId: string, userI
   const removed: string[] = [];
   for (const part of chunk(lockOrder(userIds))) {
     const rows = await rawRows<{ user_id: string }>(tx,
-      `DELETE FROM group_members WHERE group_id = ? AND user_id IN (${part.map(() => '?').join(',')}) RETURNING user_id`, [groupId, ...part]);
+      `DELETE FROM group_members WHERE group_id = ? AND user_id IN (${marks(part.length)}) RETURNING user_id`, [groupId, ...part]);
     for (const r of rows) removed.push(r.user_id);
   }
   return removed;

@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import { dialectOf } from './db.js';
 import { fold, foldUser, foldValue } from './fold.js';
+import { chunk, marks, rawRows } from './sql.js';
 
 export interface UserRow {
   id: string;
@@ -155,8 +156,6 @@ export async function revokeSessions(tx: Knex.Transaction, userId: string, at: n
   return tx('sessions').where({ user_id: userId }).whereNull('revoked_at').update({ revoked_at: at });
 }
 
-const LOCK_CHUNK = 500;
-
 /**
  * Lock these users' rows until commit and say which of them are live, re-read after any wait: membership changes,
  * user delete and (re)activation all serialise on the person they share (PostgreSQL, READ COMMITTED). Without it two
@@ -170,13 +169,12 @@ export async function lockUsers(tx: Knex.Transaction, ids: Iterable<string>): Pr
   const live = new Set<string>();
   const sorted = [...new Set(ids)].sort();
   const pg = dialectOf(tx) === 'pg';
-  for (let i = 0; i < sorted.length; i += LOCK_CHUNK) {
-    const part = sorted.slice(i, i + LOCK_CHUNK);
-    const marks = part.map(() => '?').join(',');
+  for (const part of chunk(sorted)) {
     if (pg) {
       // After waiting for a concurrent writer, PostgreSQL returns the row's newest version: `live` is the committed truth.
-      const r: any = await tx.raw(`SELECT id, deleted_at IS NULL AS live FROM users WHERE id IN (${marks}) ORDER BY id COLLATE "C" FOR NO KEY UPDATE`, part);
-      for (const row of r.rows) if (row.live) live.add(row.id);
+      const rows = await rawRows<{ id: string; live: boolean }>(tx,
+        `SELECT id, deleted_at IS NULL AS live FROM users WHERE id IN (${marks(part.length)}) ORDER BY id COLLATE "C" FOR NO KEY UPDATE`, part);
+      for (const row of rows) if (row.live) live.add(row.id);
     } else {
       for (const row of await tx('users').select('id').whereIn('id', part).whereNull('deleted_at')) live.add(row.id);
     }
