@@ -1,18 +1,42 @@
 /**
  * A SCIM list answered by SQL (RFC 7644 §3.4.2): the filterable and sortable attributes of a resource type and where
  * they live, and one page of its live rows in the order asked, with totalResults. Nothing is filtered, sorted or paged
- * in memory. The query itself is parsed in src/scim/query/collection-query.ts.
+ * in memory. The query itself is parsed in src/scim/query/collection-query.ts, which is told what it needs to know
+ * of a list by `listingOf`.
  */
 import type { Knex } from 'knex';
-import type { CollectionQuery, Listing } from '../scim/query/collection-query.js';
-import { cursorsFor, type SeekKey } from '../scim/query/page-cursors.js';
 import { dialectOf } from './db.js';
+import type { FilterNode } from './filter-ast.ts';
 import { filterToSql, type AttributeMap, type ColumnTarget } from './filter-sql.js';
 
 /** A compiled filter: an SQL predicate and its bindings (store/filter-sql.ts). */
 export interface SqlWhere { sql: string; bindings: unknown[] }
 
-export type ListQuery = CollectionQuery<SqlWhere>;
+/** A page to read: the compiled filter, the sort (a key of `ListTable.sortable`) and the RFC 7644 §3.4.2.4 window. */
+export interface ListQuery {
+  where?: SqlWhere | undefined;
+  sort?: { by: string; descending: boolean } | undefined;
+  startIndex: number;
+  count: number;
+}
+
+/** What a list tells the query parser: the attributes it sorts by, and how a filter compiles here (or why not). */
+export interface Listing {
+  sortable: ReadonlySet<string>;
+  compileFilter(filter: FilterNode): { ok: true; value: SqlWhere } | { ok: false; error: string };
+}
+
+/** Sort values of the last row of a page, in ORDER BY order. */
+export type SeekKey = unknown[];
+
+/**
+ * Where a walk through a list left off: the sort values of the last row served, under the query and the startIndex
+ * that follows it (src/scim/query/page-cursors.ts keeps them per process).
+ */
+export interface SeekCursors {
+  get(query: string): SeekKey | undefined;
+  set(query: string, key: SeekKey): void;
+}
 
 /** A column; a caseExact=false string is compared through its stored fold, `<column>_fold` (store/fold.ts). */
 export const column = (sql: string, type: ColumnTarget['type'] = 'string', caseExact = false): ColumnTarget => ({
@@ -35,7 +59,7 @@ export interface ListTable {
 }
 
 /** What the query parser is told about a list: which attributes sort, and how a filter compiles on this database. */
-export function listingOf(t: ListTable, db: Knex): Listing<SqlWhere> {
+export function listingOf(t: ListTable, db: Knex): Listing {
   const dialect = dialectOf(db);
   return {
     sortable: sortKeys(t),
@@ -103,24 +127,24 @@ export interface PageColumns {
   inlineColumns?: (string | Knex.Raw)[];
   /** How many live rows the table holds, when known cheaper than count(*): used when there is no filter. */
   countAll?: () => Promise<number>;
+  cursors: SeekCursors;
 }
 
 /**
  * One page and totalResults (RFC 7644 §3.4.2.4). The page is read first: a page that is not full, and is either
  * non-empty or the first, already tells the total (an IdP's `eq` match is one such page), so `count(*)` runs only
  * when more rows may follow or the page lies past the end, and not at all for an unfiltered list when `countAll` knows.
- * A page that follows one served before seeks past its last row instead of skipping `startIndex - 1` rows
- * (src/scim/query/page-cursors.ts).
+ * A page that follows one served before (found in `cursors`) seeks past its last row instead of skipping
+ * `startIndex - 1` rows.
  */
 export async function readPage<T extends object>(db: Knex, t: ListTable, q: ListQuery, source: PageColumns): Promise<{ rows: T[]; total: number }> {
-  const { columns, inlineColumns = [], countAll } = source;
+  const { columns, inlineColumns = [], countAll, cursors } = source;
   const where = q.where;
   const base = () => {
     const qb = db(t.table).whereNull(`${t.table}.deleted_at`);
     return where ? qb.whereRaw(`(${where.sql})`, where.bindings as any[]) : qb;
   };
   const orderBy = orderOf(t, q);
-  const cursors = cursorsFor(db);
   const cursorKey = (startIndex: number) => `${where?.sql ?? ''}|${JSON.stringify(where?.bindings ?? [])}|${orderBy.map((o) => `${o.sql} ${o.desc}`).join(',')}|${startIndex}`;
   const after = q.startIndex > 1 ? cursors.get(cursorKey(q.startIndex)) : undefined;
   // The sort values of each row, read with it (an expression such as lower(last_name) is not a column of the row).

@@ -3,8 +3,8 @@
  * live groups, with their members only when they are wanted.
  */
 import type { Knex } from 'knex';
-import { GROUP_SCHEMA } from '../scim/shared/schemas.js';
-import { column as col, listingOf, readPage, type ListQuery, type ListTable } from './collection.js';
+import { GROUP_SCHEMA } from './schema-urns.js';
+import { column as col, listingOf, readPage, type ListQuery, type ListTable, type SeekCursors } from './collection.js';
 import { liveCount } from './counts.js';
 import { attributeMap } from './filter-sql.js';
 import { loadMembers, type GroupRow, type MemberRef } from './groups.js';
@@ -35,9 +35,9 @@ const GROUPS: ListTable = {
 /** What the query parser needs to know of /Groups on this database. */
 export const groupListing = (db: Knex) => listingOf(GROUPS, db);
 
-/** One page of live groups and totalResults; with `members`, the members of each group on the page. */
-export async function listGroupPage(db: Knex, q: ListQuery, opts: { members: boolean }): Promise<{ groups: GroupRow[]; members?: Map<string, MemberRef[]>; total: number }> {
-  const { rows, total } = await readPage<GroupRow>(db, GROUPS, q, { columns: 'groups.*', countAll: () => liveCount(db, 'Group') });
+/** One page of live groups and totalResults; with `members`, the members of each group on the page; `cursors` continue a walk. */
+export async function listGroupPage(db: Knex, q: ListQuery, opts: { members: boolean; cursors: SeekCursors }): Promise<{ groups: GroupRow[]; members?: Map<string, MemberRef[]>; total: number }> {
+  const { rows, total } = await readPage<GroupRow>(db, GROUPS, q, { columns: 'groups.*', countAll: () => liveCount(db, 'Group'), cursors: opts.cursors });
   if (!opts.members) return { groups: rows, total };
   return { groups: rows, members: await loadMembers(db, rows.map((r) => r.id)), total };
 }

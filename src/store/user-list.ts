@@ -3,8 +3,8 @@
  * live users with their multi-valued attributes.
  */
 import type { Knex } from 'knex';
-import { ENTERPRISE, USER_SCHEMA } from '../scim/shared/schemas.js';
-import { column as col, listingOf, readPage, type ListQuery, type ListTable } from './collection.js';
+import { ENTERPRISE, USER_SCHEMA } from './schema-urns.js';
+import { column as col, listingOf, readPage, type ListQuery, type ListTable, type SeekCursors } from './collection.js';
 import { liveCount } from './counts.js';
 import { attributeMap, type MultiTarget } from './filter-sql.js';
 import { loadValues, USER_COLUMNS, valuesColumn, valuesOf, type UserRow, type ValueRow } from './users.js';
@@ -81,13 +81,13 @@ const USERS: ListTable = {
 /** What the query parser needs to know of /Users on this database. */
 export const userListing = (db: Knex) => listingOf(USERS, db);
 
-/** One page of live users, each with its multi-valued attributes, and totalResults. */
-export async function listUserPage(db: Knex, q: ListQuery): Promise<{ users: { row: UserRow; values: ValueRow[] }[]; total: number }> {
+/** One page of live users, each with its multi-valued attributes, and totalResults; `cursors` continue a walk. */
+export async function listUserPage(db: Knex, q: ListQuery, cursors: SeekCursors): Promise<{ users: { row: UserRow; values: ValueRow[] }[]; total: number }> {
   // A filtered list (an IdP's match query: one row, or a few) reads the values in the page statement, saving a round
   // trip; a page of a whole-collection walk reads them with one IN query, which costs SQLite less than a JSON subquery
   // per row.
   const { rows, total } = await readPage<UserRow & { values_json?: unknown }>(db, USERS, q, {
-    columns: USER_COLUMNS, inlineColumns: q.where ? [valuesColumn(db)] : [], countAll: () => liveCount(db, 'User'),
+    columns: USER_COLUMNS, inlineColumns: q.where ? [valuesColumn(db)] : [], countAll: () => liveCount(db, 'User'), cursors,
   });
   // The values came with the page unless it was unfiltered or read with OFFSET.
   const loaded = await loadValues(db, rows.filter((r) => r.values_json === undefined).map((r) => r.id));

@@ -3,13 +3,14 @@
  * camelCase, ISO 8601 times, booleans as booleans (store rows hold milliseconds and, on SQLite, 0/1).
  */
 import { bool } from '../store/db.js';
+import { iso as isoOf } from '../scim/shared/time.js';
 import type {
   ChannelMembershipRow, ChannelRow, GroupLinksRow, LinkRow, MemberRow, SyncableKind, TeamMembershipRow, TeamRow,
 } from '../store/workspace.js';
 
 type Millis = number | string;
 
-const iso = (v: Millis | null | undefined): string | null => (v === null || v === undefined ? null : new Date(Number(v)).toISOString());
+const iso = (v: Millis | null | undefined): string | null => (v === null || v === undefined ? null : isoOf(v));
 
 export const teamOut = (r: TeamRow) => ({
   id: r.id, name: r.name, displayName: r.display_name, type: r.type, groupConstrained: bool(r.group_constrained),

@@ -8,6 +8,7 @@ import SCIMMY from 'scimmy';
 import type { ScimContext } from '../shared/context.js';
 import { handlerFailure, scimError } from '../shared/errors.js';
 import { parseCollectionQuery } from '../query/collection-query.js';
+import { cursorsFor } from '../query/page-cursors.js';
 import { groupToScim, memberToScim, projection, type Projection } from '../shared/group-representation.js';
 import { planGroupPatch } from '../patch/group-patch.js';
 import { changeGroup, createGroup, deleteGroup, groupFromScim, replaceGroup } from '../use-cases/group-lifecycle.js';
@@ -58,7 +59,7 @@ async function listGroups(ctx: ScimContext, p: Projection) {
   const parsed = parseCollectionQuery(ctx.query, groupListing(ctx.db), { defaultCount: ctx.config.defaultPageSize, maxResults: ctx.config.maxResults });
   if (!parsed.ok) throw parsed.error;
   const cq = parsed.value;
-  const { groups, members, total } = await listGroupPage(ctx.db, cq, { members: p.has('members') });
+  const { groups, members, total } = await listGroupPage(ctx.db, cq, { members: p.has('members'), cursors: cursorsFor(ctx.db) });
   const list = new SCIMMY.Messages.ListResponse([], { totalResults: 0 });
   return Object.assign(list, {
     Resources: groups.map((r) => groupToScim(r, members ? members.get(r.id) ?? [] : undefined, ctx.config.publicUrl, p)),

@@ -8,10 +8,11 @@ import { isDeepStrictEqual } from 'node:util';
 import type { ScimContext } from '../shared/context.js';
 import { handlerFailure, scimError } from '../shared/errors.js';
 import { parseCollectionQuery } from '../query/collection-query.js';
+import { cursorsFor } from '../query/page-cursors.js';
 import { applyUserPatch } from '../patch/user-patch.js';
 import { project, projectionFrom } from '../query/projection.js';
 import { etagOf, userToScim } from '../shared/user-representation.js';
-import { ENTERPRISE } from '../shared/schemas.js';
+import { ENTERPRISE } from '../../store/schema-urns.js';
 import { checkIfMatch, createUser, deleteUser, readUser, replaceUser, StaleRead } from '../use-cases/user-lifecycle.js';
 import { listUserPage, userListing } from '../../store/user-list.js';
 
@@ -26,7 +27,7 @@ async function listUsers(ctx: ScimContext) {
   const parsed = parseCollectionQuery(ctx.query, userListing(ctx.db), { defaultCount: ctx.config.defaultPageSize, maxResults: ctx.config.maxResults });
   if (!parsed.ok) throw parsed.error;
   const cq = parsed.value;
-  const { users, total } = await listUserPage(ctx.db, cq);
+  const { users, total } = await listUserPage(ctx.db, cq, cursorsFor(ctx.db));
   const list = new SCIMMY.Messages.ListResponse([], { totalResults: 0 });
   return Object.assign(list, {
     Resources: users.map((u) => shaped(userToScim(u.row, u.values, ctx.config.publicUrl), ctx)),

@@ -6,7 +6,7 @@ import { iso } from './time.js';
 import type { GroupRow, MemberRef } from '../../store/groups.js';
 import { etagOf } from './user-representation.js';
 import { scimError } from './errors.js';
-import { GROUP_SCHEMA } from './schemas.js';
+import { GROUP_SCHEMA } from '../../store/schema-urns.js';
 
 type Json = Record<string, any>;
 

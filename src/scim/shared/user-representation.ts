@@ -7,7 +7,7 @@ import { MULTI_VALUED } from '../../store/users.js';
 import { scimError } from './errors.js';
 import { iso } from './time.js';
 import { tidyLists } from './multi-valued.js';
-import { ENTERPRISE, USER_SCHEMA } from './schemas.js';
+import { ENTERPRISE, USER_SCHEMA } from '../../store/schema-urns.js';
 
 type Json = Record<string, any>;
 

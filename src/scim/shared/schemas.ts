@@ -1,4 +1,0 @@
-/** Schema URNs of the resources served: User (RFC 7643 §4.1), its EnterpriseUser extension (§4.3), Group (§4.2). */
-export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
-export const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
-export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
