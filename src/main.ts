@@ -5,7 +5,7 @@ import type { Server, ServerResponse } from 'node:http';
 import type { Knex } from 'knex';
 import { ConfigError, loadConfig, loadDotEnv, maskDatabaseUrl } from './config/index.js';
 import { announce, createLogger } from './log.js';
-import { classifyDbError, migrate, openDb } from './store/db.js';
+import { classifyDbError, migrate, openDb, ping } from './store/db.js';
 import { countActiveTokens, createToken } from './store/tokens.js';
 import { startSync } from './sync/startup.js';
 import { createApp, type AppState } from './http/app.js';
@@ -110,7 +110,7 @@ async function openChecked(url: string, open: () => Knex): Promise<Knex> {
   let db: Knex | undefined;
   try {
     db = open();
-    await db.raw('select 1');
+    await ping(db);
     return db;
   } catch (err) {
     await db?.destroy().catch(() => undefined);

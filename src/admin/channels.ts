@@ -1,6 +1,6 @@
 /** Admin API: channels. POST/GET /teams/:id/channels, GET/PATCH /channels/:id, POST /channels/:id/archive. */
 import { Router } from 'express';
-import { channelOut } from '../store/workspace.js';
+import { channelOut } from '../workspace/representation.js';
 import { archiveChannel, createChannel, listChannels, readChannel, updateChannel, type ChannelInput, type ChannelPatch } from '../workspace/channels.js';
 import { bodyOf, boolQuery, ctxOf, limitOf, param, queryOf, type AdminDeps } from './http.js';
 

@@ -1,6 +1,6 @@
 /** Admin API: teams. POST/GET /teams, GET/PATCH /teams/:id, POST /teams/:id/archive. */
 import { Router } from 'express';
-import { teamOut } from '../store/workspace.js';
+import { teamOut } from '../workspace/representation.js';
 import { archiveTeam, createTeam, listTeams, readTeam, updateTeam, type TeamInput, type TeamPatch } from '../workspace/teams.js';
 import { bodyOf, boolQuery, ctxOf, limitOf, param, queryOf, type AdminDeps } from './http.js';
 

@@ -3,10 +3,17 @@
  * A token is shown once, at creation, and stored only as its SHA-256 digest (src/store/tokens.ts).
  */
 import type { Command } from 'commander';
-import { createToken, listTokens, revokeToken, type Scope } from '../store/tokens.js';
+import { createToken, listTokens, revokeToken, type Scope, type TokenRow } from '../store/tokens.js';
 import { actor, CliError, note, withDb } from './context.js';
 
 const SCOPES: readonly Scope[] = ['scim', 'admin'];
+
+/** A token as `token list` shows it: ISO 8601 times, `revoked` null while live. */
+const tokenOut = (r: TokenRow) => ({
+  id: r.id, name: r.name, scope: r.scope,
+  created: new Date(Number(r.created_at)).toISOString(),
+  revoked: r.revoked_at ? new Date(Number(r.revoked_at)).toISOString() : null,
+});
 
 export function register(program: Command): void {
   const token = program.command('token').description('manage bearer tokens (stored hashed; shown once)');
@@ -22,7 +29,7 @@ export function register(program: Command): void {
       if (!SCOPES.includes(opts.scope as Scope)) throw new CliError(`--scope must be one of ${SCOPES.join(', ')}, got "${opts.scope}"`);
       await withDb(async (db) => {
         // Names identify tokens for `revoke`; two live tokens with one name would make that ambiguous.
-        if ((await listTokens(db)).some((t) => t.name === name && !t.revokedAt)) {
+        if ((await listTokens(db)).some((t) => t.name === name && !t.revoked_at)) {
           throw new CliError(`a live token named "${name}" exists; revoke it first or choose another name`);
         }
         const created = await createToken(db, name, opts.scope as Scope, actor());
@@ -38,12 +45,12 @@ export function register(program: Command): void {
     .option('--json', 'print JSON instead of a table')
     .action(async (opts: { json?: boolean }) => {
       await withDb(async (db) => {
-        const rows = await listTokens(db);
+        const rows = (await listTokens(db)).map(tokenOut);
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify(rows.map(({ id, name, scope, createdAt, revokedAt }) => ({ id, name, scope, created: createdAt, revoked: revokedAt })), null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
           return;
         }
-        const table = [['ID', 'NAME', 'SCOPE', 'CREATED', 'REVOKED'], ...rows.map((t) => [t.id, t.name, t.scope, t.createdAt, t.revokedAt ?? '-'])];
+        const table = [['ID', 'NAME', 'SCOPE', 'CREATED', 'REVOKED'], ...rows.map((t) => [t.id, t.name, t.scope, t.created, t.revoked ?? '-'])];
         const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
         for (const r of table) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
       });

@@ -9,7 +9,7 @@ import type { Knex } from 'knex';
 import { loadConfig } from '../config/index.js';
 import { listAudit } from '../store/audit.js';
 import { findLiveGroup, findLiveGroupsByName, getChannel, getChannelByName, getLiveGroup, getTeam, getTeamByName, type ChannelRow, type TeamRow } from '../store/workspace.js';
-import { fold } from '../store/fold.js';
+import { findUserId } from '../store/users.js';
 import { SyncEngine } from '../sync/engine.js';
 import { archiveChannel, createChannel, listChannels, updateChannel } from '../workspace/channels.js';
 import type { WorkspaceCtx } from '../workspace/context.js';
@@ -212,9 +212,9 @@ export function register(program: Command): void {
     .argument('<user>', 'user id or SCIM userName')
     .action(async (ref: string) => {
       await withWorkspace(async (ctx) => {
-        const row = (await ctx.db('users').where({ id: ref }).first('id')) ?? (await ctx.db('users').where({ user_name_fold: fold(ref) }).orderBy('deleted_at', 'desc').first('id'));
-        if (!row) throw new CliError(`no user with id or userName "${ref}"`);
-        json(await membershipsOf(ctx, row.id));
+        const id = await findUserId(ctx.db, ref);
+        if (!id) throw new CliError(`no user with id or userName "${ref}"`);
+        json(await membershipsOf(ctx, id));
       });
     });
 

@@ -9,6 +9,7 @@ import type { Config } from '../config/index.js';
 import type { ApplyGroupRules } from '../scim/shared/context.js';
 import type { Logger } from '../log.js';
 import type { SyncEngine } from '../sync/engine.js';
+import { ping } from '../store/db.js';
 import { requestContext } from './request-context.js';
 import { errorHandler, notFound, sendError } from './errors.js';
 import { createAuthenticator, FailureGuard } from './auth.js';
@@ -46,7 +47,7 @@ export function createApp(deps: AppDeps, state: AppState = { shuttingDown: false
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('readiness timeout')), 2000); });
     try {
-      await Promise.race([deps.db.raw('select 1'), timeout]);
+      await Promise.race([ping(deps.db), timeout]);
       res.json({ status: 'ready', database: 'up' });
     } catch {
       res.status(503).json({ status: 'unavailable', database: 'down' });

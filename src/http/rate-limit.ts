@@ -17,7 +17,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Knex } from 'knex';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
-import { dialectOf } from '../store/db.js';
+import { reserveTokens, sharedBuckets } from '../store/rate-limits.js';
 import { sendError } from './errors.js';
 
 export type Decision = { ok: true } | { ok: false; retryAfterMs: number };
@@ -114,25 +114,11 @@ export class SharedBucketLimiter implements Limiter {
     return { ok: false, retryAfterMs: 1000 };
   }
 
-  /** One atomic upsert: refill the shared bucket by elapsed time (database clock), grant up to n whole tokens. */
+  /** Refill the shared bucket by elapsed time (database clock) and take up to n whole tokens, in one statement. */
   private async reserve(key: string, s: Reservation): Promise<void> {
     const n = Math.max(1, Math.min(this.burst, this.batch + s.waiting));
-    const rate = Number(this.rate);
-    const burst = Number(this.burst);
-    const now = 'CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS bigint)';
-    const refilled = `LEAST(${burst}, r.tokens + GREATEST(0, ${now} - r.updated_at) * ${rate} / 1000.0)`;
-    const grant = `LEAST(${n}, FLOOR(${refilled}))`;
     try {
-      const res: any = await this.db.raw(
-        `INSERT INTO rate_limits AS r (key, tokens, updated_at, last_grant) VALUES (?, ${burst - n}, ${now}, ${n})
-         ON CONFLICT (key) DO UPDATE SET tokens = ${refilled} - ${grant}, last_grant = CAST(${grant} AS integer),
-           updated_at = GREATEST(r.updated_at, ${now})
-         RETURNING tokens, last_grant`,
-        [key],
-      );
-      const row = res.rows[0];
-      const granted = Number(row.last_grant);
-      const left = Number(row.tokens);
+      const { granted, left } = await reserveTokens(this.db, key, n, this.rate, this.burst);
       const t = Date.now();
       if (granted > 0) {
         // Tokens still held from an expired reservation are dropped, never carried over.
@@ -140,7 +126,7 @@ export class SharedBucketLimiter implements Limiter {
         s.expires = t + this.holdMs;
         s.deniedUntil = 0;
       } else {
-        s.deniedUntil = t + Math.max(1, Math.ceil(((1 - left) * 1000) / rate));
+        s.deniedUntil = t + Math.max(1, Math.ceil(((1 - left) * 1000) / this.rate));
       }
     } catch (err) {
       this.fallbackUntil = Date.now() + 1000;
@@ -151,7 +137,7 @@ export class SharedBucketLimiter implements Limiter {
 
 export function createLimiter(db: Knex, config: Config, log: Logger): Limiter | undefined {
   if (config.rateLimitPerSecond <= 0) return undefined;
-  return dialectOf(db) === 'pg'
+  return sharedBuckets(db)
     ? new SharedBucketLimiter(db, config.rateLimitPerSecond, config.rateLimitBurst, log)
     : new LocalBucketLimiter(config.rateLimitPerSecond, config.rateLimitBurst);
 }

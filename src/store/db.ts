@@ -239,6 +239,11 @@ class SilenceWatch {
   }
 }
 
+/** One round trip that needs nothing but a working connection: readiness probes and the start-up check. */
+export async function ping(db: Knex): Promise<void> {
+  await db.raw('select 1');
+}
+
 export async function migrate(db: Knex): Promise<void> {
   await db.migrate.latest();
 }

@@ -34,7 +34,7 @@ export function fold(s: string): string {
 /** The column that holds the fold of `column`. */
 export const foldColumn = (column: string): string => `${column}_fold`;
 
-/** users columns compared case-insensitively (the caseExact=false strings of src/scim/resources/users.ts userAttributes). */
+/** users columns compared case-insensitively (the caseExact=false strings of the attributes in store/user-list.ts). */
 export const USER_FOLDED = [
   'user_name', 'display_name', 'nickname', 'position', 'user_type', 'first_name', 'last_name', 'formatted_name',
   'department', 'cost_center', 'organization', 'division', 'preferred_language', 'locale', 'timezone',

@@ -9,6 +9,7 @@ import type { Knex } from 'knex';
 import { dialectOf } from './db.js';
 import { lockUsers } from './users.js';
 import { foldGroup } from './fold.js';
+import { chunk, marks, rawRows } from './sql.js';
 
 export interface GroupRow {
   id: string;
@@ -20,25 +21,11 @@ export interface GroupRow {
   version: number;
 }
 
-const CHUNK = 500;
-
-export function chunks<T>(list: T[], size = CHUNK): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
-  return out;
-}
-
 /**
  * Distinct ids in one fixed order: concurrent statements on the same (group, user) rows then take their row locks in
  * the same order and cannot deadlock each other (two PATCHes naming the same members in opposite orders).
  */
 export const lockOrder = (ids: string[]): string[] => [...new Set(ids)].sort();
-
-/** Rows of a raw statement with RETURNING, on either driver. */
-async function rawRows<T>(db: Knex, sql: string, bindings: unknown[]): Promise<T[]> {
-  const r: any = await db.raw(sql, bindings as any[]);
-  return dialectOf(db) === 'pg' ? r.rows : r;
-}
 
 /**
  * `forUpdate` (inside a transaction) locks the group row until commit, so concurrent writers to one group queue on
@@ -83,7 +70,7 @@ export async function bumpGroup(tx: Knex.Transaction, id: string, patch: Partial
 /** Which of these ids are live users; the rest are unknown. */
 export async function liveUserIds(db: Knex, ids: string[]): Promise<Set<string>> {
   const found = new Set<string>();
-  for (const part of chunks([...new Set(ids)])) {
+  for (const part of chunk([...new Set(ids)])) {
     const rows = await db('users').select('id').whereIn('id', part).whereNull('deleted_at');
     for (const r of rows) found.add(r.id);
   }
@@ -99,7 +86,7 @@ export async function addMembers(tx: Knex.Transaction, groupId: string, userIds:
   const unknown = userIds.filter((id) => !live.has(id));
   if (unknown.length) return { added: [], unknown };
   const added: string[] = [];
-  for (const part of chunks(lockOrder(userIds))) {
+  for (const part of chunk(lockOrder(userIds))) {
     const rows = await tx('group_members')
       .insert(part.map((user_id) => ({ group_id: groupId, user_id, created_at: now })))
       .onConflict(['group_id', 'user_id']).ignore()
@@ -113,9 +100,9 @@ export async function addMembers(tx: Knex.Transaction, groupId: string, userIds:
 export async function removeMembers(tx: Knex.Transaction, groupId: string, userIds: string[]): Promise<string[]> {
   if (dialectOf(tx) === 'pg') await lockUsers(tx, userIds);
   const removed: string[] = [];
-  for (const part of chunks(lockOrder(userIds))) {
+  for (const part of chunk(lockOrder(userIds))) {
     const rows = await rawRows<{ user_id: string }>(tx,
-      `DELETE FROM group_members WHERE group_id = ? AND user_id IN (${part.map(() => '?').join(',')}) RETURNING user_id`, [groupId, ...part]);
+      `DELETE FROM group_members WHERE group_id = ? AND user_id IN (${marks(part.length)}) RETURNING user_id`, [groupId, ...part]);
     for (const r of rows) removed.push(r.user_id);
   }
   return removed;
@@ -150,7 +137,7 @@ export async function replaceMembers(tx: Knex.Transaction, groupId: string, user
     ? 'CREATE TEMP TABLE IF NOT EXISTS member_set (user_id varchar(36) PRIMARY KEY) ON COMMIT DELETE ROWS'
     : 'CREATE TEMP TABLE IF NOT EXISTS member_set (user_id varchar(36) PRIMARY KEY)');
   await tx.raw('DELETE FROM member_set');
-  for (const part of chunks([...new Set(userIds)])) await tx('member_set').insert(part.map((user_id) => ({ user_id })));
+  for (const part of chunk([...new Set(userIds)])) await tx('member_set').insert(part.map((user_id) => ({ user_id })));
   const locked = new Set<string>();
   if (pg) {
     const leaving = await tx('group_members as gm').where('gm.group_id', groupId)
@@ -185,6 +172,12 @@ export async function replaceMembers(tx: Knex.Transaction, groupId: string, user
 }
 
 export interface MemberRef { value: string; display: string | null }
+
+/** The live groups a user is a member of, by displayName (at most `limit`). */
+export async function groupsOfUser(db: Knex, userId: string, limit = 1000): Promise<{ value: string; display: string }[]> {
+  return db('group_members as gm').join('groups as g', 'g.id', 'gm.group_id').whereNull('g.deleted_at').where('gm.user_id', userId)
+    .select('g.id as value', 'g.display_name as display').orderBy('g.display_name').limit(limit);
+}
 
 /** Members of the given groups, with a display name from the user. Only called when members are wanted. */
 export async function loadMembers(db: Knex, groupIds: string[]): Promise<Map<string, MemberRef[]>> {

@@ -7,7 +7,8 @@ import type { Knex } from 'knex';
 import { writeAudit } from './audit.js';
 
 export type Scope = 'scim' | 'admin';
-export interface TokenInfo { id: string; name: string; scope: Scope; createdAt: string; revokedAt: string | null }
+/** A token as listed: never its value or digest. Times in milliseconds. */
+export interface TokenRow { id: string; name: string; scope: Scope; created_at: number | string; revoked_at: number | string | null }
 
 export const digest = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
 
@@ -32,13 +33,8 @@ export async function createToken(db: Knex, name: string, scope: Scope, actor: s
   });
 }
 
-export async function listTokens(db: Knex): Promise<TokenInfo[]> {
-  const rows = await db('api_tokens').orderBy('created_at', 'asc');
-  return rows.map((r: any) => ({
-    id: r.id, name: r.name, scope: r.scope,
-    createdAt: new Date(Number(r.created_at)).toISOString(),
-    revokedAt: r.revoked_at ? new Date(Number(r.revoked_at)).toISOString() : null,
-  }));
+export async function listTokens(db: Knex): Promise<TokenRow[]> {
+  return db('api_tokens').orderBy('created_at', 'asc').select('id', 'name', 'scope', 'created_at', 'revoked_at');
 }
 
 /** Revoke by id or by name; returns how many were revoked. */

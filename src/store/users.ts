@@ -4,7 +4,8 @@
  */
 import type { Knex } from 'knex';
 import { dialectOf } from './db.js';
-import { foldUser, foldValue } from './fold.js';
+import { fold, foldUser, foldValue } from './fold.js';
+import { chunk, marks, rawRows } from './sql.js';
 
 export interface UserRow {
   id: string;
@@ -135,6 +136,14 @@ export async function updateUser(tx: Knex.Transaction, id: string, expectedVersi
   return n === 1;
 }
 
+/**
+ * Until commit, make every other transaction that calls this with the same `base` wait (PostgreSQL: a
+ * transaction-scoped advisory lock). SQLite has a single connection, so its transactions already take turns.
+ */
+export async function lockUsernameBase(tx: Knex, base: string): Promise<void> {
+  if (dialectOf(tx) === 'pg') await tx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`username:${base}`]);
+}
+
 /** Usernames already taken that start with `base`, to choose a free suffix in one query. */
 export async function usernamesLike(db: Knex, base: string): Promise<Set<string>> {
   const esc = base.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -146,8 +155,6 @@ export async function usernamesLike(db: Knex, base: string): Promise<Set<string>
 export async function revokeSessions(tx: Knex.Transaction, userId: string, at: number): Promise<number> {
   return tx('sessions').where({ user_id: userId }).whereNull('revoked_at').update({ revoked_at: at });
 }
-
-const LOCK_CHUNK = 500;
 
 /**
  * Lock these users' rows until commit and say which of them are live, re-read after any wait: membership changes,
@@ -162,18 +169,23 @@ export async function lockUsers(tx: Knex.Transaction, ids: Iterable<string>): Pr
   const live = new Set<string>();
   const sorted = [...new Set(ids)].sort();
   const pg = dialectOf(tx) === 'pg';
-  for (let i = 0; i < sorted.length; i += LOCK_CHUNK) {
-    const part = sorted.slice(i, i + LOCK_CHUNK);
-    const marks = part.map(() => '?').join(',');
+  for (const part of chunk(sorted)) {
     if (pg) {
       // After waiting for a concurrent writer, PostgreSQL returns the row's newest version: `live` is the committed truth.
-      const r: any = await tx.raw(`SELECT id, deleted_at IS NULL AS live FROM users WHERE id IN (${marks}) ORDER BY id COLLATE "C" FOR NO KEY UPDATE`, part);
-      for (const row of r.rows) if (row.live) live.add(row.id);
+      const rows = await rawRows<{ id: string; live: boolean }>(tx,
+        `SELECT id, deleted_at IS NULL AS live FROM users WHERE id IN (${marks(part.length)}) ORDER BY id COLLATE "C" FOR NO KEY UPDATE`, part);
+      for (const row of rows) if (row.live) live.add(row.id);
     } else {
       for (const row of await tx('users').select('id').whereIn('id', part).whereNull('deleted_at')) live.add(row.id);
     }
   }
   return live;
+}
+
+/** The id of a user named by id or else by userName (compared through its fold), deleted users included. */
+export async function findUserId(db: Knex, ref: string): Promise<string | undefined> {
+  const row = (await db('users').where({ id: ref }).first('id')) ?? (await db('users').where({ user_name_fold: fold(ref) }).orderBy('deleted_at', 'desc').first('id'));
+  return row?.id;
 }
 
 export async function userExists(db: Knex, id: string): Promise<boolean> {

@@ -29,29 +29,6 @@ const MEMBERS = { team: 'team_members', channel: 'channel_members' } as const;
 const KEY = { team: 'team_id', channel: 'channel_id' } as const;
 const LINKS = { team: 'group_teams', channel: 'group_channels' } as const;
 
-const iso = (v: Millis | null | undefined): string | null => (v === null || v === undefined ? null : new Date(Number(v)).toISOString());
-
-// ---- API shapes (camelCase, ISO times) --------------------------------------------------------------------------
-
-export const teamOut = (r: TeamRow) => ({
-  id: r.id, name: r.name, displayName: r.display_name, type: r.type, groupConstrained: bool(r.group_constrained),
-  createdAt: iso(r.created_at), updatedAt: iso(r.updated_at), archivedAt: iso(r.archived_at),
-});
-export type Team = ReturnType<typeof teamOut>;
-
-export const channelOut = (r: ChannelRow) => ({
-  id: r.id, teamId: r.team_id, name: r.name, displayName: r.display_name, type: r.type, groupConstrained: bool(r.group_constrained),
-  isDefault: bool(r.is_default), createdAt: iso(r.created_at), updatedAt: iso(r.updated_at), archivedAt: iso(r.archived_at),
-});
-export type Channel = ReturnType<typeof channelOut>;
-
-export const memberOut = (r: MemberRow & { username?: string | null }) => ({
-  userId: r.user_id, ...(r.username !== undefined ? { username: r.username } : {}),
-  active: r.removed_at == null, schemeAdmin: bool(r.scheme_admin), addedBy: r.added_by, createdAt: iso(r.created_at), updatedAt: iso(r.updated_at),
-  removedAt: iso(r.removed_at), removedBy: r.removed_by,
-});
-export type Member = ReturnType<typeof memberOut>;
-
 // ---- teams ------------------------------------------------------------------------------------------------------
 
 export async function insertTeam(tx: Db, row: TeamRow): Promise<void> {
@@ -145,22 +122,18 @@ export async function listMembers(db: Db, kind: SyncableKind, syncableId: string
   return (await qb) as (MemberRow & { username: string | null })[];
 }
 
+export type TeamMembershipRow = MemberRow & { team_id: string; team_name: string; team_archived_at: Millis | null };
+export type ChannelMembershipRow = MemberRow & { channel_id: string; channel_name: string; team_id: string; team_name: string; channel_archived_at: Millis | null };
+
 /** Every team and channel membership of a user, removed ones included. */
-export async function userMemberships(db: Db, userId: string) {
-  type TeamJoin = MemberRow & { team_id: string; team_name: string; team_archived_at: Millis | null };
-  type ChannelJoin = MemberRow & { channel_id: string; channel_name: string; team_id: string; team_name: string; channel_archived_at: Millis | null };
+export async function userMemberships(db: Db, userId: string): Promise<{ teams: TeamMembershipRow[]; channels: ChannelMembershipRow[] }> {
   const [teams, channels] = await Promise.all([
     db('team_members as m').join('teams as t', 't.id', 'm.team_id').where('m.user_id', userId).orderBy('t.name')
-      .select('m.*', 't.name as team_name', 't.archived_at as team_archived_at') as Promise<TeamJoin[]>,
+      .select('m.*', 't.name as team_name', 't.archived_at as team_archived_at') as Promise<TeamMembershipRow[]>,
     db('channel_members as m').join('channels as c', 'c.id', 'm.channel_id').join('teams as t', 't.id', 'c.team_id').where('m.user_id', userId)
-      .orderBy(['t.name', 'c.name']).select('m.*', 'c.name as channel_name', 'c.team_id', 't.name as team_name', 'c.archived_at as channel_archived_at') as Promise<ChannelJoin[]>,
+      .orderBy(['t.name', 'c.name']).select('m.*', 'c.name as channel_name', 'c.team_id', 't.name as team_name', 'c.archived_at as channel_archived_at') as Promise<ChannelMembershipRow[]>,
   ]);
-  return {
-    teams: teams.map((r) => ({ teamId: r.team_id, teamName: r.team_name, teamArchived: r.team_archived_at != null, ...memberOut(r) })),
-    channels: channels.map((r) => ({
-      channelId: r.channel_id, channelName: r.channel_name, teamId: r.team_id, teamName: r.team_name, channelArchived: r.channel_archived_at != null, ...memberOut(r),
-    })),
-  };
+  return { teams, channels };
 }
 
 // ---- groups and links -------------------------------------------------------------------------------------------
@@ -195,11 +168,6 @@ export async function findLiveGroupsByName(db: Db, displayName: string): Promise
 
 export interface LinkRow { group_id: string; auto_add: boolean | number; scheme_admin: boolean | number; created_at: Millis; updated_at: Millis; team_id?: string; channel_id?: string }
 
-export const linkOut = (kind: SyncableKind, r: LinkRow) => ({
-  groupId: r.group_id, [`${kind}Id`]: kind === 'team' ? r.team_id : r.channel_id, autoAdd: bool(r.auto_add), schemeAdmin: bool(r.scheme_admin),
-  createdAt: iso(r.created_at), updatedAt: iso(r.updated_at),
-});
-
 export async function getLink(db: Db, kind: SyncableKind, groupId: string, syncableId: string): Promise<LinkRow | undefined> {
   return db<LinkRow>(LINKS[kind]).where({ group_id: groupId, [KEY[kind]]: syncableId }).first();
 }
@@ -216,27 +184,29 @@ export async function deleteLink(tx: Db, kind: SyncableKind, groupId: string, sy
   return (await tx(LINKS[kind]).where({ group_id: groupId, [KEY[kind]]: syncableId }).delete()) === 1;
 }
 
+export type TeamLinkRow = LinkRow & { team_id: string; team_name: string };
+export type ChannelLinkRow = LinkRow & { channel_id: string; channel_name: string; team_id: string; team_name: string };
+export interface GroupLinksRow { id: string; external_id: string | null; display_name: string; teams: TeamLinkRow[]; channels: ChannelLinkRow[] }
+
 /** Live groups, keyset-paged by id, each with its team and channel links. */
-export async function listGroupsWithLinks(db: Db, q: { limit: number; after?: string | undefined; id?: string }) {
+export async function listGroupsWithLinks(db: Db, q: { limit: number; after?: string | undefined; id?: string }): Promise<GroupLinksRow[]> {
   const gq = db<GroupRef>('groups').whereNull('deleted_at').orderBy('id').limit(q.limit).select('id', 'external_id', 'display_name');
   if (q.after) gq.where('id', '>', q.after);
   if (q.id) gq.where('id', q.id);
   const groups = await gq;
   const ids = groups.map((g) => g.id);
-  type TeamLink = LinkRow & { team_name: string };
-  type ChannelLink = LinkRow & { channel_name: string; team_id: string; team_name: string };
-  const [teams, channels]: [TeamLink[], ChannelLink[]] = ids.length
+  const [teams, channels]: [TeamLinkRow[], ChannelLinkRow[]] = ids.length
     ? await Promise.all([
       db('group_teams as l').join('teams as t', 't.id', 'l.team_id').whereIn('l.group_id', ids).orderBy('t.name')
-        .select('l.*', 't.name as team_name') as Promise<TeamLink[]>,
+        .select('l.*', 't.name as team_name') as Promise<TeamLinkRow[]>,
       db('group_channels as l').join('channels as c', 'c.id', 'l.channel_id').join('teams as t', 't.id', 'c.team_id').whereIn('l.group_id', ids)
-        .orderBy(['t.name', 'c.name']).select('l.*', 'c.name as channel_name', 'c.team_id', 't.name as team_name') as Promise<ChannelLink[]>,
+        .orderBy(['t.name', 'c.name']).select('l.*', 'c.name as channel_name', 'c.team_id', 't.name as team_name') as Promise<ChannelLinkRow[]>,
     ])
     : [[], []];
   return groups.map((g) => ({
-    id: g.id, externalId: g.external_id, displayName: g.display_name,
-    teams: teams.filter((l) => l.group_id === g.id).map((l) => ({ ...linkOut('team', l), teamName: l.team_name })),
-    channels: channels.filter((l) => l.group_id === g.id).map((l) => ({ ...linkOut('channel', l), channelName: l.channel_name, teamId: l.team_id, teamName: l.team_name })),
+    id: g.id, external_id: g.external_id, display_name: g.display_name,
+    teams: teams.filter((l) => l.group_id === g.id),
+    channels: channels.filter((l) => l.group_id === g.id),
   }));
 }
 

@@ -6,9 +6,9 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { writeAudit } from '../store/audit.js';
 import {
-  channelOut, getChannel, insertChannels, listChannels as listChannelRows, updateChannel as updateChannelRow,
-  type Channel, type ChannelRow,
+  getChannel, insertChannels, listChannels as listChannelRows, updateChannel as updateChannelRow, type ChannelRow,
 } from '../store/workspace.js';
+import { channelOut, type Channel } from './representation.js';
 import type { AuditCtx, ReconcileStats } from '../sync/engine.js';
 import { auditOf, type WorkspaceCtx } from './context.js';
 import { badRequest, notFound, rethrowUnique } from './errors.js';

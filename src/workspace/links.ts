@@ -6,8 +6,9 @@
 import type { Knex } from 'knex';
 import { LINK_OPERATIONS, writeAudit } from '../store/audit.js';
 import {
-  deleteLink, findLiveGroup, getLink, getLiveGroup, insertLink, linkOut, listGroupsWithLinks, updateLink, type GroupRef, type SyncableKind,
+  deleteLink, findLiveGroup, getLink, getLiveGroup, insertLink, listGroupsWithLinks, updateLink, type GroupRef, type SyncableKind,
 } from '../store/workspace.js';
+import { groupLinksOut, linkOut } from './representation.js';
 import { emptyStats, type AuditCtx, type ReconcileStats, type SyncEngine } from '../sync/engine.js';
 import { readChannel } from './channels.js';
 import { auditOf, type WorkspaceCtx } from './context.js';
@@ -100,14 +101,14 @@ export async function unlink(ctx: WorkspaceCtx, kind: SyncableKind, groupId: str
 }
 
 export async function listGroups(ctx: WorkspaceCtx, q: { limit: number; after?: string }) {
-  const items = await listGroupsWithLinks(ctx.db, q);
+  const items = (await listGroupsWithLinks(ctx.db, q)).map(groupLinksOut);
   return { items, next: items.length === q.limit ? items[items.length - 1]!.id : null };
 }
 
 export async function readGroup(ctx: WorkspaceCtx, id: string) {
   const [g] = await listGroupsWithLinks(ctx.db, { limit: 1, id });
   if (!g) throw notFound('group', id);
-  return g;
+  return groupLinksOut(g);
 }
 
 /** A group named by id, exact externalId or exact displayName (CLI convenience), in that order. */

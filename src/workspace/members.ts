@@ -8,9 +8,10 @@ import type { Knex } from 'knex';
 import { MEMBER_OPERATIONS, writeAudit, writeAuditMany } from '../store/audit.js';
 import { bool } from '../store/db.js';
 import {
-  getMember, getUserState, insertMember, listMembers as listMemberRows, liveChannelIdsInTeam, memberOut, reviveMember, tombstoneMember,
-  userMemberships, type Member, type SyncableKind,
+  getMember, getUserState, insertMember, listMembers as listMemberRows, liveChannelIdsInTeam, reviveMember, tombstoneMember,
+  userMemberships, type SyncableKind,
 } from '../store/workspace.js';
+import { memberOut, membershipsOut, type Member } from './representation.js';
 import { adminByLinks, permittedByLinks } from '../store/group-sync/checks.js';
 import type { ReconcileStats } from '../sync/engine.js';
 import { readChannel } from './channels.js';
@@ -111,5 +112,5 @@ export async function listMembers(ctx: WorkspaceCtx, kind: SyncableKind, id: str
 export async function membershipsOf(ctx: WorkspaceCtx, userId: string) {
   const user = await getUserState(ctx.db, userId);
   if (!user) throw notFound('user', userId);
-  return { userId, active: user.active, deleted: user.deleted, ...(await userMemberships(ctx.db, userId)) };
+  return { userId, active: user.active, deleted: user.deleted, ...membershipsOut(await userMemberships(ctx.db, userId)) };
 }

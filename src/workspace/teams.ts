@@ -6,9 +6,9 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { writeAudit } from '../store/audit.js';
 import {
-  channelOut, getTeam, insertChannels, insertTeam, listTeams as listTeamRows, teamOut, updateTeam as updateTeamRow,
-  type Channel, type ChannelRow, type Team, type TeamRow,
+  getTeam, insertChannels, insertTeam, listTeams as listTeamRows, updateTeam as updateTeamRow, type ChannelRow, type TeamRow,
 } from '../store/workspace.js';
+import { channelOut, teamOut, type Channel, type Team } from './representation.js';
 import type { AuditCtx, ReconcileStats, SyncEngine } from '../sync/engine.js';
 import { auditOf, type WorkspaceCtx } from './context.js';
 import { badRequest, conflict, notFound, rethrowUnique } from './errors.js';

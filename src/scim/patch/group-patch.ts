@@ -7,7 +7,7 @@
  * The parser returns a result and never throws.
  */
 import { parseAttrPath } from '../query/filter-parse.js';
-import type { FilterNode } from '../query/filter-ast.js';
+import type { FilterNode } from '../../store/filter-ast.js';
 import { isObj } from '../shared/json.js';
 import { displayNameProblem, externalIdProblem } from '../shared/group-values.js';
 

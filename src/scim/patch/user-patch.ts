@@ -10,7 +10,7 @@ import { scimError } from '../shared/errors.js';
 import { dependsOnState, normalizeOperation, type PatchOperation } from '../shared/client-dialects.js';
 import { isObj } from '../shared/json.js';
 import { tidyLists } from '../shared/multi-valued.js';
-import { ENTERPRISE } from '../shared/user-representation.js';
+import { ENTERPRISE } from '../../store/schema-urns.js';
 
 type Json = Record<string, any>;
 

@@ -7,40 +7,16 @@ import { once } from 'node:events';
 import SCIMMY from 'scimmy';
 import type { ScimContext } from '../shared/context.js';
 import { handlerFailure, scimError } from '../shared/errors.js';
-import { applyWhere, parseCollectionQuery, readPage } from '../query/collection-query.js';
+import { parseCollectionQuery } from '../query/collection-query.js';
 import { cursorsFor } from '../query/page-cursors.js';
-import { attributeMap, type ColumnTarget } from '../../store/filter-sql.js';
-import { GROUP_SCHEMA, groupToScim, memberToScim, projection, type Projection } from '../shared/group-representation.js';
+import { groupToScim, memberToScim, projection, type Projection } from '../shared/group-representation.js';
 import { planGroupPatch } from '../patch/group-patch.js';
 import { changeGroup, createGroup, deleteGroup, groupFromScim, replaceGroup } from '../use-cases/group-lifecycle.js';
 import { getGroup, loadMembers, memberPages, type GroupRow } from '../../store/groups.js';
-import { dialectOf } from '../../store/db.js';
-import { liveCount } from '../../store/counts.js';
+import { groupListing, listGroupPage } from '../../store/group-list.js';
 import { etagOf } from '../shared/user-representation.js';
 
 type Json = Record<string, any>;
-/** A column; a caseExact=false string is compared through its stored fold, `<column>_fold` (store/fold.ts). */
-const col = (sql: string, type: ColumnTarget['type'] = 'string', caseExact = false): ColumnTarget => ({
-  kind: 'column', sql, type, caseExact, ...(!caseExact && type === 'string' ? { folded: `${sql}_fold` } : {}),
-});
-
-export const groupAttributes = attributeMap({
-  id: col('groups.id', 'string', true),
-  externalId: col('groups.external_id', 'string', true),
-  displayName: col('groups.display_name'),
-  'meta.created': col('groups.created_at', 'dateTime', true),
-  'meta.lastModified': col('groups.updated_at', 'dateTime', true),
-  members: { kind: 'multi', table: 'group_members', fk: 'group_id', parentKey: 'groups.id', subs: { value: col('mv.user_id', 'string', true) }, defaultSub: 'value' },
-}, [GROUP_SCHEMA]);
-
-const sortable: Record<string, string> = {
-  id: 'groups.id',
-  externalid: 'groups.external_id',
-  displayname: 'groups.display_name_fold',
-  'meta.created': 'groups.created_at',
-  'meta.lastmodified': 'groups.updated_at',
-};
-
 const failure = (ctx: ScimContext, err: unknown): Error => handlerFailure(ctx.res, err);
 
 /** The group as SCIM, reading members only when the projection wants them. */
@@ -80,22 +56,16 @@ async function streamGroup(ctx: ScimContext, row: GroupRow, p: Projection): Prom
 }
 
 async function listGroups(ctx: ScimContext, p: Projection) {
-  const parsed = parseCollectionQuery(ctx.query, {
-    attributes: groupAttributes, sortable, defaultOrder: 'groups.created_at', uniqueKey: 'groups.id',
-    notNull: ['groups.id', 'groups.display_name_fold', 'groups.created_at', 'groups.updated_at'],
-    dialect: dialectOf(ctx.db), defaultCount: ctx.config.defaultPageSize, maxResults: ctx.config.maxResults,
-  });
+  const parsed = parseCollectionQuery(ctx.query, groupListing(ctx.db), { defaultCount: ctx.config.defaultPageSize, maxResults: ctx.config.maxResults });
   if (!parsed.ok) throw parsed.error;
   const cq = parsed.value;
-  const base = () => applyWhere(ctx.db('groups').whereNull('groups.deleted_at'), cq);
-  const { rows, total } = await readPage<GroupRow>(cq, { base, columns: 'groups.*', cursors: cursorsFor(ctx.db), countAll: () => liveCount(ctx.db, 'Group') });
-  const members = p.has('members') ? await loadMembers(ctx.db, rows.map((r) => r.id)) : undefined;
+  const { groups, members, total } = await listGroupPage(ctx.db, cq, { members: p.has('members'), cursors: cursorsFor(ctx.db) });
   const list = new SCIMMY.Messages.ListResponse([], { totalResults: 0 });
   return Object.assign(list, {
-    Resources: rows.map((r) => groupToScim(r, members ? members.get(r.id) ?? [] : undefined, ctx.config.publicUrl, p)),
+    Resources: groups.map((r) => groupToScim(r, members ? members.get(r.id) ?? [] : undefined, ctx.config.publicUrl, p)),
     totalResults: total,
     startIndex: cq.startIndex,
-    itemsPerPage: rows.length,
+    itemsPerPage: groups.length,
   });
 }
 

@@ -7,84 +7,16 @@ import SCIMMY from 'scimmy';
 import { isDeepStrictEqual } from 'node:util';
 import type { ScimContext } from '../shared/context.js';
 import { handlerFailure, scimError } from '../shared/errors.js';
-import { applyWhere, parseCollectionQuery, readPage } from '../query/collection-query.js';
+import { parseCollectionQuery } from '../query/collection-query.js';
 import { cursorsFor } from '../query/page-cursors.js';
-import { attributeMap, type ColumnTarget, type MultiTarget } from '../../store/filter-sql.js';
 import { applyUserPatch } from '../patch/user-patch.js';
 import { project, projectionFrom } from '../query/projection.js';
-import { ENTERPRISE, USER_SCHEMA, etagOf, userToScim } from '../shared/user-representation.js';
+import { etagOf, userToScim } from '../shared/user-representation.js';
+import { ENTERPRISE } from '../../store/schema-urns.js';
 import { checkIfMatch, createUser, deleteUser, readUser, replaceUser, StaleRead } from '../use-cases/user-lifecycle.js';
-import { loadValues, USER_COLUMNS, valuesColumn, valuesOf, type UserRow } from '../../store/users.js';
-import { dialectOf } from '../../store/db.js';
-import { liveCount } from '../../store/counts.js';
+import { listUserPage, userListing } from '../../store/user-list.js';
 
 type Json = Record<string, any>;
-
-/** A column; a caseExact=false string is compared through its stored fold, `<column>_fold` (store/fold.ts). */
-const col = (sql: string, type: ColumnTarget['type'] = 'string', caseExact = false): ColumnTarget => ({
-  kind: 'column', sql, type, caseExact, ...(!caseExact && type === 'string' ? { folded: `${sql}_fold` } : {}),
-});
-const multi = (attr: string): MultiTarget => ({
-  kind: 'multi', table: 'user_values', fk: 'user_id', parentKey: 'users.id', where: { attr },
-  subs: { value: col('mv.value'), type: col('mv.type'), display: col('mv.display'), primary: col('mv."primary"', 'boolean', true) },
-  defaultSub: 'value',
-});
-
-/** Filterable attributes (RFC 7643 §4.1, §4.3) and where they live. */
-export const userAttributes = attributeMap({
-  id: col('users.id', 'string', true),
-  externalId: col('users.external_id', 'string', true),
-  userName: col('users.user_name'),
-  displayName: col('users.display_name'),
-  nickName: col('users.nickname'),
-  title: col('users.position'),
-  userType: col('users.user_type'),
-  preferredLanguage: col('users.preferred_language'),
-  locale: col('users.locale'),
-  timezone: col('users.timezone'),
-  profileUrl: col('users.profile_url', 'reference', true),
-  active: col('users.active', 'boolean', true),
-  'name.givenName': col('users.first_name'),
-  'name.familyName': col('users.last_name'),
-  'name.formatted': col('users.formatted_name'),
-  'meta.created': col('users.created_at', 'dateTime', true),
-  'meta.lastModified': col('users.updated_at', 'dateTime', true),
-  emails: multi('emails'),
-  phoneNumbers: multi('phoneNumbers'),
-  ims: multi('ims'),
-  photos: multi('photos'),
-  roles: multi('roles'),
-  entitlements: multi('entitlements'),
-  groups: {
-    kind: 'multi', table: 'group_members', fk: 'user_id', parentKey: 'users.id',
-    subs: { value: col('mv.group_id', 'string', true) }, defaultSub: 'value',
-  },
-  [`${ENTERPRISE}:employeeNumber`]: col('users.employee_number', 'string', true),
-  [`${ENTERPRISE}:department`]: col('users.department'),
-  [`${ENTERPRISE}:costCenter`]: col('users.cost_center'),
-  [`${ENTERPRISE}:organization`]: col('users.organization'),
-  [`${ENTERPRISE}:division`]: col('users.division'),
-  [`${ENTERPRISE}:manager`]: col('users.manager_id', 'string', true),
-  [`${ENTERPRISE}:manager.value`]: col('users.manager_id', 'string', true),
-}, [USER_SCHEMA]);
-
-const sortable: Record<string, string> = {
-  id: 'users.id',
-  externalid: 'users.external_id',
-  username: 'users.user_name_fold',
-  displayname: 'users.display_name_fold',
-  nickname: 'users.nickname_fold',
-  title: 'users.position_fold',
-  active: 'users.active',
-  'name.givenname': 'users.first_name_fold',
-  'name.familyname': 'users.last_name_fold',
-  'meta.created': 'users.created_at',
-  'meta.lastmodified': 'users.updated_at',
-  emails: 'users.email',
-  'emails.value': 'users.email',
-  [`${ENTERPRISE}:employeenumber`.toLowerCase()]: 'users.employee_number',
-  [`${ENTERPRISE}:department`.toLowerCase()]: 'users.department_fold',
-};
 
 /** Shape a user for the response: attributes/excludedAttributes from the request (see projection.ts). */
 const shaped = (scim: Json, ctx: ScimContext): Json => project(scim, projectionFrom(ctx.query, [ENTERPRISE]));
@@ -92,29 +24,16 @@ const shaped = (scim: Json, ctx: ScimContext): Json => project(scim, projectionF
 const failure = (ctx: ScimContext, err: unknown): Error => handlerFailure(ctx.res, err);
 
 async function listUsers(ctx: ScimContext) {
-  const parsed = parseCollectionQuery(ctx.query, {
-    attributes: userAttributes, sortable, defaultOrder: 'users.created_at', uniqueKey: 'users.id',
-    notNull: ['users.id', 'users.user_name_fold', 'users.active', 'users.created_at', 'users.updated_at'],
-    dialect: dialectOf(ctx.db), defaultCount: ctx.config.defaultPageSize, maxResults: ctx.config.maxResults,
-  });
+  const parsed = parseCollectionQuery(ctx.query, userListing(ctx.db), { defaultCount: ctx.config.defaultPageSize, maxResults: ctx.config.maxResults });
   if (!parsed.ok) throw parsed.error;
   const cq = parsed.value;
-  const base = () => applyWhere(ctx.db('users').whereNull('users.deleted_at'), cq);
-  // A filtered list (an IdP's match query: one row, or a few) reads the values in the page statement, saving a round
-  // trip; a page of a whole-collection walk reads them with one IN query, which costs SQLite less than a JSON subquery
-  // per row.
-  const { rows, total } = await readPage<UserRow & { values_json?: unknown }>(cq, {
-    base, columns: USER_COLUMNS, inlineColumns: cq.where ? [valuesColumn(ctx.db)] : [], cursors: cursorsFor(ctx.db), countAll: () => liveCount(ctx.db, 'User'),
-  });
-  // The values came with the page unless it was unfiltered or read with OFFSET.
-  const missing = rows.filter((r) => r.values_json === undefined).map((r) => r.id);
-  const loaded = await loadValues(ctx.db, missing);
+  const { users, total } = await listUserPage(ctx.db, cq, cursorsFor(ctx.db));
   const list = new SCIMMY.Messages.ListResponse([], { totalResults: 0 });
   return Object.assign(list, {
-    Resources: rows.map((r) => shaped(userToScim(r, loaded.get(r.id) ?? valuesOf(r), ctx.config.publicUrl), ctx)),
+    Resources: users.map((u) => shaped(userToScim(u.row, u.values, ctx.config.publicUrl), ctx)),
     totalResults: total,
     startIndex: cq.startIndex,
-    itemsPerPage: rows.length,
+    itemsPerPage: users.length,
   });
 }
 

@@ -6,7 +6,7 @@
  * public issue threads quoting real client traffic.
  * Every function returns a new value; nothing here throws.
  */
-import { ENTERPRISE, USER_SCHEMA } from './user-representation.js';
+import { ENTERPRISE, USER_SCHEMA } from '../../store/schema-urns.js';
 
 import { isObj, type Json } from './json.js';
 export interface PatchOperation { op: string; path?: string; value?: unknown }

@@ -6,8 +6,8 @@ import { iso } from './time.js';
 import type { GroupRow, MemberRef } from '../../store/groups.js';
 import { etagOf } from './user-representation.js';
 import { scimError } from './errors.js';
+import { GROUP_SCHEMA } from '../../store/schema-urns.js';
 
-export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 type Json = Record<string, any>;
 
 /** Which top-level attributes a response carries. `id` and `schemas` are always returned (RFC 7643 §3.1, §7). */

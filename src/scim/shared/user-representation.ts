@@ -7,9 +7,7 @@ import { MULTI_VALUED } from '../../store/users.js';
 import { scimError } from './errors.js';
 import { iso } from './time.js';
 import { tidyLists } from './multi-valued.js';
-
-export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
-export const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+import { ENTERPRISE, USER_SCHEMA } from '../../store/schema-urns.js';
 
 type Json = Record<string, any>;
 

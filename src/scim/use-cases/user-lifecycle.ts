@@ -7,12 +7,13 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Knex } from 'knex';
 import {
   getUser, getUserByExternalId, getUserWithValues, insertUser, insertValues, replaceValues, revokeSessions, updateUser,
-  usernamesLike, type ValueRow,
+  lockUsernameBase, usernamesLike, type ValueRow,
   type UserRow,
 } from '../../store/users.js';
 import { lockGroupsOfMember } from '../../store/groups.js';
 import { writeAudit } from '../../store/audit.js';
-import { classifyDbError, dialectOf } from '../../store/db.js';
+import { classifyDbError } from '../../store/db.js';
+import { groupsOfUser } from '../../store/groups.js';
 import { fold } from '../../store/fold.js';
 import { actorOf, type ScimContext } from '../shared/context.js';
 import { scimError } from '../shared/errors.js';
@@ -67,7 +68,7 @@ function assertManager(managerId: string | null, selfId: string | null): void {
  */
 async function chooseUsername(db: Knex, userName: string, attempt: number): Promise<string> {
   const base = cleanUsername(userName);
-  if (dialectOf(db) === 'pg') await db.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`username:${base.slice(0, 60)}`]);
+  await lockUsernameBase(db, base.slice(0, 60));
   return withSuffix(base, await usernamesLike(db, base.slice(0, 60)), attempt);
 }
 
@@ -228,7 +229,6 @@ export async function readUser(ctx: ScimContext, id: string): Promise<{ scim: Js
   const found = await getUserWithValues(ctx.db, id);
   if (!found) throw scimError(404, null, `User ${id} not found`);
   const { row, values } = found;
-  const groups = await ctx.db('group_members as gm').join('groups as g', 'g.id', 'gm.group_id').whereNull('g.deleted_at').where('gm.user_id', id)
-    .select('g.id as value', 'g.display_name as display').orderBy('g.display_name').limit(1000);
+  const groups = await groupsOfUser(ctx.db, id);
   return { scim: userToScim(row, values, ctx.config.publicUrl, groups), version: row.version };
 }

@@ -5,7 +5,7 @@
 import type { Knex } from 'knex';
 import { bool } from '../db.js';
 import { adminOfChannel, adminOfTeam, grantsChannel, grantsTeam } from './rules.js';
-import { rawRows } from './sql.js';
+import { rawRows } from '../sql.js';
 
 type Kind = 'team' | 'channel';
 

@@ -11,7 +11,7 @@
 import { and, eq, inList, type Cond } from './sql.js';
 
 /**
- * What one sync step looks at. `userIds` is at most one chunk (src/store/group-sync/sql.ts CHUNK); `userRange` is a page of
+ * What one sync step looks at. `userIds` is at most one chunk (src/store/sql.ts CHUNK); `userRange` is a page of
  * user ids (after, upTo], which is how a reconcile keeps every statement bounded however large the workspace.
  */
 export interface Target {

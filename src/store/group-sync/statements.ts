@@ -6,7 +6,8 @@
  */
 import type { Knex } from 'knex';
 import { bool } from '../db.js';
-import { rawRows, type Cond } from './sql.js';
+import { rawRows } from '../sql.js';
+import type { Cond } from './sql.js';
 import { exists, notExists, removedBySync, type AddSource, type MemberTable } from './rules.js';
 
 export interface Changed { syncableId: string; userId: string; cause: string | null; schemeAdmin: boolean }
