@@ -16,7 +16,7 @@ import { changeGroup, createGroup, deleteGroup, groupFromScim, replaceGroup } fr
 import { getGroup, loadMembers, memberPages, type GroupRow } from '../../store/groups.js';
 import { dialectOf } from '../../store/db.js';
 import { liveCount } from '../../store/counts.js';
-import { etagOf } from '../shared/user-representation.js';
+import { etagOf } from '../shared/versions.js';
 
 type Json = Record<string, any>;
 /** A column; a caseExact=false string is compared through its stored fold, `<column>_fold` (store/fold.ts). */

@@ -12,8 +12,9 @@ import { cursorsFor } from '../query/page-cursors.js';
 import { attributeMap, type ColumnTarget, type MultiTarget } from '../../store/filter-sql.js';
 import { applyUserPatch } from '../patch/user-patch.js';
 import { project, projectionFrom } from '../query/projection.js';
-import { ENTERPRISE, USER_SCHEMA, etagOf, userToScim } from '../shared/user-representation.js';
-import { checkIfMatch, createUser, deleteUser, readUser, replaceUser, StaleRead } from '../use-cases/user-lifecycle.js';
+import { ENTERPRISE, USER_SCHEMA, userToScim } from '../shared/user-representation.js';
+import { checkIfMatch, etagOf } from '../shared/versions.js';
+import { createUser, deleteUser, readUser, replaceUser, StaleRead } from '../use-cases/user-lifecycle.js';
 import { loadValues, USER_COLUMNS, valuesColumn, valuesOf, type UserRow } from '../../store/users.js';
 import { dialectOf } from '../../store/db.js';
 import { liveCount } from '../../store/counts.js';
@@ -157,7 +158,7 @@ export class UserResource extends SCIMMY.Resources.User {
       if (typeof message !== 'object' || message === null || Array.isArray(message)) throw scimError(400, 'invalidSyntax', 'PatchOp body must be an object');
       for (let attempt = 0; ; attempt++) {
         const { scim: current, version } = await readUser(c, this.id);
-        checkIfMatch(c, version);
+        checkIfMatch(c.ifMatch, version);
         let written: Json | undefined;
         try {
           const next = await applyUserPatch(message, current);

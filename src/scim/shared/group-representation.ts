@@ -4,7 +4,7 @@
  */
 import { iso } from './time.js';
 import type { GroupRow, MemberRef } from '../../store/groups.js';
-import { etagOf } from './user-representation.js';
+import { etagOf } from './versions.js';
 import { scimError } from './errors.js';
 
 export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';

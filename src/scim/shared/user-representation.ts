@@ -7,6 +7,7 @@ import { MULTI_VALUED } from '../../store/users.js';
 import { scimError } from './errors.js';
 import { iso } from './time.js';
 import { tidyLists } from './multi-valued.js';
+import { etagOf } from './versions.js';
 
 export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
@@ -107,7 +108,6 @@ export function userFromScim(scim: Json): UserInput {
   return { fields, values: values(body), managerId };
 }
 
-export const etagOf = (version: number): string => `W/"${version}"`;
 
 function compact<T extends Json>(o: T): T | undefined {
   const out: Json = {};

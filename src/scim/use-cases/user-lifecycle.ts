@@ -12,17 +12,16 @@ import {
 } from '../../store/users.js';
 import { lockGroupsOfMember } from '../../store/groups.js';
 import { writeAudit } from '../../store/audit.js';
-import { classifyDbError, dialectOf } from '../../store/db.js';
+import { dialectOf } from '../../store/db.js';
 import { fold } from '../../store/fold.js';
 import { actorOf, type ScimContext } from '../shared/context.js';
 import { scimError } from '../shared/errors.js';
 import { cleanUsername, withSuffix } from '../shared/username.js';
-import { etagOf, userFromScim, userToScim, type UserInput } from '../shared/user-representation.js';
+import { userFromScim, userToScim, type UserInput } from '../shared/user-representation.js';
+import { checkIfMatch } from '../shared/versions.js';
+import { Conflict, withRetry } from './transaction.js';
 
 type Json = Record<string, any>;
-
-/** A retryable conflict: the row moved between our read and our conditional write. */
-export class Conflict extends Error {}
 
 /** A PATCH's operations were applied to a version that is no longer current: re-read and re-apply, or 412. */
 export class StaleRead extends Error {}
@@ -33,17 +32,6 @@ const audit = (ctx: ScimContext) => ({ actor: actorOf(ctx.principal), requestId:
 function snapshot(row: UserRow, vals: ValueRow[], base: string): Json {
   const { meta, ...rest } = userToScim(row, vals, base);
   return rest;
-}
-
-export function checkIfMatch(ctx: ScimContext, version: number): void {
-  if (ctx.ifMatch === undefined) return;
-  const tags = ctx.ifMatch.split(',').map((t) => t.trim());
-  if (tags.includes('*')) return;
-  const want = etagOf(version);
-  // Weak comparison (RFC 7232 §2.3.2): W/"3" and "3" match.
-  if (!tags.some((t) => t.replace(/^W\//, '') === want.replace(/^W\//, ''))) {
-    throw scimError(412, null, `resource version is ${want}, not ${ctx.ifMatch.slice(0, 60)}`);
-  }
 }
 
 /**
@@ -69,28 +57,6 @@ async function chooseUsername(db: Knex, userName: string, attempt: number): Prom
   const base = cleanUsername(userName);
   if (dialectOf(db) === 'pg') await db.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`username:${base.slice(0, 60)}`]);
   return withSuffix(base, await usernamesLike(db, base.slice(0, 60)), attempt);
-}
-
-/**
- * Run a use-case transaction, retrying when a concurrent writer moved the row or took a username first, or when
- * PostgreSQL aborted it for a deadlock or serialization failure (the whole transaction runs again, with a short
- * random pause so the contenders do not meet again in step).
- */
-export async function withRetry<T>(ctx: ScimContext, fn: (tx: Knex.Transaction, attempt: number) => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await ctx.db.transaction((tx) => fn(tx, attempt));
-    } catch (err) {
-      const kind = classifyDbError(err);
-      const aborted = kind.kind === 'concurrency';
-      const retryable = err instanceof Conflict || aborted || (kind.kind === 'unique' && /username/.test(kind.constraint));
-      if (!retryable || attempt >= 8) {
-        if (err instanceof Conflict || aborted) throw scimError(409, null, 'the resource changed concurrently; retry');
-        throw err;
-      }
-      if (aborted) await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
-    }
-  }
 }
 
 /** Deactivation and reactivation side effects (Mattermost UpdateActive): sessions end, memberships stay. */
@@ -167,7 +133,7 @@ export async function replaceUser(ctx: ScimContext, id: string, body: Json, opts
     const found = await getUserWithValues(tx, id);
     if (!found) throw scimError(404, null, `User ${id} not found`);
     const { row, values: vals } = found;
-    checkIfMatch(ctx, opts.expectedVersion ?? row.version);
+    checkIfMatch(ctx.ifMatch, opts.expectedVersion ?? row.version);
     if (opts.expectedVersion !== undefined && opts.expectedVersion !== row.version) throw new StaleRead();
     const before = snapshot(row, vals, ctx.config.publicUrl);
 
@@ -213,7 +179,7 @@ export async function deleteUser(ctx: ScimContext, id: string): Promise<void> {
     const now = Date.now();
     const row = await getUser(tx, id);
     if (!row) throw scimError(404, null, `User ${id} not found`);
-    checkIfMatch(ctx, row.version);
+    checkIfMatch(ctx.ifMatch, row.version);
     const patch: Partial<UserRow> = { deleted_at: now, active: false, deactivated_at: row.deactivated_at ?? now, updated_at: now };
     await lockGroupsOfMember(tx, id); // the groups the person leaves below, before the person (store/groups.ts)
     if (!(await updateUser(tx, id, row.version, patch))) throw new Conflict();
