@@ -13,6 +13,7 @@ import type { SyncEngine } from '../sync/engine.js';
 import { normalizeBody } from '../scim/shared/client-dialects.js';
 import { declareResources } from '../scim/resources/declare.js';
 import { hasLoneSurrogate } from '../scim/shared/body-checks.js';
+import { isResourceId } from '../scim/shared/resource-id.js';
 import { sendError } from './errors.js';
 import { hasNul } from './nul.js';
 import type { Authenticator } from './auth.js';
@@ -22,7 +23,6 @@ import { UserResource } from '../scim/resources/users.js';
 import { GroupResource } from '../scim/resources/groups.js';
 
 export const SCIM_MOUNT = '/scim/v2';
-const RESOURCE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_DEPTH = 32;
 /** An attribute path as `attributes` may name it: [schema URN ":"] name ["." subName]. */
 const ATTR_PATH = /^(?:urn:[A-Za-z0-9._:-]+:)?[A-Za-z$][\w$-]*(?:\.[A-Za-z$][\w$-]*)?$/;
@@ -106,7 +106,7 @@ export function scimRouter(deps: ScimDeps): Router {
   // Ids are server-assigned UUIDs: anything else is a 404 before SCIMMY builds a filter from it.
   router.all(/^\/(Users|Groups)\/([^/]+)$/i, (req, res, next) => {
     const [type, id] = [String(req.params[0]), String(req.params[1])];
-    if (id === '.search' || RESOURCE_ID.test(id)) return next();
+    if (id === '.search' || isResourceId(id)) return next();
     sendError(res, 404, null, `${type} ${id.slice(0, 64)} not found`);
   });
 

@@ -14,12 +14,12 @@ import { actorOf, type ScimContext } from '../shared/context.js';
 import { scimError } from '../shared/errors.js';
 import type { GroupChange } from '../patch/group-patch.js';
 import { displayNameProblem, externalIdProblem } from '../shared/group-values.js';
+import { isResourceId } from '../shared/resource-id.js';
 import { checkIfMatch } from '../shared/versions.js';
 import { Conflict, withRetry } from './transaction.js';
 
 type Json = Record<string, any>;
 const audit = (ctx: ScimContext) => ({ actor: actorOf(ctx.principal), requestId: ctx.requestId });
-const RESOURCE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface GroupInput { displayName: string; externalId: string | null; members: string[] | undefined }
 
@@ -50,7 +50,7 @@ export function groupFromScim(body: unknown): GroupInput {
 
 /** Unknown user ids are a 400 and nothing of the request is applied (the transaction rolls back). */
 function assertWellFormed(ids: string[]): void {
-  const malformed = ids.find((id) => !RESOURCE_ID.test(id));
+  const malformed = ids.find((id) => !isResourceId(id));
   if (malformed !== undefined) throw scimError(400, 'invalidValue', `member "${malformed.slice(0, 64)}" is not a known user`);
 }
 
