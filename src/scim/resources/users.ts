@@ -10,7 +10,8 @@ import { handlerFailure, scimError } from '../shared/errors.js';
 import { applyWhere, parseCollectionQuery, readPage } from '../query/collection-query.js';
 import { cursorsFor } from '../query/page-cursors.js';
 import { attributeMap, type ColumnTarget, type MultiTarget } from '../../store/filter-sql.js';
-import { applyUserPatch } from '../patch/user-patch.js';
+import { applyUserPatch, userPatchError } from '../patch/user-patch.js';
+import { parsePatchOp } from '../patch/patch-op.js';
 import { project, projectionFrom } from '../query/projection.js';
 import { ENTERPRISE, USER_SCHEMA, userToScim } from '../shared/user-representation.js';
 import { checkIfMatch, etagOf } from '../shared/versions.js';
@@ -155,13 +156,16 @@ export class UserResource extends SCIMMY.Resources.User {
     const c = ctx as ScimContext;
     try {
       if (!this.id) throw scimError(404, null, 'PATCH must target a resource');
-      if (typeof message !== 'object' || message === null || Array.isArray(message)) throw scimError(400, 'invalidSyntax', 'PatchOp body must be an object');
+      const parsed = parsePatchOp(message);
+      if (!parsed.ok && parsed.error.kind === 'body') throw userPatchError(parsed.error);
       for (let attempt = 0; ; attempt++) {
         const { scim: current, version } = await readUser(c, this.id);
         checkIfMatch(c.ifMatch, version);
+        // A malformed message is refused once the user is found and its version matches (a 404 or 412 comes first).
+        if (!parsed.ok) throw userPatchError(parsed.error);
         let written: Json | undefined;
         try {
-          const next = await applyUserPatch(message, current);
+          const next = await applyUserPatch(parsed.value, current);
           if (next && !isDeepStrictEqual(comparable(next), comparable(current))) {
             written = await replaceUser(c, this.id!, next, { mode: 'patch', expectedVersion: version });
           }
