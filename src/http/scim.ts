@@ -119,11 +119,6 @@ export function scimRouter(deps: ScimDeps): Router {
     if (isSearch && req.body && typeof req.body === 'object') {
       for (const k of ['filter', 'startIndex', 'count', 'sortBy', 'sortOrder', 'attributes', 'excludedAttributes']) if (k in req.body) raw[k] = req.body[k];
       for (const k of ['attributes', 'excludedAttributes']) if (Array.isArray(raw[k])) raw[k] = (raw[k] as unknown[]).join(',');
-      req.body = { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'] };
-      // SCIMMY's SearchRequest wants the attribute lists as arrays (RFC 7644 §3.4.3), as the client sent them.
-      for (const k of ['attributes', 'excludedAttributes']) {
-        if (typeof raw[k] === 'string' && raw[k]) req.body[k] = (raw[k] as string).split(',').map((a) => a.trim()).filter(Boolean);
-      }
     }
     for (const [k, v] of Object.entries(raw)) {
       if (Array.isArray(v) || (v !== null && typeof v === 'object')) return sendError(res, 400, 'invalidValue', `query parameter ${k} must be given once`);
@@ -147,22 +142,21 @@ export function scimRouter(deps: ScimDeps): Router {
       method: req.method,
       query: raw,
       ifMatch: req.get('if-match') ?? undefined,
-      res,
     };
     (req as any).scimCtx = ctx;
-    // A handler may stream its body itself (a large group); SCIMMY's router then sends the returned value, which is
-    // dropped here. Anything after headers went out (an error mid-stream) cannot be sent either.
-    const send = res.send.bind(res);
-    res.send = (body?: unknown) => {
-      if (res.locals.streamed || res.headersSent) return res;
-      // An error SCIMMY's router rendered itself (discovery, /.search): its detail for the access log.
-      if (res.statusCode >= 400 && res.locals.errorDetail === undefined) res.locals.errorDetail = (body as { detail?: unknown } | undefined)?.detail;
-      return send(body);
-    };
     next();
   });
 
   router.use(resourceRoutes([UserResource, GroupResource], () => config.publicUrl));
-  router.use(scimmy);
+  // What is left (discovery, unknown endpoints) is scimmy-routers', which renders its errors itself: their detail
+  // goes to the access log like that of every other error.
+  router.use((_req: Request, res: Response, next: NextFunction) => {
+    const json = res.json.bind(res);
+    res.json = (body?: unknown) => {
+      if (res.statusCode >= 400 && res.locals.errorDetail === undefined) res.locals.errorDetail = (body as { detail?: unknown } | undefined)?.detail;
+      return json(body);
+    };
+    next();
+  }, scimmy);
   return router;
 }

@@ -23,6 +23,9 @@ import { Conflict, withRetry } from './transaction.js';
 
 type Json = Record<string, any>;
 
+/** A user in its SCIM form, and the version that form is of (its ETag, RFC 7644 §3.14). */
+export interface Versioned { scim: Json; version: number }
+
 /** A PATCH's operations were applied to a version that is no longer current: re-read and re-apply, or 412. */
 export class StaleRead extends Error {}
 
@@ -72,7 +75,7 @@ async function applyActiveChange(tx: Knex.Transaction, ctx: ScimContext, row: Us
   }
 }
 
-export async function createUser(ctx: ScimContext, body: Json): Promise<Json> {
+export async function createUser(ctx: ScimContext, body: Json): Promise<Versioned> {
   const input = userFromScim(body);
   const base = ctx.config.publicUrl;
   return withRetry(ctx, async (tx, attempt) => {
@@ -97,12 +100,12 @@ export async function createUser(ctx: ScimContext, body: Json): Promise<Json> {
     await insertValues(tx, row.id, input.values);
     const out = userToScim(row, input.values, base);
     await writeAudit(tx, { ...audit(ctx), operation: 'create_user', resourceType: 'User', resourceId: row.id, after: { ...out, meta: undefined, username: row.username } });
-    return out;
+    return { scim: out, version: row.version };
   });
 }
 
 /** A POST whose externalId belongs to a deleted person brings that person back, history intact. */
-async function restoreUser(tx: Knex.Transaction, ctx: ScimContext, bound: UserRow, input: UserInput, now: number): Promise<Json> {
+async function restoreUser(tx: Knex.Transaction, ctx: ScimContext, bound: UserRow, input: UserInput, now: number): Promise<Versioned> {
   assertManager(input.managerId, bound.id);
   const patch: Partial<UserRow> = {
     ...input.fields,
@@ -116,7 +119,7 @@ async function restoreUser(tx: Knex.Transaction, ctx: ScimContext, bound: UserRo
   const row = { ...bound, ...patch, version: bound.version + 1 } as UserRow;
   const out = userToScim(row, input.values, ctx.config.publicUrl);
   await writeAudit(tx, { ...audit(ctx), operation: 'restore_user', resourceType: 'User', resourceId: row.id, after: { ...out, meta: undefined } });
-  return out;
+  return { scim: out, version: row.version };
 }
 
 export interface ReplaceOptions {
@@ -126,7 +129,7 @@ export interface ReplaceOptions {
   mode: 'put' | 'patch';
 }
 
-export async function replaceUser(ctx: ScimContext, id: string, body: Json, opts: ReplaceOptions): Promise<Json> {
+export async function replaceUser(ctx: ScimContext, id: string, body: Json, opts: ReplaceOptions): Promise<Versioned> {
   const input = userFromScim(body);
   return withRetry(ctx, async (tx, attempt) => {
     const now = Date.now();
@@ -163,7 +166,7 @@ export async function replaceUser(ctx: ScimContext, id: string, body: Json, opts
     const operation = fields.external_id !== row.external_id ? 'rebind_user' : 'update_user';
     await writeAudit(tx, { ...audit(ctx), operation, resourceType: 'User', resourceId: id, before, after: { ...after, username: next.username } });
     await applyActiveChange(tx, ctx, row, active, now);
-    return out;
+    return { scim: out, version: next.version };
   });
 }
 
@@ -190,7 +193,7 @@ export async function deleteUser(ctx: ScimContext, id: string): Promise<void> {
 }
 
 /** GET /Users/{id}: the user with their groups (readOnly `groups`, RFC 7643 §4.1.2). */
-export async function readUser(ctx: ScimContext, id: string): Promise<{ scim: Json; version: number }> {
+export async function readUser(ctx: ScimContext, id: string): Promise<Versioned> {
   const found = await getUserWithValues(ctx.db, id);
   if (!found) throw scimError(404, null, `User ${id} not found`);
   const { row, values } = found;
