@@ -4,6 +4,7 @@
  * returns a result and never throws; each resource words a problem as it always has (its clients have seen those
  * messages), so a problem is returned as what is wrong, not as text.
  */
+import { isObj } from '../shared/json.js';
 
 export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
@@ -32,7 +33,6 @@ export type PatchOpProblem =
 
 export type PatchOpResult = { ok: true; value: PatchMessage } | { ok: false; error: PatchOpProblem };
 
-const isObj = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const VERBS: readonly string[] = ['add', 'remove', 'replace'];
 
 /** `Operations`, else `operations`, else any other casing of the name. */

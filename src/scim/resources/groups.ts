@@ -95,8 +95,8 @@ async function listGroups(ctx: ScimContext, p: Projection) {
 }
 
 /**
- * Each method answers a ResourceResult (../shared/resource-result.ts) for src/http/resource-routes.ts to write, not
- * the SCIMMY value the base class declares: nothing else calls them.
+ * Each method answers a ResourceResult (src/scim/shared/resource-result.ts) for src/http/resource-routes.ts to write,
+ * not the SCIMMY value the base class declares: nothing else calls them.
  */
 export class GroupResource extends SCIMMY.Resources.Group {
   override async read(ctx?: any): Promise<any> {

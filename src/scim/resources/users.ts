@@ -122,8 +122,8 @@ async function listUsers(ctx: ScimContext) {
 }
 
 /**
- * Each method answers a ResourceResult (../shared/resource-result.ts) for src/http/resource-routes.ts to write, not
- * the SCIMMY value the base class declares: nothing else calls them.
+ * Each method answers a ResourceResult (src/scim/shared/resource-result.ts) for src/http/resource-routes.ts to write,
+ * not the SCIMMY value the base class declares: nothing else calls them.
  */
 export class UserResource extends SCIMMY.Resources.User {
   override async read(ctx?: any): Promise<any> {
