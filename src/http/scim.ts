@@ -13,6 +13,7 @@ import type { SyncEngine } from '../sync/engine.js';
 import { normalizeBody } from '../scim/shared/client-dialects.js';
 import { declareResources } from '../scim/resources/declare.js';
 import { hasLoneSurrogate } from '../scim/shared/body-checks.js';
+import { isResourceId } from '../scim/shared/resource-id.js';
 import { sendError } from './errors.js';
 import { hasNul } from './nul.js';
 import type { Authenticator } from './auth.js';
@@ -22,7 +23,6 @@ import { UserResource } from '../scim/resources/users.js';
 import { GroupResource } from '../scim/resources/groups.js';
 
 export const SCIM_MOUNT = '/scim/v2';
-const RESOURCE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_DEPTH = 32;
 /** An attribute path as `attributes` may name it: [schema URN ":"] name ["." subName]. */
 const ATTR_PATH = /^(?:urn:[A-Za-z0-9._:-]+:)?[A-Za-z$][\w$-]*(?:\.[A-Za-z$][\w$-]*)?$/;
@@ -106,7 +106,7 @@ export function scimRouter(deps: ScimDeps): Router {
   // Ids are server-assigned UUIDs: anything else is a 404 before SCIMMY builds a filter from it.
   router.all(/^\/(Users|Groups)\/([^/]+)$/i, (req, res, next) => {
     const [type, id] = [String(req.params[0]), String(req.params[1])];
-    if (id === '.search' || RESOURCE_ID.test(id)) return next();
+    if (id === '.search' || isResourceId(id)) return next();
     sendError(res, 404, null, `${type} ${id.slice(0, 64)} not found`);
   });
 
@@ -119,11 +119,6 @@ export function scimRouter(deps: ScimDeps): Router {
     if (isSearch && req.body && typeof req.body === 'object') {
       for (const k of ['filter', 'startIndex', 'count', 'sortBy', 'sortOrder', 'attributes', 'excludedAttributes']) if (k in req.body) raw[k] = req.body[k];
       for (const k of ['attributes', 'excludedAttributes']) if (Array.isArray(raw[k])) raw[k] = (raw[k] as unknown[]).join(',');
-      req.body = { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'] };
-      // SCIMMY's SearchRequest wants the attribute lists as arrays (RFC 7644 §3.4.3), as the client sent them.
-      for (const k of ['attributes', 'excludedAttributes']) {
-        if (typeof raw[k] === 'string' && raw[k]) req.body[k] = (raw[k] as string).split(',').map((a) => a.trim()).filter(Boolean);
-      }
     }
     for (const [k, v] of Object.entries(raw)) {
       if (Array.isArray(v) || (v !== null && typeof v === 'object')) return sendError(res, 400, 'invalidValue', `query parameter ${k} must be given once`);
@@ -147,22 +142,21 @@ export function scimRouter(deps: ScimDeps): Router {
       method: req.method,
       query: raw,
       ifMatch: req.get('if-match') ?? undefined,
-      res,
     };
     (req as any).scimCtx = ctx;
-    // A handler may stream its body itself (a large group); SCIMMY's router then sends the returned value, which is
-    // dropped here. Anything after headers went out (an error mid-stream) cannot be sent either.
-    const send = res.send.bind(res);
-    res.send = (body?: unknown) => {
-      if (res.locals.streamed || res.headersSent) return res;
-      // An error SCIMMY's router rendered itself (discovery, /.search): its detail for the access log.
-      if (res.statusCode >= 400 && res.locals.errorDetail === undefined) res.locals.errorDetail = (body as { detail?: unknown } | undefined)?.detail;
-      return send(body);
-    };
     next();
   });
 
   router.use(resourceRoutes([UserResource, GroupResource], () => config.publicUrl));
-  router.use(scimmy);
+  // What is left (discovery, unknown endpoints) is scimmy-routers', which renders its errors itself: their detail
+  // goes to the access log like that of every other error.
+  router.use((_req: Request, res: Response, next: NextFunction) => {
+    const json = res.json.bind(res);
+    res.json = (body?: unknown) => {
+      if (res.statusCode >= 400 && res.locals.errorDetail === undefined) res.locals.errorDetail = (body as { detail?: unknown } | undefined)?.detail;
+      return json(body);
+    };
+    next();
+  }, scimmy);
   return router;
 }

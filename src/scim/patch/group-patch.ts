@@ -10,6 +10,7 @@ import { parseAttrPath } from '../query/filter-parse.js';
 import type { FilterNode } from '../../store/filter-ast.js';
 import { isObj } from '../shared/json.js';
 import { displayNameProblem, externalIdProblem } from '../shared/group-values.js';
+import { MAX_OPERATIONS, PATCH_OP, parsePatchOp, type PatchOpProblem, type CheckedOperation } from './patch-op.js';
 
 export type GroupChange =
   | { kind: 'addMembers'; ids: string[] }
@@ -22,7 +23,6 @@ export type GroupChange =
 export type PlanError = { scimType: 'invalidSyntax' | 'invalidPath' | 'invalidValue' | 'mutability' | 'noTarget' | 'invalidFilter'; detail: string };
 export type PlanResult = { ok: true; changes: GroupChange[] } | { ok: false; error: PlanError };
 
-const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const GROUP_URN = 'urn:ietf:params:scim:schemas:core:2.0:group:';
 const err = (scimType: PlanError['scimType'], detail: string): PlanResult => ({ ok: false, error: { scimType, detail } });
 
@@ -82,22 +82,36 @@ function attrChange(op: string, attr: string, value: unknown, groupId: string): 
   }
 }
 
-export function planGroupPatch(message: unknown, groupId: string): PlanResult {
-  if (!isObj(message)) return err('invalidSyntax', 'PatchOp body must be an object');
-  const schemas = message.schemas;
-  if (!Array.isArray(schemas) || !schemas.includes(PATCH_OP)) return err('invalidSyntax', `PatchOp body must declare the schema ${PATCH_OP}`);
-  const ops = message.Operations ?? message.operations;
-  if (!Array.isArray(ops) || ops.length === 0) return err('invalidValue', 'PatchOp body must have at least one operation in Operations');
-  if (ops.length > 1000) return err('invalidValue', 'at most 1000 operations per PATCH');
+/** How group PATCH has always worded a malformed message (the checks are patch-op.ts's). */
+function problem(p: PatchOpProblem): PlanResult {
+  switch (p.kind) {
+    case 'body': return err('invalidSyntax', 'PatchOp body must be an object');
+    case 'schemas': return err('invalidSyntax', `PatchOp body must declare the schema ${PATCH_OP}`);
+    case 'operations': return err('invalidValue', 'PatchOp body must have at least one operation in Operations');
+    case 'tooMany': return err('invalidValue', `at most ${MAX_OPERATIONS} operations per PATCH`);
+    case 'operation':
+      if (p.fault === 'notObject') return err('invalidSyntax', `operation ${p.index} must be an object`);
+      if (p.fault === 'op') return err('invalidSyntax', `operation ${p.index}: op must be add, remove or replace`);
+      return err('invalidPath', `operation ${p.index}: path must be a string`);
+  }
+}
 
+/** Check the PatchOp message (patch-op.ts) and plan its operations. */
+export function planGroupPatch(message: unknown, groupId: string): PlanResult {
+  const parsed = parsePatchOp(message);
+  if (!parsed.ok) return problem(parsed.error);
+  // Group PATCH reads Operations under these two spellings only; another casing is no operations at all.
+  if (parsed.value.operationsKey !== 'Operations' && parsed.value.operationsKey !== 'operations') return problem({ kind: 'operations', key: undefined, value: undefined });
+  return planOperations(parsed.value.operations, groupId);
+}
+
+/** The store changes that carry out `ops`, in order; the first operation that cannot be planned fails them all. */
+function planOperations(ops: CheckedOperation[], groupId: string): PlanResult {
   const changes: GroupChange[] = [];
   for (const [i, raw] of ops.entries()) {
-    if (!isObj(raw)) return err('invalidSyntax', `operation ${i + 1} must be an object`);
-    const op = typeof raw.op === 'string' ? raw.op.trim().toLowerCase() : '';
-    if (!['add', 'remove', 'replace'].includes(op)) return err('invalidSyntax', `operation ${i + 1}: op must be add, remove or replace`);
+    const op = raw.op;
     const value = raw.value;
-    let path = typeof raw.path === 'string' ? raw.path.trim() : raw.path;
-    if (path !== undefined && typeof path !== 'string') return err('invalidPath', `operation ${i + 1}: path must be a string`);
+    let path = raw.path?.trim();
     if (path === '') path = undefined;
 
     if (path === undefined) {

@@ -12,10 +12,9 @@ import { isObj } from '../shared/json.js';
 import { tidyLists } from '../shared/multi-valued.js';
 import { ENTERPRISE } from '../../store/schema-urns.js';
 
-type Json = Record<string, any>;
+import { MAX_OPERATIONS, PATCH_OP, type PatchMessage, type PatchOpProblem } from './patch-op.js';
 
-/** As for group PATCH (group-patch.ts): bounded work per request. */
-export const MAX_OPERATIONS = 1000;
+type Json = Record<string, any>;
 
 const userDefinition = () => (SCIMMY.Schemas.User as any).definition;
 /**
@@ -67,22 +66,44 @@ function writesOf(o: PatchOperation): string[] {
 }
 
 /**
- * Apply a PatchOp message to `current` (the user's SCIM form). Answers the patched user, with at most one primary
- * value per multi-valued attribute (the value this PATCH made primary wins, RFC 7644 §3.5.2), or undefined when the
- * operations change nothing.
+ * How user PATCH has always worded a malformed message (patch-op.ts checks it): SCIMMY's PatchOp validation words,
+ * which user PATCH answered with before the checks moved in front of it.
+ */
+export function userPatchError(p: PatchOpProblem): Error {
+  switch (p.kind) {
+    case 'body': return scimError(400, 'invalidSyntax', 'PatchOp body must be an object');
+    case 'schemas': return scimError(400, 'invalidSyntax', `PatchOp request body messages must exclusively specify schema as '${PATCH_OP}'`);
+    case 'operations':
+      // SCIMMY reads the exact name `Operations`: present but not a list, or absent (under another casing) or empty.
+      return p.key === 'Operations' && p.value !== undefined && !Array.isArray(p.value)
+        ? scimError(400, 'invalidValue', "PatchOp expects 'Operations' attribute of 'request' parameter to be an array")
+        : scimError(400, 'invalidValue', "PatchOp request body must contain 'Operations' attribute with at least one operation");
+    case 'tooMany': return scimError(400, 'invalidValue', `at most ${MAX_OPERATIONS} operations per PATCH`);
+    case 'operation': {
+      const { index, operation: raw } = p;
+      if (p.fault === 'notObject') {
+        const found = Array.isArray(raw) ? 'collection' : raw === null ? 'null' : typeof raw;
+        return scimError(400, 'invalidValue', `PatchOp request body expected value type 'complex' for operation ${index} but found type '${found}'`);
+      }
+      const { op, path } = raw as Json;
+      if (p.fault === 'op' && op === undefined) return scimError(400, 'invalidValue', `Missing required attribute 'op' from operation ${index} in PatchOp request body`);
+      if (p.fault === 'op') return scimError(400, 'invalidSyntax', `Invalid operation '${typeof op === 'string' ? op.trim().toLowerCase() : op}' for operation ${index} in PatchOp request body`);
+      return scimError(400, 'invalidPath', `Invalid path '${path}' for operation ${index} in PatchOp request body`);
+    }
+  }
+}
+
+/**
+ * Apply a PatchOp message (checked by patch-op.ts) to `current` (the user's SCIM form). Answers the patched user, with
+ * at most one primary value per multi-valued attribute (the value this PATCH made primary wins, RFC 7644 §3.5.2), or
+ * undefined when the operations change nothing.
  *
  * Operations run in batches: one SCIMMY apply for a run of operations, and a new batch only before an operation
  * whose rewriting depends on state the batch may have changed, so the common PATCH is still one apply and 1000
  * operations on one address are not 1000 applies.
  */
-export async function applyUserPatch(message: Json, current: Json): Promise<Json | undefined> {
-  const opsKey = Object.keys(message).find((k) => k.toLowerCase() === 'operations');
-  const ops: unknown = opsKey ? message[opsKey] : undefined;
-  // SCIMMY's own validation answers a missing, empty or non-list Operations.
-  if (!Array.isArray(ops) || ops.length === 0) new SCIMMY.Messages.PatchOp(message as any);
-  if (!Array.isArray(ops)) return undefined;
-  if (ops.length > MAX_OPERATIONS) throw scimError(400, 'invalidValue', `at most ${MAX_OPERATIONS} operations per PATCH`);
-
+export async function applyUserPatch(message: PatchMessage, current: Json): Promise<Json | undefined> {
+  const ops = message.operations;
   let instance: any = new SCIMMY.Schemas.User(current);
   let state = current;
   let changed = false;
@@ -92,6 +113,7 @@ export async function applyUserPatch(message: Json, current: Json): Promise<Json
     if (!batch.length) return;
     try {
       // No finaliser: SCIMMY would coerce what it returns once more. apply() answers a copy only when it changed.
+      // SCIMMY also checks the message's schemas again, and more strictly: the PatchOp URN alone (RFC 7644 §3.5.2).
       const patched = await new SCIMMY.Messages.PatchOp({ schemas: message.schemas, Operations: batch } as any).apply(instance);
       if (patched) {
         instance = patched;
@@ -109,9 +131,7 @@ export async function applyUserPatch(message: Json, current: Json): Promise<Json
   // reads one of those (Entra's address ops: the first creates the address, the second must see it).
   const written = new Set<string>();
   for (const [i, raw] of ops.entries()) {
-    // SCIMMY's constructor would read a property of it first and fail with the engine's words.
-    if (!isObj(raw)) throw scimError(400, 'invalidValue', `PatchOp request body expected value type 'complex' for operation ${i + 1} but found type '${Array.isArray(raw) ? 'collection' : raw === null ? 'null' : typeof raw}'`);
-    const verb = typeof raw.op === 'string' ? raw.op.trim().toLowerCase() : '';
+    const verb = raw.op;
     const hasPath = typeof raw.path === 'string' && raw.path.trim() !== '';
     if (verb === 'replace' && raw.value === undefined) throw scimError(400, 'invalidValue', `Missing required attribute 'value' for 'replace' op of operation ${i + 1} in PatchOp request body`);
     if ((verb === 'add' || verb === 'replace') && !hasPath && raw.value === null) throw scimError(400, 'invalidValue', `Attribute 'value' must be an object when 'path' is empty for '${verb}' op of operation ${i + 1} in PatchOp request body`);

@@ -3,7 +3,6 @@
  * whole member list (adding one member coerces every member, in time and memory), so every method is ours:
  * targeted SQL for members, projection that never reads members when they are not wanted.
  */
-import { once } from 'node:events';
 import SCIMMY from 'scimmy';
 import type { ScimContext } from '../shared/context.js';
 import { handlerFailure, scimError } from '../shared/errors.js';
@@ -14,45 +13,41 @@ import { planGroupPatch } from '../patch/group-patch.js';
 import { changeGroup, createGroup, deleteGroup, groupFromScim, replaceGroup } from '../use-cases/group-lifecycle.js';
 import { getGroup, loadMembers, memberPages, type GroupRow } from '../../store/groups.js';
 import { groupListing, listGroupPage } from '../../store/group-list.js';
-import { etagOf } from '../shared/user-representation.js';
+import type { ResourceResult } from '../shared/resource-result.js';
 
 type Json = Record<string, any>;
-const failure = (ctx: ScimContext, err: unknown): Error => handlerFailure(ctx.res, err);
+const failure = (ctx: ScimContext, err: unknown): Error => handlerFailure(err, ctx);
 
 /** The group as SCIM, reading members only when the projection wants them. */
-async function render(ctx: ScimContext, row: GroupRow, p: Projection): Promise<Json> {
+async function render(ctx: ScimContext, row: GroupRow, p: Projection): Promise<ResourceResult> {
   const members = p.has('members') ? (await loadMembers(ctx.db, [row.id])).get(row.id) ?? [] : undefined;
-  ctx.res.setHeader('ETag', etagOf(row.version));
-  return groupToScim(row, members, ctx.config.publicUrl, p);
+  return { body: groupToScim(row, members, ctx.config.publicUrl, p), version: row.version };
 }
 
 /**
- * GET of one group with its members, streamed: members are read in keyset pages and written as they are serialised,
- * so a 100,000-member group costs one page in memory, not all its rows, objects and JSON text at once. The SCIM
- * router's own send of the returned value is then skipped (see the send hook in src/http/scim.ts).
+ * GET of one group with its members, streamed: members are read in keyset pages and serialised a page at a time, so
+ * a 100,000-member group costs one page in memory, not all its rows, objects and JSON text at once.
  */
-async function streamGroup(ctx: ScimContext, row: GroupRow, p: Projection): Promise<Json> {
-  const group = groupToScim(row, undefined, ctx.config.publicUrl, p);
+async function streamGroup(ctx: ScimContext, row: GroupRow, p: Projection): Promise<ResourceResult> {
   if (!p.has('members')) return render(ctx, row, p);
-  const res = ctx.res;
-  res.setHeader('ETag', etagOf(row.version));
-  res.status(200);
-  const head = JSON.stringify(group);
-  let first = true;
+  const head = JSON.stringify(groupToScim(row, undefined, ctx.config.publicUrl, p));
+  return { stream: groupText(ctx, row.id, head), version: row.version };
+}
+
+/** The group's JSON text: `head` (the group without members) with its members added last, page by page. */
+async function* groupText(ctx: ScimContext, groupId: string, head: string): AsyncGenerator<string> {
   try {
-    res.write(`${head.slice(0, -1)},"members":[`);
-    for await (const page of memberPages(ctx.db, row.id)) {
+    yield `${head.slice(0, -1)},"members":[`;
+    let first = true;
+    for await (const page of memberPages(ctx.db, groupId)) {
       const text = page.map((m) => JSON.stringify(memberToScim(m, ctx.config.publicUrl))).join(',');
-      if (!res.write(first ? text : `,${text}`)) await once(res, 'drain');
+      yield first ? text : `,${text}`;
       first = false;
     }
-    res.end(']}');
+    yield ']}';
   } catch (err) {
-    res.destroy(); // the client must see a truncated response, not a valid-looking one
-    throw err;
+    throw failure(ctx, err);
   }
-  res.locals.streamed = true;
-  return group;
 }
 
 async function listGroups(ctx: ScimContext, p: Projection) {
@@ -69,12 +64,16 @@ async function listGroups(ctx: ScimContext, p: Projection) {
   });
 }
 
+/**
+ * Each method answers a ResourceResult (src/scim/shared/resource-result.ts) for src/http/resource-routes.ts to write,
+ * not the SCIMMY value the base class declares: nothing else calls them.
+ */
 export class GroupResource extends SCIMMY.Resources.Group {
   override async read(ctx?: any): Promise<any> {
     const c = ctx as ScimContext;
     try {
       const p = projection(c.query);
-      if (!this.id) return await listGroups(c, p);
+      if (!this.id) return { body: await listGroups(c, p) } satisfies ResourceResult;
       const row = await getGroup(c.db, this.id);
       if (!row) throw scimError(404, null, `Group ${this.id} not found`);
       return await streamGroup(c, row, p);
@@ -90,8 +89,7 @@ export class GroupResource extends SCIMMY.Resources.Group {
       const p = projection(c.query);
       if (!this.id) {
         const row = await createGroup(c, input);
-        c.res.setHeader('Location', `${c.config.publicUrl}/Groups/${row.id}`);
-        return await render(c, row, p);
+        return { ...(await render(c, row, p)), location: `${c.config.publicUrl}/Groups/${row.id}` } satisfies ResourceResult;
       }
       return await render(c, await replaceGroup(c, this.id, input), p);
     } catch (err) {
@@ -110,8 +108,7 @@ export class GroupResource extends SCIMMY.Resources.Group {
       const plan = planGroupPatch(message, this.id);
       if (!plan.ok) throw scimError(400, plan.error.scimType, plan.error.detail);
       const row = await changeGroup(c, this.id, plan.changes);
-      c.res.setHeader('ETag', etagOf(row.version));
-      if (c.query.attributes === undefined && c.query.excludedAttributes === undefined) return undefined;
+      if (c.query.attributes === undefined && c.query.excludedAttributes === undefined) return { version: row.version } satisfies ResourceResult;
       return await render(c, row, projection(c.query));
     } catch (err) {
       throw failure(c, err);
@@ -123,6 +120,7 @@ export class GroupResource extends SCIMMY.Resources.Group {
     try {
       if (!this.id) throw scimError(404, null, 'DELETE must target a group');
       await deleteGroup(c, this.id);
+      return {} satisfies ResourceResult;
     } catch (err) {
       throw failure(c, err);
     }

@@ -9,11 +9,14 @@ import type { ScimContext } from '../shared/context.js';
 import { handlerFailure, scimError } from '../shared/errors.js';
 import { parseCollectionQuery } from '../query/collection-query.js';
 import { cursorsFor } from '../query/page-cursors.js';
-import { applyUserPatch } from '../patch/user-patch.js';
+import { applyUserPatch, userPatchError } from '../patch/user-patch.js';
+import { parsePatchOp } from '../patch/patch-op.js';
 import { project, projectionFrom } from '../query/projection.js';
-import { etagOf, userToScim } from '../shared/user-representation.js';
+import { userToScim } from '../shared/user-representation.js';
 import { ENTERPRISE } from '../../store/schema-urns.js';
-import { checkIfMatch, createUser, deleteUser, readUser, replaceUser, StaleRead } from '../use-cases/user-lifecycle.js';
+import { checkIfMatch } from '../shared/versions.js';
+import type { ResourceResult } from '../shared/resource-result.js';
+import { createUser, deleteUser, readUser, replaceUser, StaleRead, type Versioned } from '../use-cases/user-lifecycle.js';
 import { listUserPage, userListing } from '../../store/user-list.js';
 
 type Json = Record<string, any>;
@@ -21,7 +24,7 @@ type Json = Record<string, any>;
 /** Shape a user for the response: attributes/excludedAttributes from the request (see projection.ts). */
 const shaped = (scim: Json, ctx: ScimContext): Json => project(scim, projectionFrom(ctx.query, [ENTERPRISE]));
 
-const failure = (ctx: ScimContext, err: unknown): Error => handlerFailure(ctx.res, err);
+const failure = (ctx: ScimContext, err: unknown): Error => handlerFailure(err, ctx);
 
 async function listUsers(ctx: ScimContext) {
   const parsed = parseCollectionQuery(ctx.query, userListing(ctx.db), { defaultCount: ctx.config.defaultPageSize, maxResults: ctx.config.maxResults });
@@ -37,19 +40,23 @@ async function listUsers(ctx: ScimContext) {
   });
 }
 
+/**
+ * Each method answers a ResourceResult (src/scim/shared/resource-result.ts) for src/http/resource-routes.ts to write,
+ * not the SCIMMY value the base class declares: nothing else calls them.
+ */
 export class UserResource extends SCIMMY.Resources.User {
   override async read(ctx?: any): Promise<any> {
     const c = ctx as ScimContext;
     try {
-      if (!this.id) return await listUsers(c);
+      if (!this.id) return { body: await listUsers(c) } satisfies ResourceResult;
       const { scim, version } = await readUser(c, this.id);
-      c.res.setHeader('ETag', etagOf(version));
-      return shaped(scim, c);
+      return { body: shaped(scim, c), version } satisfies ResourceResult;
     } catch (err) {
       throw failure(c, err);
     }
   }
 
+  /** POST creates (or restores by externalId), PUT replaces; both answer with the version and, for POST, the location. */
   override async write(instance: any, ctx?: any): Promise<any> {
     const c = ctx as ScimContext;
     try {
@@ -57,8 +64,9 @@ export class UserResource extends SCIMMY.Resources.User {
       // SCIMMY still validates the body against the User schema and extension on the way in.
       if (instance === undefined) throw scimError(400, 'invalidSyntax', `Missing request body payload for ${this.id ? 'PUT' : 'POST'}`);
       if (typeof instance !== 'object' || instance === null || Array.isArray(instance)) throw scimError(400, 'invalidSyntax', 'request body must be a single User object');
-      const out = await ingest(this.id, new SCIMMY.Schemas.User(instance, 'in'), c);
-      return shaped(out, c);
+      const body = JSON.parse(JSON.stringify(new SCIMMY.Schemas.User(instance, 'in')));
+      const { scim, version } = this.id ? await replaceUser(c, this.id, body, { mode: 'put' }) : await createUser(c, body);
+      return { body: shaped(scim, c), version, ...(this.id ? {} : { location: scim.meta.location as string }) } satisfies ResourceResult;
     } catch (err) {
       throw failure(c, err);
     }
@@ -73,13 +81,16 @@ export class UserResource extends SCIMMY.Resources.User {
     const c = ctx as ScimContext;
     try {
       if (!this.id) throw scimError(404, null, 'PATCH must target a resource');
-      if (typeof message !== 'object' || message === null || Array.isArray(message)) throw scimError(400, 'invalidSyntax', 'PatchOp body must be an object');
+      const parsed = parsePatchOp(message);
+      if (!parsed.ok && parsed.error.kind === 'body') throw userPatchError(parsed.error);
       for (let attempt = 0; ; attempt++) {
         const { scim: current, version } = await readUser(c, this.id);
-        checkIfMatch(c, version);
-        let written: Json | undefined;
+        checkIfMatch(c.ifMatch, version);
+        // A malformed message is refused once the user is found and its version matches (a 404 or 412 comes first).
+        if (!parsed.ok) throw userPatchError(parsed.error);
+        let written: Versioned | undefined;
         try {
-          const next = await applyUserPatch(message, current);
+          const next = await applyUserPatch(parsed.value, current);
           if (next && !isDeepStrictEqual(comparable(next), comparable(current))) {
             written = await replaceUser(c, this.id!, next, { mode: 'patch', expectedVersion: version });
           }
@@ -89,9 +100,8 @@ export class UserResource extends SCIMMY.Resources.User {
           if (attempt >= 10) throw scimError(409, null, 'the resource changed concurrently; retry');
           continue;
         }
-        const result = written ?? current;
-        c.res.setHeader('ETag', (result.meta?.version as string) ?? etagOf(version));
-        return shaped(result, c);
+        const result = written ?? { scim: current, version };
+        return { body: shaped(result.scim, c), version: result.version } satisfies ResourceResult;
       }
     } catch (err) {
       throw failure(c, err);
@@ -101,20 +111,13 @@ export class UserResource extends SCIMMY.Resources.User {
   override async dispose(ctx?: any): Promise<any> {
     const c = ctx as ScimContext;
     try {
-      return await super.dispose(ctx);
+      if (!this.id) throw scimError(404, null, 'DELETE operation must target a specific resource');
+      await deleteUser(c, this.id);
+      return {} satisfies ResourceResult;
     } catch (err) {
       throw failure(c, err);
     }
   }
-}
-
-/** POST creates (or restores by externalId), PUT replaces; both answer with the version and, for POST, the location. */
-async function ingest(id: string | undefined, instance: unknown, ctx: ScimContext): Promise<Json> {
-  const body = JSON.parse(JSON.stringify(instance));
-  const out = id ? await replaceUser(ctx, id, body, { mode: 'put' }) : await createUser(ctx, body);
-  ctx.res.setHeader('ETag', out.meta.version);
-  if (!id) ctx.res.setHeader('Location', out.meta.location);
-  return out;
 }
 
 /** Fields a PATCH can change, for deciding whether it changed anything. */
@@ -123,25 +126,10 @@ function comparable(u: Json): Json {
   return JSON.parse(JSON.stringify(rest));
 }
 
-/** Declare /Users with the EnterpriseUser extension and handlers that answer from the store. */
+/** Declare /Users with the EnterpriseUser extension; UserResource's methods answer from the store. */
 export function declareUsers(): void {
   // RFC 7643 §4.1.2 gives roles and entitlements no canonical types, but SCIMMY declares `canonicalValues: []`, which
   // refuses every type: Entra's `"type":"WindowsAzureActiveDirectoryRole"` (its SCIM endpoint tutorial) would be a 400.
   for (const path of ['roles.type', 'entitlements.type']) (SCIMMY.Schemas.User as any).definition.attribute(path).config.canonicalValues = false;
   SCIMMY.Resources.declare(UserResource, { name: 'User', extensions: [{ schema: SCIMMY.Schemas.EnterpriseUser, required: false }] } as any);
-  UserResource.egress((async (resource: any, ctx: ScimContext) => (await readUser(ctx, resource.id)).scim) as any);
-  UserResource.ingress(async (resource: any, instance: any, ctx: ScimContext) => {
-    try {
-      return await ingest(resource.id, instance, ctx);
-    } catch (err) {
-      throw failure(ctx, err);
-    }
-  });
-  UserResource.degress(async (resource: any, ctx: ScimContext) => {
-    try {
-      await deleteUser(ctx, resource.id);
-    } catch (err) {
-      throw failure(ctx, err);
-    }
-  });
 }

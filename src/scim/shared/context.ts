@@ -1,5 +1,4 @@
 /** What every SCIM handler knows about the request it serves (passed as SCIMMY's `ctx`). */
-import type { Response } from 'express';
 import type { Db, Tx } from '../../store/db.js';
 import type { Logger } from '../../log.js';
 import type { Config } from '../../config/index.js';
@@ -30,7 +29,6 @@ export interface ScimContext {
   query: Record<string, unknown>;
   /** If-Match header value, if any (RFC 7644 §3.14). */
   ifMatch: string | undefined;
-  res: Response;
 }
 
 /** The audit actor string for a principal: never the token itself. */

@@ -82,31 +82,25 @@ const GENERIC_DETAIL = 'a value in the request has a type or shape this attribut
 /** SCIMMY's note of which PatchOp operation failed, worth keeping ("for 'add' op of operation 2 ..."). */
 const OP_CONTEXT = / for '(add|remove|replace)' op of operation \d+ in PatchOp request body$/;
 
+/** Where a hidden library message goes: the debug log, with the request id (a ScimContext is one). */
+export interface DebugSink { log?: { debug(msg: string, meta: object): unknown }; requestId?: string }
+
 /** A 400 whose detail, if it is engine text, is replaced; the original goes to the debug log with the request id. */
-function clientDetail(res: { locals: Record<string, any> }, message: string): string {
+function clientDetail(sink: DebugSink, message: string): string {
   if (!ENGINE_TEXT.test(message)) return message;
-  const ctx = (res as any).req?.scimCtx as { log?: { debug(msg: string, meta: object): unknown }; requestId?: string } | undefined;
-  ctx?.log?.debug('library error hidden from the client', { requestId: ctx.requestId, error: message.slice(0, 500) });
+  sink.log?.debug('library error hidden from the client', { requestId: sink.requestId, error: message.slice(0, 500) });
   // A frozen SCIMMY value refusing a key it does not declare: say which key.
   const unknown = /^Cannot add property (.{1,100}?), object is not extensible/.exec(message);
   return (unknown ? `unknown attribute '${unknown[1]}'` : GENERIC_DETAIL) + (OP_CONTEXT.exec(message)?.[0] ?? '');
 }
 
-/**
- * Errors from our handlers pass through SCIMMY, which turns anything that is not its own error into a 404 and cannot
- * render 429/503. The real failure is kept on the response (`res.locals.failure`) and thrown again once SCIMMY hands
- * control back; the app's error handler renders it.
- */
-export function handlerFailure(res: { locals: Record<string, any> }, err: unknown): Error {
-  const stashed = res.locals.failure as Error | undefined;
-  if (stashed) return stashed;
+/** What a handler threw, as the error the client is answered with (rendered by the app's error handler). */
+export function handlerFailure(err: unknown, sink: DebugSink): Error {
   // SCIMMY's schema coercion reports bad values as TypeErrors, and its PatchOp wraps any error of an operation as a
   // 400 with that error's text.
-  if (err instanceof TypeError && !(err as any).status) return scimError(400, 'invalidValue', clientDetail(res, err.message));
+  if (err instanceof TypeError && !(err as any).status) return scimError(400, 'invalidValue', clientDetail(sink, err.message));
   if (isScimmyError(err) && Number((err as any).status) === 400 && ENGINE_TEXT.test(err.message)) {
-    return scimError(400, ((err as any).scimType ?? 'invalidValue') as ScimType, clientDetail(res, err.message));
+    return scimError(400, ((err as any).scimType ?? 'invalidValue') as ScimType, clientDetail(sink, err.message));
   }
-  const f = toScimFailure(err);
-  if (f instanceof HttpFailure) res.locals.failure = f;
-  return f;
+  return toScimFailure(err);
 }

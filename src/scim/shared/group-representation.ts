@@ -4,7 +4,7 @@
  */
 import { iso } from './time.js';
 import type { GroupRow, MemberRef } from '../../store/groups.js';
-import { etagOf } from './user-representation.js';
+import { etagOf } from './versions.js';
 import { scimError } from './errors.js';
 import { GROUP_SCHEMA } from '../../store/schema-urns.js';
 

@@ -8,6 +8,7 @@ import { scimError } from './errors.js';
 import { iso } from './time.js';
 import { tidyLists } from './multi-valued.js';
 import { ENTERPRISE, USER_SCHEMA } from '../../store/schema-urns.js';
+import { etagOf } from './versions.js';
 
 type Json = Record<string, any>;
 
@@ -105,7 +106,6 @@ export function userFromScim(scim: Json): UserInput {
   return { fields, values: values(body), managerId };
 }
 
-export const etagOf = (version: number): string => `W/"${version}"`;
 
 function compact<T extends Json>(o: T): T | undefined {
   const out: Json = {};

@@ -14,11 +14,12 @@ import { actorOf, type ScimContext } from '../shared/context.js';
 import { scimError } from '../shared/errors.js';
 import type { GroupChange } from '../patch/group-patch.js';
 import { displayNameProblem, externalIdProblem } from '../shared/group-values.js';
-import { checkIfMatch, Conflict, withRetry } from './user-lifecycle.js';
+import { isResourceId } from '../shared/resource-id.js';
+import { checkIfMatch } from '../shared/versions.js';
+import { Conflict, withRetry } from './transaction.js';
 
 type Json = Record<string, any>;
 const audit = (ctx: ScimContext) => ({ actor: actorOf(ctx.principal), requestId: ctx.requestId });
-const RESOURCE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface GroupInput { displayName: string; externalId: string | null; members: string[] | undefined }
 
@@ -49,7 +50,7 @@ export function groupFromScim(body: unknown): GroupInput {
 
 /** Unknown user ids are a 400 and nothing of the request is applied (the transaction rolls back). */
 function assertWellFormed(ids: string[]): void {
-  const malformed = ids.find((id) => !RESOURCE_ID.test(id));
+  const malformed = ids.find((id) => !isResourceId(id));
   if (malformed !== undefined) throw scimError(400, 'invalidValue', `member "${malformed.slice(0, 64)}" is not a known user`);
 }
 
@@ -161,7 +162,7 @@ export async function changeGroup(ctx: ScimContext, id: string, changes: GroupCh
     const commutative = changes.every((c) => c.kind === 'addMembers' || c.kind === 'removeMembers');
     const row = await getGroup(tx, id, commutative ? { forKeyShare: true } : { forUpdate: true });
     if (!row) throw scimError(404, null, `Group ${id} not found`);
-    checkIfMatch(ctx, row.version);
+    checkIfMatch(ctx.ifMatch, row.version);
     // Each member change locks its people as it runs; several in one PATCH would lock them out of the global order
     // (ops `add B`, `remove A` against another PATCH's `add A`, `remove B`: a deadlock), so the named ones go first.
     const named = changes.flatMap((c) => (c.kind === 'addMembers' || c.kind === 'removeMembers' ? c.ids : []));
@@ -212,7 +213,7 @@ export async function deleteGroup(ctx: ScimContext, id: string): Promise<void> {
     const now = Date.now();
     const row = await getGroup(tx, id, { forUpdate: true });
     if (!row) throw scimError(404, null, `Group ${id} not found`);
-    checkIfMatch(ctx, row.version);
+    checkIfMatch(ctx.ifMatch, row.version);
     if (!(await updateGroup(tx, id, row.version, { deleted_at: now, updated_at: now }))) throw new Conflict();
     const former = await clearMembers(tx, id);
     await writeAudit(tx, { ...audit(ctx), operation: 'delete_group', resourceType: 'Group', resourceId: id, before: { displayName: row.display_name, externalId: row.external_id, members: former.length } });

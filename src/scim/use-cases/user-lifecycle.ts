@@ -10,20 +10,20 @@ import {
   lockUsernameBase, usernamesLike, type ValueRow,
   type UserRow,
 } from '../../store/users.js';
-import { lockGroupsOfMember } from '../../store/groups.js';
+import { groupsOfUser, lockGroupsOfMember } from '../../store/groups.js';
 import { writeAudit } from '../../store/audit.js';
-import { classifyDbError } from '../../store/db.js';
-import { groupsOfUser } from '../../store/groups.js';
 import { fold } from '../../store/fold.js';
 import { actorOf, type ScimContext } from '../shared/context.js';
 import { scimError } from '../shared/errors.js';
 import { cleanUsername, withSuffix } from '../shared/username.js';
-import { etagOf, userFromScim, userToScim, type UserInput } from '../shared/user-representation.js';
+import { userFromScim, userToScim, type UserInput } from '../shared/user-representation.js';
+import { checkIfMatch } from '../shared/versions.js';
+import { Conflict, withRetry } from './transaction.js';
 
 type Json = Record<string, any>;
 
-/** A retryable conflict: the row moved between our read and our conditional write. */
-export class Conflict extends Error {}
+/** A user in its SCIM form, and the version that form is of (its ETag, RFC 7644 §3.14). */
+export interface Versioned { scim: Json; version: number }
 
 /** A PATCH's operations were applied to a version that is no longer current: re-read and re-apply, or 412. */
 export class StaleRead extends Error {}
@@ -34,17 +34,6 @@ const audit = (ctx: ScimContext) => ({ actor: actorOf(ctx.principal), requestId:
 function snapshot(row: UserRow, vals: ValueRow[], base: string): Json {
   const { meta, ...rest } = userToScim(row, vals, base);
   return rest;
-}
-
-export function checkIfMatch(ctx: ScimContext, version: number): void {
-  if (ctx.ifMatch === undefined) return;
-  const tags = ctx.ifMatch.split(',').map((t) => t.trim());
-  if (tags.includes('*')) return;
-  const want = etagOf(version);
-  // Weak comparison (RFC 7232 §2.3.2): W/"3" and "3" match.
-  if (!tags.some((t) => t.replace(/^W\//, '') === want.replace(/^W\//, ''))) {
-    throw scimError(412, null, `resource version is ${want}, not ${ctx.ifMatch.slice(0, 60)}`);
-  }
 }
 
 /**
@@ -72,28 +61,6 @@ async function chooseUsername(db: Knex, userName: string, attempt: number): Prom
   return withSuffix(base, await usernamesLike(db, base.slice(0, 60)), attempt);
 }
 
-/**
- * Run a use-case transaction, retrying when a concurrent writer moved the row or took a username first, or when
- * PostgreSQL aborted it for a deadlock or serialization failure (the whole transaction runs again, with a short
- * random pause so the contenders do not meet again in step).
- */
-export async function withRetry<T>(ctx: ScimContext, fn: (tx: Knex.Transaction, attempt: number) => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await ctx.db.transaction((tx) => fn(tx, attempt));
-    } catch (err) {
-      const kind = classifyDbError(err);
-      const aborted = kind.kind === 'concurrency';
-      const retryable = err instanceof Conflict || aborted || (kind.kind === 'unique' && /username/.test(kind.constraint));
-      if (!retryable || attempt >= 8) {
-        if (err instanceof Conflict || aborted) throw scimError(409, null, 'the resource changed concurrently; retry');
-        throw err;
-      }
-      if (aborted) await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
-    }
-  }
-}
-
 /** Deactivation and reactivation side effects (Mattermost UpdateActive): sessions end, memberships stay. */
 async function applyActiveChange(tx: Knex.Transaction, ctx: ScimContext, row: UserRow, active: boolean, now: number): Promise<void> {
   const was = row.active === true || row.active === 1;
@@ -107,7 +74,7 @@ async function applyActiveChange(tx: Knex.Transaction, ctx: ScimContext, row: Us
   }
 }
 
-export async function createUser(ctx: ScimContext, body: Json): Promise<Json> {
+export async function createUser(ctx: ScimContext, body: Json): Promise<Versioned> {
   const input = userFromScim(body);
   const base = ctx.config.publicUrl;
   return withRetry(ctx, async (tx, attempt) => {
@@ -132,12 +99,12 @@ export async function createUser(ctx: ScimContext, body: Json): Promise<Json> {
     await insertValues(tx, row.id, input.values);
     const out = userToScim(row, input.values, base);
     await writeAudit(tx, { ...audit(ctx), operation: 'create_user', resourceType: 'User', resourceId: row.id, after: { ...out, meta: undefined, username: row.username } });
-    return out;
+    return { scim: out, version: row.version };
   });
 }
 
 /** A POST whose externalId belongs to a deleted person brings that person back, history intact. */
-async function restoreUser(tx: Knex.Transaction, ctx: ScimContext, bound: UserRow, input: UserInput, now: number): Promise<Json> {
+async function restoreUser(tx: Knex.Transaction, ctx: ScimContext, bound: UserRow, input: UserInput, now: number): Promise<Versioned> {
   assertManager(input.managerId, bound.id);
   const patch: Partial<UserRow> = {
     ...input.fields,
@@ -151,7 +118,7 @@ async function restoreUser(tx: Knex.Transaction, ctx: ScimContext, bound: UserRo
   const row = { ...bound, ...patch, version: bound.version + 1 } as UserRow;
   const out = userToScim(row, input.values, ctx.config.publicUrl);
   await writeAudit(tx, { ...audit(ctx), operation: 'restore_user', resourceType: 'User', resourceId: row.id, after: { ...out, meta: undefined } });
-  return out;
+  return { scim: out, version: row.version };
 }
 
 export interface ReplaceOptions {
@@ -161,14 +128,14 @@ export interface ReplaceOptions {
   mode: 'put' | 'patch';
 }
 
-export async function replaceUser(ctx: ScimContext, id: string, body: Json, opts: ReplaceOptions): Promise<Json> {
+export async function replaceUser(ctx: ScimContext, id: string, body: Json, opts: ReplaceOptions): Promise<Versioned> {
   const input = userFromScim(body);
   return withRetry(ctx, async (tx, attempt) => {
     const now = Date.now();
     const found = await getUserWithValues(tx, id);
     if (!found) throw scimError(404, null, `User ${id} not found`);
     const { row, values: vals } = found;
-    checkIfMatch(ctx, opts.expectedVersion ?? row.version);
+    checkIfMatch(ctx.ifMatch, opts.expectedVersion ?? row.version);
     if (opts.expectedVersion !== undefined && opts.expectedVersion !== row.version) throw new StaleRead();
     const before = snapshot(row, vals, ctx.config.publicUrl);
 
@@ -198,7 +165,7 @@ export async function replaceUser(ctx: ScimContext, id: string, body: Json, opts
     const operation = fields.external_id !== row.external_id ? 'rebind_user' : 'update_user';
     await writeAudit(tx, { ...audit(ctx), operation, resourceType: 'User', resourceId: id, before, after: { ...after, username: next.username } });
     await applyActiveChange(tx, ctx, row, active, now);
-    return out;
+    return { scim: out, version: next.version };
   });
 }
 
@@ -214,7 +181,7 @@ export async function deleteUser(ctx: ScimContext, id: string): Promise<void> {
     const now = Date.now();
     const row = await getUser(tx, id);
     if (!row) throw scimError(404, null, `User ${id} not found`);
-    checkIfMatch(ctx, row.version);
+    checkIfMatch(ctx.ifMatch, row.version);
     const patch: Partial<UserRow> = { deleted_at: now, active: false, deactivated_at: row.deactivated_at ?? now, updated_at: now };
     await lockGroupsOfMember(tx, id); // the groups the person leaves below, before the person (store/groups.ts)
     if (!(await updateUser(tx, id, row.version, patch))) throw new Conflict();
@@ -225,7 +192,7 @@ export async function deleteUser(ctx: ScimContext, id: string): Promise<void> {
 }
 
 /** GET /Users/{id}: the user with their groups (readOnly `groups`, RFC 7643 §4.1.2). */
-export async function readUser(ctx: ScimContext, id: string): Promise<{ scim: Json; version: number }> {
+export async function readUser(ctx: ScimContext, id: string): Promise<Versioned> {
   const found = await getUserWithValues(ctx.db, id);
   if (!found) throw scimError(404, null, `User ${id} not found`);
   const { row, values } = found;
