@@ -59,32 +59,6 @@ export function boolQuery(req: Request, name: string): boolean | undefined {
 /** A path parameter (Express 5 types them loosely). */
 export const param = (req: Request, name: string): string => String((req.params as Obj)[name]);
 
-/**
- * `auth.require('admin')` with its refusals (401 no or bad token, 403 a SCIM-scope token, 429 too many failures)
- * re-worded into the admin error format; the authenticator itself is shared with SCIM and stays as it is.
- */
-export function adminAuth(auth: Authenticator): RequestHandler {
-  const inner = auth.require('admin');
-  const codes: Record<number, string> = { 401: 'unauthorized', 403: 'forbidden', 429: 'too_many_requests' };
-  return (req, res, next) => {
-    const send = res.send;
-    res.send = function adminErrorSend(this: Response, body?: unknown) {
-      res.send = send;
-      if (res.statusCode < 400) return send.call(this, body);
-      let message = 'authentication failed';
-      try {
-        message = (JSON.parse(String(body)) as { detail?: string }).detail ?? message;
-      } catch { /* keep the default */ }
-      res.type('application/json');
-      return send.call(this, JSON.stringify({ error: { status: res.statusCode, code: codes[res.statusCode] ?? 'error', message } }));
-    } as Response['send'];
-    inner(req, res, (err?: unknown) => {
-      res.send = send;
-      next(err);
-    });
-  };
-}
-
 const JSON_TYPES = ['application/json', 'application/*+json'];
 
 /**

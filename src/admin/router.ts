@@ -6,7 +6,7 @@
  */
 import { Router } from 'express';
 import { AppError } from '../errors/app-error.js';
-import { adminAuth, allowedMethods, jsonBodies, refuseNulInUrl, type AdminDeps } from './http.js';
+import { allowedMethods, jsonBodies, refuseNulInUrl, type AdminDeps } from './http.js';
 import { teamsRouter } from './teams.js';
 import { channelsRouter } from './channels.js';
 import { linksRouter } from './links.js';
@@ -19,7 +19,7 @@ export interface AdminRouterDeps extends AdminDeps { config: { bodyLimit: number
 export function adminRouter(deps: AdminRouterDeps): Router {
   const router = Router();
   // Authenticate before reading the body: an anonymous caller learns nothing, not even that its JSON is bad.
-  router.use(adminAuth(deps.auth));
+  router.use(deps.auth.require('admin'));
   router.use(refuseNulInUrl);
   router.use(jsonBodies(Math.min(deps.config.bodyLimit, 1024 * 1024)));
   router.use(teamsRouter(deps));
