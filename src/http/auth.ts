@@ -13,6 +13,7 @@ import type { Principal } from '../scim/shared/context.js';
 import { findToken, sameSecret, type Scope } from '../store/tokens.js';
 import type { Logger } from '../log.js';
 import { AppError } from '../errors/app-error.js';
+import { renderError } from './errors.js';
 import { hasBody } from './nul.js';
 
 const CACHE_MS = 1000;
@@ -63,7 +64,7 @@ export function createAuthenticator(db: Knex, config: Config, guard: FailureGuar
         if (principal) {
           // An admin token may also drive SCIM; a SCIM token may never use the admin API.
           if (!scopes.includes(principal.scope) && !(principal.scope === 'admin')) {
-            return refuse(req, res, next, 403, `this token lacks the ${scopes.join(' or ')} scope`, { 'WWW-Authenticate': 'Bearer realm="scim", error="insufficient_scope"' }, drainBytes);
+            return refuse(req, res, 403, `this token lacks the ${scopes.join(' or ')} scope`, { 'WWW-Authenticate': 'Bearer realm="scim", error="insufficient_scope"' }, drainBytes);
           }
           (req as any).principal = principal;
           return next();
@@ -72,12 +73,12 @@ export function createAuthenticator(db: Knex, config: Config, guard: FailureGuar
         // its failures (an IdP's shared egress may also carry a guesser). Only failures are counted and slowed.
         const client = req.ip ?? 'unknown';
         const wait = guard.blockedFor(client);
-        if (wait > 0) return refuse(req, res, next, 429, 'too many failed authentication attempts', { 'Retry-After': String(Math.ceil(wait / 1000)) }, drainBytes);
+        if (wait > 0) return refuse(req, res, 429, 'too many failed authentication attempts', { 'Retry-After': String(Math.ceil(wait / 1000)) }, drainBytes);
         if (guard.fail(client)) log.warn('failed-auth throttle engaged', { client, failures: guard.limit, windowSeconds: guard.windowMs / 1000 });
         // RFC 6750 §3.1: a request without a bearer token gets the bare challenge; a rejected token gets invalid_token.
         const presented = /^Bearer\s+\S/i.test(req.get('authorization') ?? '');
         const challenge = presented ? 'Bearer realm="scim", error="invalid_token"' : 'Bearer realm="scim"';
-        refuse(req, res, next, 401, presented ? 'the bearer token is not valid' : 'a bearer token is required', { 'WWW-Authenticate': challenge }, drainBytes);
+        refuse(req, res, 401, presented ? 'the bearer token is not valid' : 'a bearer token is required', { 'WWW-Authenticate': challenge }, drainBytes);
       })(req, res, next);
     },
   };
@@ -88,10 +89,11 @@ export function createAuthenticator(db: Knex, config: Config, guard: FailureGuar
  * client while it is still sending: closing a socket with unread bytes resets it, and the client then loses the 401
  * (it sees EPIPE/ECONNRESET instead). Only a body larger than any we accept, or still coming after DRAIN_MS, has its
  * connection cut (left to itself, Node would discard a body of any size, a chunked one for as long as it lasts).
- * The refusal itself is an AppError for the app's error handler, which answers in the format of the mount (SCIM, or
- * the admin API's JSON), headers included.
+ * The refusal is an AppError answered at once by the renderer of the mount (SCIM, or the admin API's JSON), headers
+ * included: not passed on with next(err), since leaving a router (SCIM's, the admin API's) waits for a later tick, in
+ * which a body over drainBytes would have its connection cut before the refusal was written.
  */
-function refuse(req: Request, res: Response, next: NextFunction, status: number, detail: string, headers: Record<string, string>, drainBytes: number): void {
+function refuse(req: Request, res: Response, status: number, detail: string, headers: Record<string, string>, drainBytes: number): void {
   if (!req.complete && hasBody(req.headers)) {
     let left = drainBytes;
     const cut = () => {
@@ -107,7 +109,7 @@ function refuse(req: Request, res: Response, next: NextFunction, status: number,
     // Otherwise a request with `Connection: close` has its socket destroyed as soon as the answer is written.
     (res as Response & { shouldKeepAlive: boolean }).shouldKeepAlive = true;
   }
-  next(AppError.scim(status, null, detail, headers));
+  renderError(res, AppError.scim(status, null, detail, headers));
 }
 
 /**
