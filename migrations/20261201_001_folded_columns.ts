@@ -71,7 +71,7 @@ export async function up(knex: Knex): Promise<void> {
     await backfill(knex, table, keys, cols);
   }
   await assertNoFoldedDuplicates(knex, 'users', 'user_name', 'userName');
-  // Same names as the indexes they replace (src/scim/shared/errors.ts names the attribute from them).
+  // Same names as the indexes they replace (src/errors/error-mapping.ts names the attribute from them).
   await knex.raw('CREATE UNIQUE INDEX users_user_name_active ON users (user_name_fold) WHERE deleted_at IS NULL');
   await knex.raw('CREATE INDEX user_values_lookup ON user_values (attr, value_fold)');
   // Group displayNames stop being unique in the next migration (RFC 7643 §4.2), which indexes display_name_fold.

@@ -1,26 +1,22 @@
 /**
- * HTTP plumbing of the admin API: who is acting, body and query parsing with clear 400s, and the error format
- * `{"error":{"status":400,"code":"invalid_name","message":"..."}}` for every failure, authentication included.
+ * HTTP plumbing of the admin API: who is acting, body and query parsing with clear 400s. Failures are AppErrors,
+ * which the app's error handler answers in the admin format `{"error":{"status":400,"code":"invalid_name","message":"..."}}`
+ * (http/errors.ts), authentication refusals included.
  */
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { Knex } from 'knex';
 import type { Logger } from '../log.js';
 import type { Authenticator } from '../http/auth.js';
 import { hasBody, hasNul, NUL_IN_URL } from '../http/nul.js';
+import { AppError } from '../errors/app-error.js';
 import type { Principal } from '../scim/shared/context.js';
-import { classifyDbError } from '../store/db.js';
 import type { SyncEngine } from '../sync/engine.js';
-import { badRequest, WorkspaceError } from '../workspace/errors.js';
+import { badRequest } from '../workspace/errors.js';
 import type { WorkspaceCtx } from '../workspace/context.js';
 
 export interface AdminDeps { db: Knex; sync: SyncEngine; log: Logger; auth: Authenticator }
 
 type Obj = Record<string, unknown>;
-
-export function sendJsonError(res: Response, status: number, code: string, message: string): void {
-  res.locals.errorDetail = message; // for the access log (http/request-context.ts)
-  res.status(status).type('application/json').send(JSON.stringify({ error: { status, code, message } }));
-}
 
 /** The use-case context of a request: actor `admin:<token name>`, request id from the request context. */
 export function ctxOf(req: Request, deps: AdminDeps): WorkspaceCtx {
@@ -63,32 +59,6 @@ export function boolQuery(req: Request, name: string): boolean | undefined {
 /** A path parameter (Express 5 types them loosely). */
 export const param = (req: Request, name: string): string => String((req.params as Obj)[name]);
 
-/**
- * `auth.require('admin')` with its refusals (401 no or bad token, 403 a SCIM-scope token, 429 too many failures)
- * re-worded into the admin error format; the authenticator itself is shared with SCIM and stays as it is.
- */
-export function adminAuth(auth: Authenticator): RequestHandler {
-  const inner = auth.require('admin');
-  const codes: Record<number, string> = { 401: 'unauthorized', 403: 'forbidden', 429: 'too_many_requests' };
-  return (req, res, next) => {
-    const send = res.send;
-    res.send = function adminErrorSend(this: Response, body?: unknown) {
-      res.send = send;
-      if (res.statusCode < 400) return send.call(this, body);
-      let message = 'authentication failed';
-      try {
-        message = (JSON.parse(String(body)) as { detail?: string }).detail ?? message;
-      } catch { /* keep the default */ }
-      res.type('application/json');
-      return send.call(this, JSON.stringify({ error: { status: res.statusCode, code: codes[res.statusCode] ?? 'error', message } }));
-    } as Response['send'];
-    inner(req, res, (err?: unknown) => {
-      res.send = send;
-      next(err);
-    });
-  };
-}
-
 const JSON_TYPES = ['application/json', 'application/*+json'];
 
 /**
@@ -99,9 +69,9 @@ const JSON_TYPES = ['application/json', 'application/*+json'];
 export function jsonBodies(limit: number): RequestHandler[] {
   const isJson = (req: Request): boolean => req.headers['content-type'] === undefined || Boolean(req.is(JSON_TYPES));
   return [
-    (req, res, next) => {
+    (req, _res, next) => {
       if (!hasBody(req.headers) || isJson(req)) return next();
-      sendJsonError(res, 415, 'unsupported_media_type', 'the request body must be JSON, sent with Content-Type: application/json (curl: -H \'Content-Type: application/json\')');
+      next(AppError.workspace(415, 'unsupported_media_type', 'the request body must be JSON, sent with Content-Type: application/json (curl: -H \'Content-Type: application/json\')'));
     },
     express.json({ type: (req) => isJson(req as Request), limit }),
     (req, _res, next) => next(req.body !== undefined && hasNul(req.body) ? badRequest('invalid_body', 'strings must not contain the NUL character (U+0000)') : undefined),
@@ -109,10 +79,10 @@ export function jsonBodies(limit: number): RequestHandler[] {
 }
 
 /** `%00` in the path or query: refused before an id or a cursor carries a NUL to the store (a 500 on PostgreSQL). */
-export function refuseNulInUrl(req: Request, res: Response, next: NextFunction): void {
+export function refuseNulInUrl(req: Request, _res: Response, next: NextFunction): void {
   if (!NUL_IN_URL.test(req.url)) return next();
   const inPath = NUL_IN_URL.test(req.url.split('?', 1)[0]!);
-  sendJsonError(res, 400, inPath ? 'invalid_path' : 'invalid_query', `the request ${inPath ? 'path' : 'query'} must not contain the NUL character (%00)`);
+  next(badRequest(inPath ? 'invalid_path' : 'invalid_query', `the request ${inPath ? 'path' : 'query'} must not contain the NUL character (%00)`));
 }
 
 /**
@@ -133,24 +103,4 @@ export function allowedMethods(router: Router, path: string): string[] {
   walk((router as unknown as { stack: unknown[] }).stack);
   if (found.has('GET')) found.add('HEAD');
   return [...found];
-}
-
-/** Errors to JSON: use-case errors as they are, body-parser errors as 400/413/415, anything else a logged 500. */
-export function adminErrors(log: Logger) {
-  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
-    if (res.headersSent) return;
-    if (err instanceof WorkspaceError) return sendJsonError(res, err.status, err.code, err.message);
-    const type = (err as { type?: string })?.type;
-    if (type === 'entity.parse.failed') return sendJsonError(res, 400, 'invalid_json', 'the request body is not valid JSON');
-    if (type === 'entity.too.large') return sendJsonError(res, 413, 'too_large', 'the request body is too large');
-    if (type === 'charset.unsupported' || type === 'encoding.unsupported') return sendJsonError(res, 415, 'unsupported_encoding', 'the request body encoding is not supported');
-    if (classifyDbError(err).kind === 'unavailable') return sendJsonError(res, 503, 'unavailable', 'the database is unavailable; retry');
-    // The client's fault, raised with a 4xx status by the layers below: the router's URIError for a path that is not
-    // valid percent-encoding, body-parser's 400 for a body that does not decompress (Content-Encoding: gzip/br/deflate).
-    const status = Number((err as { status?: unknown })?.status);
-    if (err instanceof URIError) return sendJsonError(res, 400, 'invalid_path', 'the request path is not valid percent-encoded UTF-8');
-    if (status >= 400 && status < 500) return sendJsonError(res, 400, 'invalid_body', 'the request body could not be read (content encoding or framing is invalid)');
-    log.error('admin api error', { requestId: req.id, error: String((err as Error)?.stack ?? err) });
-    sendJsonError(res, 500, 'internal', 'internal server error');
-  };
 }

@@ -1,10 +1,12 @@
 /**
  * The admin API, mounted at /admin/v1: runs the workspace side (teams, channels, group links, manual memberships,
  * reconcile, audit). Every request needs an admin-scope token (a SCIM token gets 403), every change runs in one
- * transaction with its audit rows (actor `admin:<token name>`), and every answer is JSON.
+ * transaction with its audit rows (actor `admin:<token name>`), and every answer is JSON (errors too: the app's error
+ * handler renders them in the admin format for this mount, http/errors.ts).
  */
 import { Router } from 'express';
-import { adminAuth, adminErrors, allowedMethods, jsonBodies, refuseNulInUrl, sendJsonError, type AdminDeps } from './http.js';
+import { AppError } from '../errors/app-error.js';
+import { allowedMethods, jsonBodies, refuseNulInUrl, type AdminDeps } from './http.js';
 import { teamsRouter } from './teams.js';
 import { channelsRouter } from './channels.js';
 import { linksRouter } from './links.js';
@@ -17,7 +19,7 @@ export interface AdminRouterDeps extends AdminDeps { config: { bodyLimit: number
 export function adminRouter(deps: AdminRouterDeps): Router {
   const router = Router();
   // Authenticate before reading the body: an anonymous caller learns nothing, not even that its JSON is bad.
-  router.use(adminAuth(deps.auth));
+  router.use(deps.auth.require('admin'));
   router.use(refuseNulInUrl);
   router.use(jsonBodies(Math.min(deps.config.bodyLimit, 1024 * 1024)));
   router.use(teamsRouter(deps));
@@ -26,12 +28,13 @@ export function adminRouter(deps: AdminRouterDeps): Router {
   router.use(membersRouter(deps));
   router.use(reconcileRouter(deps));
   router.use(auditRouter(deps));
-  router.use((req, res) => {
+  router.use((req, _res, next) => {
     const allow = allowedMethods(router, req.path);
-    if (allow.length === 0) return sendJsonError(res, 404, 'not_found', `no such admin endpoint: ${req.method} ${req.path.slice(0, 200)}`);
-    res.setHeader('Allow', allow.join(', '));
-    sendJsonError(res, 405, 'method_not_allowed', `${req.method} is not allowed on ${req.path.slice(0, 200)}; allowed: ${allow.join(', ')}`);
+    if (allow.length === 0) return next(AppError.workspace(404, 'not_found', `no such admin endpoint: ${req.method} ${req.path.slice(0, 200)}`));
+    next(new AppError({
+      status: 405, code: 'method_not_allowed', headers: { Allow: allow.join(', ') },
+      detail: `${req.method} is not allowed on ${req.path.slice(0, 200)}; allowed: ${allow.join(', ')}`,
+    }));
   });
-  router.use(adminErrors(deps.log));
   return router;
 }

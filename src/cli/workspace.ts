@@ -11,9 +11,9 @@ import { listAudit } from '../store/audit.js';
 import { findLiveGroup, findLiveGroupsByName, getChannel, getChannelByName, getLiveGroup, getTeam, getTeamByName, type ChannelRow, type TeamRow } from '../store/workspace.js';
 import { findUserId } from '../store/users.js';
 import { SyncEngine } from '../sync/engine.js';
+import { AppError } from '../errors/app-error.js';
 import { archiveChannel, createChannel, listChannels, updateChannel } from '../workspace/channels.js';
 import type { WorkspaceCtx } from '../workspace/context.js';
-import { WorkspaceError } from '../workspace/errors.js';
 import { link, resolveGroup, unlink } from '../workspace/links.js';
 import { membershipsOf } from '../workspace/members.js';
 import { runReconcile } from '../workspace/reconcile.js';
@@ -27,7 +27,7 @@ async function withWorkspace<T>(fn: (ctx: WorkspaceCtx) => Promise<T>): Promise<
     try {
       return await fn({ db, sync, actor: `admin:${actor()}` });
     } catch (err) {
-      if (err instanceof WorkspaceError) throw new CliError(err.message);
+      if (err instanceof AppError) throw new CliError(err.message);
       throw err;
     }
   });

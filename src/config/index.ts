@@ -41,6 +41,7 @@ export interface Config {
   dbPoolMax: number;
 }
 
+/** A setting that is missing or invalid: stops start-up (main.ts) or a CLI command; never an HTTP answer, so not an AppError. */
 export class ConfigError extends Error {}
 
 type Env = Record<string, string | undefined>;

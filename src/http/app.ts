@@ -1,6 +1,7 @@
 /**
  * The Express application: request ids and access log, security headers, health probes, SCIM, the admin API,
- * metrics, and one error handler. Dependencies come in; nothing here reads the environment.
+ * metrics, and one error handler, which renders each mount's error format (http/errors.ts). Dependencies come in;
+ * nothing here reads the environment.
  */
 import express, { type Express } from 'express';
 import helmet from 'helmet';
@@ -11,11 +12,15 @@ import type { Logger } from '../log.js';
 import type { SyncEngine } from '../sync/engine.js';
 import { ping } from '../store/db.js';
 import { requestContext } from './request-context.js';
-import { errorHandler, notFound, sendError } from './errors.js';
+import { AppError } from '../errors/app-error.js';
+import { errorFormat, errorHandler, notFound } from './errors.js';
 import { createAuthenticator, FailureGuard } from './auth.js';
 import { scimRouter, SCIM_MOUNT } from './scim.js';
 import { adminRouter } from '../admin/router.js';
 import { createMetrics, metricsAccess } from './metrics.js';
+
+/** Where the admin API is mounted; its errors are admin JSON, everything else's SCIM. */
+export const ADMIN_MOUNT = '/admin/v1';
 
 export interface AppDeps { db: Knex; config: Config; log: Logger; sync: SyncEngine; applyGroupRules: ApplyGroupRules }
 
@@ -34,7 +39,7 @@ export function createApp(deps: AppDeps, state: AppState = { shuttingDown: false
   app.use((req, res, next) => {
     if (state.shuttingDown) {
       res.setHeader('Connection', 'close');
-      return sendError(res, 503, null, 'server is shutting down', { 'Retry-After': '1' });
+      return next(AppError.scim(503, null, 'server is shutting down', { 'Retry-After': '1' }));
     }
     next();
   });
@@ -59,7 +64,7 @@ export function createApp(deps: AppDeps, state: AppState = { shuttingDown: false
   const auth = createAuthenticator(deps.db, deps.config, new FailureGuard(), deps.log);
   app.get('/metrics', metricsAccess(deps.config.metricsToken, auth.require('admin')), metrics.handler);
   app.use(SCIM_MOUNT, scimRouter({ ...deps, auth }));
-  app.use('/admin/v1', adminRouter({ ...deps, auth }));
+  app.use(ADMIN_MOUNT, errorFormat('admin'), adminRouter({ ...deps, auth }));
 
   app.use(notFound);
   app.use(errorHandler(deps.log));

@@ -12,7 +12,8 @@ import type { Config } from '../config/index.js';
 import type { Principal } from '../scim/shared/context.js';
 import { findToken, sameSecret, type Scope } from '../store/tokens.js';
 import type { Logger } from '../log.js';
-import { sendError } from './errors.js';
+import { AppError } from '../errors/app-error.js';
+import { renderError } from './errors.js';
 import { hasBody } from './nul.js';
 
 const CACHE_MS = 1000;
@@ -88,6 +89,9 @@ export function createAuthenticator(db: Knex, config: Config, guard: FailureGuar
  * client while it is still sending: closing a socket with unread bytes resets it, and the client then loses the 401
  * (it sees EPIPE/ECONNRESET instead). Only a body larger than any we accept, or still coming after DRAIN_MS, has its
  * connection cut (left to itself, Node would discard a body of any size, a chunked one for as long as it lasts).
+ * The refusal is an AppError answered at once by the renderer of the mount (SCIM, or the admin API's JSON), headers
+ * included: not passed on with next(err), since leaving a router (SCIM's, the admin API's) waits for a later tick, in
+ * which a body over drainBytes would have its connection cut before the refusal was written.
  */
 function refuse(req: Request, res: Response, status: number, detail: string, headers: Record<string, string>, drainBytes: number): void {
   if (!req.complete && hasBody(req.headers)) {
@@ -105,7 +109,7 @@ function refuse(req: Request, res: Response, status: number, detail: string, hea
     // Otherwise a request with `Connection: close` has its socket destroyed as soon as the answer is written.
     (res as Response & { shouldKeepAlive: boolean }).shouldKeepAlive = true;
   }
-  sendError(res, status, null, detail, headers);
+  renderError(res, AppError.scim(status, null, detail, headers));
 }
 
 /**

@@ -1,57 +1,62 @@
 /**
- * The one error handler: whatever went wrong, the client gets a SCIM error body (RFC 7644 §3.12) with the right
- * status and scimType, never an HTML page or a stack trace.
+ * The one error handler and the two renderers. Whatever went wrong becomes an AppError (src/errors/error-mapping.ts),
+ * rendered by the renderer of the mount the request came in on: the admin API (/admin/v1) answers
+ * `{"error":{"status","code","message"}}`, everything else a SCIM error body (RFC 7644 §3.12). Never an HTML page or
+ * a stack trace. Each renderer records the detail on res.locals.errorDetail for the access log (request-context.ts).
  */
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { NextFunction, Request, Response } from 'express';
-import SCIMMY from 'scimmy';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../log.js';
-import { errorBody, HttpFailure, InternalFailure, isScimmyError, toScimFailure } from '../scim/shared/errors.js';
+import { AppError, type ScimType } from '../errors/app-error.js';
+import { toAppError, type Mount } from '../errors/error-mapping.js';
+import { errorBody } from '../scim/shared/errors.js';
 
-export function sendError(res: Response, status: number, scimType: string | null | undefined, detail: string, headers: Record<string, string> = {}): void {
-  res.locals.errorDetail = detail; // for the access log (request-context.ts)
-  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
-  res.status(status).type('application/scim+json').send(JSON.stringify(errorBody(status, scimType, detail)));
+/** Marks the requests of a mount, for the error handler's choice of renderer. */
+export function errorFormat(mount: Mount): RequestHandler {
+  return (_req, res, next) => {
+    res.locals.errorFormat = mount;
+    next();
+  };
 }
 
-/** body-parser errors carry a `type`; map them to SCIM. */
-function fromBodyParser(err: any): HttpFailure | undefined {
-  switch (err?.type) {
-    case 'entity.parse.failed': return new HttpFailure(400, 'invalidSyntax', 'request body is not valid JSON');
-    case 'entity.too.large': return new HttpFailure(413, null, `request body is larger than ${err.limit} bytes`);
-    case 'encoding.unsupported':
-    case 'charset.unsupported': return new HttpFailure(400, 'invalidSyntax', 'request body encoding is not supported');
-    case 'request.aborted': return new HttpFailure(400, 'invalidSyntax', 'request aborted');
-    case 'request.size.invalid': return new HttpFailure(400, 'invalidSyntax', 'request size did not match Content-Length');
-    default: return fromHttpError(err);
-  }
+const mountOf = (res: Response): Mount => (res.locals.errorFormat === 'admin' ? 'admin' : 'scim');
+
+function start(res: Response, e: AppError): Response {
+  res.locals.errorDetail = e.detail;
+  for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
+  return res.status(e.status);
 }
 
-/**
- * Other client errors raised with an HTTP status by the layers under us (http-errors style `status`): the router's
- * URIError for a path that is not valid percent-encoding, body-parser's 400 for a body that fails to decompress
- * (Content-Encoding: gzip/deflate/br with other bytes). They are the client's fault: a 4xx, never a 500.
- */
-function fromHttpError(err: any): HttpFailure | undefined {
-  if (isScimmyError(err) || err instanceof HttpFailure) return undefined;
-  const status = Number(err?.status ?? err?.statusCode);
-  if (!Number.isInteger(status) || status < 400 || status > 499) return undefined;
-  if (err instanceof URIError) return new HttpFailure(400, null, 'the request path is not valid percent-encoded UTF-8');
-  if (status === 400 || status === 415) return new HttpFailure(400, 'invalidSyntax', 'the request body could not be read (content encoding or framing is invalid)');
-  return new HttpFailure(status, null, err?.expose && typeof err.message === 'string' ? err.message.slice(0, 200) : 'the request was refused');
+/** A SCIM error body (RFC 7644 §3.12), application/scim+json. */
+export function renderScimError(res: Response, e: AppError): void {
+  start(res, e).type('application/scim+json').send(JSON.stringify(errorBody(e.status, e.scimType, e.detail)));
 }
 
+/** The admin API's error body. */
+export function renderAdminError(res: Response, e: AppError): void {
+  start(res, e).type('application/json').send(JSON.stringify({ error: { status: e.status, code: e.code, message: e.detail } }));
+}
+
+/** Render `e` as the request's mount does. */
+export function renderError(res: Response, e: AppError): void {
+  (mountOf(res) === 'admin' ? renderAdminError : renderScimError)(res, e);
+}
+
+/** Answer a SCIM error now (the guards in front of SCIMMY). */
+export function sendError(res: Response, status: number, scimType: ScimType | null | undefined, detail: string, headers: Record<string, string> = {}): void {
+  renderScimError(res, AppError.scim(status, scimType ?? null, detail, headers));
+}
+
+/** The app's error handler (Express recognises error handlers by their four parameters). */
 export function errorHandler(log: Logger) {
-  // Express recognises error handlers by their four parameters.
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
-    const failure = (res.locals.failure as Error | undefined) ?? fromBodyParser(err) ?? err;
-    const f = failure instanceof SCIMMY.Types.Error || failure instanceof HttpFailure ? failure : toScimFailure(failure);
-    if (f instanceof InternalFailure) log.error('unhandled error', { requestId: req.id, error: String((f.original as any)?.stack ?? f.original) });
+    const mount = mountOf(res);
+    // A SCIM handler's failure kept on the response wins over what SCIMMY made of it (scim/shared/errors.ts).
+    const e = toAppError(res.locals.failure ?? err, mount);
+    if (e.internal) log.error(mount === 'admin' ? 'admin api error' : 'unhandled error', { requestId: req.id, error: String((e.cause as any)?.stack ?? e.cause) });
     if (res.headersSent) return; // SCIMMY answered already and forwarded a 5xx only for logging
-    if (f instanceof HttpFailure) return sendError(res, f.status, f.scimType, f.message, f.headers);
-    if (isScimmyError(f)) return sendError(res, Number((f as any).status), (f as any).scimType, (f as any).message);
-    sendError(res, 500, null, 'internal server error');
+    renderError(res, e);
   };
 }
 
@@ -72,6 +77,7 @@ export function onClientError(err: Error & { code?: string }, socket: Duplex): v
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/scim+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`);
 }
 
-export function notFound(req: Request, res: Response): void {
-  sendError(res, 404, null, `no such endpoint: ${req.method} ${req.path.slice(0, 200)}`);
+/** What no route answered (the admin API answers its own: admin/router.ts). */
+export function notFound(req: Request, _res: Response, next: NextFunction): void {
+  next(AppError.scim(404, null, `no such endpoint: ${req.method} ${req.path.slice(0, 200)}`));
 }

@@ -1,26 +1,18 @@
 /**
- * SCIM errors (RFC 7644 §3.12). SCIMMY's router only renders the statuses it knows, so statuses it cannot render
- * (429, 503) are raised as HttpFailure and rendered by our own error handler.
+ * SCIM errors (RFC 7644 §3.12): the factory SCIM code raises them with, the error body, and what a handler's failure
+ * becomes. Every one is an AppError (src/errors/app-error.ts), rendered by the app's error handler.
  */
 import SCIMMY from 'scimmy';
-import { classifyDbError } from '../../store/db.js';
+import { AppError, type ScimType } from '../../errors/app-error.js';
+import { toAppError } from '../../errors/error-mapping.js';
+
+export type { ScimType };
 
 export const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
 
-export type ScimType =
-  | 'invalidFilter' | 'tooMany' | 'uniqueness' | 'mutability' | 'invalidSyntax' | 'invalidPath'
-  | 'noTarget' | 'invalidValue' | 'invalidVers' | 'sensitive';
-
-/** A SCIMMY error; its typings want a string scimType even where the RFC has none. */
-export function scimError(status: number, scimType: ScimType | null, detail: string): InstanceType<typeof SCIMMY.Types.Error> {
-  return new SCIMMY.Types.Error(status, scimType as string, detail);
-}
-
-/** An error whose status SCIMMY cannot render (429, 503, 405...). */
-export class HttpFailure extends Error {
-  constructor(readonly status: number, readonly scimType: ScimType | null, detail: string, readonly headers: Record<string, string> = {}) {
-    super(detail);
-  }
+/** A SCIM error: status, scimType (null where the RFC has none) and detail. */
+export function scimError(status: number, scimType: ScimType | null, detail: string): AppError {
+  return AppError.scim(status, scimType, detail);
 }
 
 export interface ErrorBody { schemas: string[]; status: string; scimType?: string; detail: string }
@@ -30,38 +22,6 @@ export function errorBody(status: number, scimType: string | null | undefined, d
 }
 
 export const isScimmyError = (e: unknown): e is InstanceType<typeof SCIMMY.Types.Error> => e instanceof SCIMMY.Types.Error;
-
-/** Messages for unique indexes, by index name (PostgreSQL) or column list (SQLite). */
-const uniqueMessages: [RegExp, string][] = [
-  [/users_user_name_active|users\.user_name_fold/, 'userName is already taken'],
-  [/users_external_id_unique|users\.external_id/, 'externalId is already bound to another user'],
-  [/users_email_active|users\.email/, 'email is already used by another user'],
-  [/groups_external_id_unique|groups\.external_id/, 'externalId is already bound to another group'],
-];
-
-/**
- * Turn anything thrown below the SCIM layer into something the client may see.
- * Unique violations become 409 uniqueness; an unreachable database 503; anything else 500 without internals.
- */
-export function toScimFailure(err: unknown): Error {
-  if (isScimmyError(err) || err instanceof HttpFailure) return err as Error;
-  const kind = classifyDbError(err);
-  if (kind.kind === 'unique') {
-    const msg = uniqueMessages.find(([re]) => re.test(kind.constraint))?.[1] ?? 'a unique attribute is already taken';
-    return scimError(409, 'uniqueness', msg);
-  }
-  if (kind.kind === 'unavailable') return new HttpFailure(503, null, 'the identity store is unavailable; retry later', { 'Retry-After': '5' });
-  if (kind.kind === 'invalidData') return scimError(400, 'invalidValue', 'a value is too long or not valid for its attribute');
-  if (kind.kind === 'concurrency') return scimError(409, null, 'the resource changed concurrently; retry');
-  return new InternalFailure(err);
-}
-
-/** A bug or unknown failure: logged in full, shown to the client as a bare 500. */
-export class InternalFailure extends HttpFailure {
-  constructor(readonly original: unknown) {
-    super(500, null, 'internal server error');
-  }
-}
 
 /**
  * What the JavaScript engine says when code meets a shape it did not expect (`Cannot read properties of undefined`,
@@ -102,5 +62,5 @@ export function handlerFailure(err: unknown, sink: DebugSink): Error {
   if (isScimmyError(err) && Number((err as any).status) === 400 && ENGINE_TEXT.test(err.message)) {
     return scimError(400, ((err as any).scimType ?? 'invalidValue') as ScimType, clientDetail(sink, err.message));
   }
-  return toScimFailure(err);
+  return toAppError(err);
 }
