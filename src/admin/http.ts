@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import type { Authenticator } from '../http/auth.js';
 import { hasBody, hasNul, NUL_IN_URL } from '../http/nul.js';
 import { AppError } from '../errors/app-error.js';
-import type { Principal } from '../scim/shared/context.js';
+import type { Principal } from '../scim/use-cases/context.js';
 import type { SyncEngine } from '../sync/engine.js';
 import { badRequest } from '../workspace/errors.js';
 import type { WorkspaceCtx } from '../workspace/context.js';

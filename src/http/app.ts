@@ -7,7 +7,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Knex } from 'knex';
 import type { Config } from '../config/index.js';
-import type { ApplyGroupRules } from '../scim/shared/context.js';
+import type { ApplyGroupRules } from '../scim/use-cases/context.js';
 import type { Logger } from '../log.js';
 import type { SyncEngine } from '../sync/engine.js';
 import { ping } from '../store/db.js';

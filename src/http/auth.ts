@@ -9,7 +9,7 @@ import { Strategy as BearerStrategy } from 'passport-http-bearer';
 import type { NextFunction, Request, Response } from 'express';
 import type { Knex } from 'knex';
 import type { Config } from '../config/index.js';
-import type { Principal } from '../scim/shared/context.js';
+import type { Principal } from '../scim/use-cases/context.js';
 import { findToken, sameSecret, type Scope } from '../store/tokens.js';
 import type { Logger } from '../log.js';
 import { AppError } from '../errors/app-error.js';

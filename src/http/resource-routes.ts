@@ -12,7 +12,7 @@
  */
 import { type NextFunction, type Request, type Response, Router } from 'express';
 import type { ResourceResult } from '../scim/shared/resource-result.js';
-import type { ScimContext } from '../scim/shared/context.js';
+import type { ScimContext } from '../scim/use-cases/context.js';
 import { etagOf } from '../scim/shared/versions.js';
 import { scimError } from '../scim/shared/errors.js';
 import { sendError } from './errors.js';

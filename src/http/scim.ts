@@ -8,7 +8,7 @@ import SCIMMYRouters from 'scimmy-routers';
 import type { Knex } from 'knex';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
-import type { ApplyGroupRules, ScimContext, Principal } from '../scim/shared/context.js';
+import type { ApplyGroupRules, ScimContext, Principal } from '../scim/use-cases/context.js';
 import type { SyncEngine } from '../sync/engine.js';
 import { normalizeBody } from '../scim/shared/client-dialects.js';
 import { declareResources } from '../scim/resources/declare.js';

@@ -6,7 +6,7 @@
 import type { Knex } from 'knex';
 import { ConfigError, type Config } from '../config/index.js';
 import type { Logger } from '../log.js';
-import type { ApplyGroupRules } from '../scim/shared/context.js';
+import type { ApplyGroupRules } from '../scim/use-cases/context.js';
 import { SyncEngine } from './engine.js';
 import { loadMappingFile, type MappingRule } from '../workspace/mapping-file.js';
 import { applyMappingsAtStart, groupRulesPort } from '../workspace/group-rules.js';

@@ -13,7 +13,7 @@ import { createChannelTx } from './channels.js';
 import { linkTx } from './links.js';
 import { createTeamTx } from './teams.js';
 import type { AuditCtx, SyncEngine } from '../sync/engine.js';
-import type { ApplyGroupRules, NamedGroup } from '../scim/shared/context.js';
+import type { ApplyGroupRules, NamedGroup } from '../scim/use-cases/context.js';
 import { ruleMatches, type MappingRule } from './mapping-file.js';
 
 export type RuleOutcome = { rule: MappingRule; result: 'linked' | 'unchanged' | 'skipped'; reason?: string };

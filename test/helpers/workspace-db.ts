@@ -9,7 +9,7 @@ import { foldGroup, foldUser } from '../../src/store/fold.ts';
 import { SyncEngine, type AuditCtx, type ReconcileStats } from '../../src/sync/engine.ts';
 import type { MappingRule } from '../../src/workspace/mapping-file.ts';
 import { groupRulesPort } from '../../src/workspace/group-rules.ts';
-import type { ApplyGroupRules } from '../../src/scim/shared/context.ts';
+import type { ApplyGroupRules } from '../../src/scim/use-cases/context.ts';
 import { createTeamTx } from '../../src/workspace/teams.ts';
 import { createChannelTx } from '../../src/workspace/channels.ts';
 import { linkTx } from '../../src/workspace/links.ts';

@@ -4,7 +4,7 @@
  * targeted SQL for members, projection that never reads members when they are not wanted.
  */
 import SCIMMY from 'scimmy';
-import type { ScimContext } from '../shared/context.js';
+import type { ScimContext } from '../use-cases/context.js';
 import { handlerFailure, scimError } from '../shared/errors.js';
 import { parseCollectionQuery } from '../query/collection-query.js';
 import { cursorsFor } from '../query/page-cursors.js';

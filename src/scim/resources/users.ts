@@ -5,7 +5,7 @@
  */
 import SCIMMY from 'scimmy';
 import { isDeepStrictEqual } from 'node:util';
-import type { ScimContext } from '../shared/context.js';
+import type { ScimContext } from '../use-cases/context.js';
 import { handlerFailure, scimError } from '../shared/errors.js';
 import { parseCollectionQuery } from '../query/collection-query.js';
 import { cursorsFor } from '../query/page-cursors.js';

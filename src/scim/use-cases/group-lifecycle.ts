@@ -10,7 +10,7 @@ import {
 } from '../../store/groups.js';
 import { writeAudit, writeAuditMany } from '../../store/audit.js';
 import { lockUsers } from '../../store/users.js';
-import { actorOf, type ScimContext } from '../shared/context.js';
+import { actorOf, type ScimContext } from './context.js';
 import { scimError } from '../shared/errors.js';
 import type { GroupChange } from '../patch/group-patch.js';
 import { displayNameProblem, externalIdProblem } from '../shared/group-values.js';

@@ -13,7 +13,7 @@ import {
 import { groupsOfUser, lockGroupsOfMember } from '../../store/groups.js';
 import { writeAudit } from '../../store/audit.js';
 import { fold } from '../../store/fold.js';
-import { actorOf, type ScimContext } from '../shared/context.js';
+import { actorOf, type ScimContext } from './context.js';
 import { scimError } from '../shared/errors.js';
 import { cleanUsername, withSuffix } from '../shared/username.js';
 import { userFromScim, userToScim, type UserInput } from '../shared/user-representation.js';
