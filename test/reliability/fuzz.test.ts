@@ -11,7 +11,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { client, createDatabase, GROUP_SCHEMA, newUser, startServer, stores, type TestDatabase, type TestServer } from '../helpers/server.ts';
+import { client, createDatabase, GROUP_SCHEMA, newUser, spawnServer, stores, type SpawnedServer, type TestDatabase } from '../helpers/server.ts';
 import { rssKb, sleep } from './util.ts';
 import { BATCH, BODY_LIMIT, check, reqArb, sender, type Req } from './fuzz-arbitraries.ts';
 
@@ -23,10 +23,10 @@ for (const store of stores()) {
   const runs = Number(process.env.FUZZ_RUNS ?? (store === 'pg' ? 150 : pg ? 350 : 500));
   describe(`fuzzing malformed requests [${store}]`, { timeout: 240_000 }, () => {
     let db: TestDatabase;
-    let server: TestServer;
+    let server: SpawnedServer;
     before(async () => {
       db = await createDatabase(store);
-      server = await startServer(store, db, { env: { RATE_LIMIT_PER_SECOND: '0', BODY_LIMIT_BYTES: String(BODY_LIMIT), LOG_LEVEL: 'info' } });
+      server = await spawnServer(store, db, { env: { RATE_LIMIT_PER_SECOND: '0', BODY_LIMIT_BYTES: String(BODY_LIMIT), LOG_LEVEL: 'info' } });
     });
     after(async () => {
       await server?.stop();

@@ -7,7 +7,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import {
-  client, connect, createDatabase, GROUP_SCHEMA, newUser, PATCH_OP, startServer, type TestDatabase, type TestServer,
+  client, connect, createDatabase, GROUP_SCHEMA, newUser, PATCH_OP, spawnServer, startServer, type SpawnedServer, type TestDatabase, type TestServer,
 } from '../helpers/server.ts';
 import { assertScimError, sleep } from './util.ts';
 
@@ -115,10 +115,10 @@ describe('operations [sqlite]', { timeout: 120_000 }, () => {
 
 describe('graceful shutdown on SIGTERM [sqlite]', { timeout: 60_000 }, () => {
   let db: TestDatabase;
-  let server: TestServer;
+  let server: SpawnedServer;
   before(async () => {
     db = await createDatabase('sqlite');
-    server = await startServer('sqlite', db);
+    server = await spawnServer('sqlite', db);
   });
   after(async () => {
     await server?.stop('SIGKILL');

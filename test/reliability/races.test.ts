@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  client, connect, createDatabase, GROUP_SCHEMA, newUser, PATCH_OP, rand, ROOT, startServer, stores,
+  client, connect, createDatabase, GROUP_SCHEMA, newUser, PATCH_OP, rand, ROOT, spawnServer, startServer, stores,
   type TestDatabase, type TestServer,
 } from '../helpers/server.ts';
 import { assertScimError, seedUsers } from './util.ts';
@@ -24,7 +24,7 @@ for (const store of stores()) {
       // Rate limiting off: this is a burst of 1,000 requests from one token on purpose.
       const env = { RATE_LIMIT_PER_SECOND: '0' };
       servers = [await startServer(store, db, { env })];
-      if (store === 'pg') servers.push(await startServer(store, db, { env }));
+      if (store === 'pg') servers.push(await spawnServer(store, db, { env }));
     });
     after(async () => {
       for (const s of servers) await s.stop();

@@ -4,7 +4,7 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { client, connect, createDatabase, startServer, type TestDatabase, type TestServer } from '../helpers/server.ts';
+import { client, connect, createDatabase, spawnServer, startServer, type TestDatabase, type TestServer } from '../helpers/server.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { assertScimError, mapLimit, sleep } from './util.ts';
 import { newUser } from '../helpers/server.ts';
@@ -122,7 +122,8 @@ describe('rate limiting across two instances [pg]', { skip: !process.env.TEST_DA
   before(async () => {
     db = await createDatabase('pg');
     const env = { RATE_LIMIT_PER_SECOND: String(RATE), RATE_LIMIT_BURST: String(BURST) };
-    servers = [await startServer('pg', db, { env }), await startServer('pg', db, { env })];
+    // Two processes: a limiter's local state is per process, only the shared bucket spans them.
+    servers = [await startServer('pg', db, { env }), await spawnServer('pg', db, { env })];
   });
   after(async () => {
     for (const s of servers) await s.stop();
