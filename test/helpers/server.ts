@@ -76,6 +76,9 @@ function serverEnv(dbUrl: string, opts: StartOptions) {
   const token = `scim_test_${randomBytes(16).toString('hex')}`;
   const adminToken = `admin_test_${randomBytes(16).toString('hex')}`;
   const env: Record<string, string | undefined> = {
+    // Durability is the subject of the crash test only, which asks for FULL: everywhere else NORMAL saves an fsync
+    // per commit (an answered write still survives the process dying; only power loss could take it).
+    SQLITE_SYNCHRONOUS: 'NORMAL',
     ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: dbUrl, SCIM_TOKEN: token, ADMIN_TOKEN: adminToken, LOG_LEVEL: 'info', PUBLIC_URL: '', ...opts.env,
   };
   return { env, token, adminToken };
