@@ -11,8 +11,8 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { client, createDatabase, GROUP_SCHEMA, newUser, spawnServer, stores, type SpawnedServer, type TestDatabase } from '../helpers/server.ts';
-import { rssKb, sleep } from './util.ts';
+import { client, createDatabase, GROUP_SCHEMA, newUser, spawnServer, stores, type SpawnedServer, type TestDatabase } from '../../helpers/server.ts';
+import { rssKb, sleep } from '../util.ts';
 import { BATCH, BODY_LIMIT, check, reqArb, sender, type Req } from './fuzz-arbitraries.ts';
 
 const describeReq = (r: Req) => `${r.method} ${r.path.slice(0, 300)} ${JSON.stringify(r.headers).slice(0, 300)} body=${r.body === undefined ? '-' : JSON.stringify(String(r.body).slice(0, 500))}`;

@@ -6,9 +6,9 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { client, connect, createDatabase, newUser, spawnServer, type SpawnedServer, type TestDatabase } from '../helpers/server.ts';
-import { assertScimError, CuttableProxy, sleep, viaPort } from './util.ts';
-import { classifyDbError, openDb } from '../../src/store/db.ts';
+import { client, connect, createDatabase, newUser, spawnServer, type SpawnedServer, type TestDatabase } from '../../helpers/server.ts';
+import { assertScimError, CuttableProxy, sleep, viaPort } from '../util.ts';
+import { classifyDbError, openDb } from '../../../src/store/db.ts';
 
 interface Sample { t0: number; ms: number; status: number; body: any; text: string; retryAfter: string | null; kind: 'read' | 'write'; userName?: string; id?: string }
 

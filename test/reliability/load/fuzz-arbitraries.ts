@@ -4,8 +4,8 @@
  */
 import http from 'node:http';
 import fc from 'fast-check';
-import type { TestServer } from '../helpers/server.ts';
-import { ERROR_SCHEMA } from './util.ts';
+import type { TestServer } from '../../helpers/server.ts';
+import { ERROR_SCHEMA } from '../util.ts';
 
 const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 export const BATCH = 20;
