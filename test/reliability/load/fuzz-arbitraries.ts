@@ -281,9 +281,10 @@ export function check(req: Req, res: Res): string | undefined {
   const health = /^\/(healthz|readyz)(\?|$)/.test(req.path);
   if (req.from === 'bad' && res.status < 300 && !health) return `${res.status} for a request without a valid token`;
   // Authentication comes first on both mounts: nothing but the refusal (or the failed-auth throttle) answers a bad
-  // credential, whatever the request holds; only a request line or headers too large for the HTTP parser are refused
-  // before (431).
-  if (req.from === 'bad' && /^\/(scim\/v2|admin\/v1)(\/|\?|$)/i.test(req.path) && ![401, 429, 431].includes(res.status)) return `${res.status} for a request without a valid token, not 401`;
+  // credential, whatever the request holds. Only what Node's HTTP parser refuses never reaches the app: a request
+  // line or headers too large (431), a method it does not know (400).
+  const parserRefusal = res.status === 431 || (res.status === 400 && !http.METHODS.includes(req.method));
+  if (req.from === 'bad' && /^\/(scim\/v2|admin\/v1)(\/|\?|$)/i.test(req.path) && ![401, 429].includes(res.status) && !parserRefusal) return `${res.status} for a request without a valid token, not 401`;
   if (req.method === 'HEAD' || res.status === 204 || res.status === 304) return undefined;
   const scim = !/^\/(admin|healthz|readyz|metrics)/.test(req.path);
   if (!scim && req.method === 'OPTIONS') return undefined; // Express's own Allow list outside SCIM
