@@ -2,17 +2,39 @@
  * Structured JSON logs (winston). One logger for the process; request-scoped lines carry `requestId`.
  * Secrets never reach it: callers log ids and counts, never tokens, passwords or bodies.
  */
+import type { Writable } from 'node:stream';
 import winston from 'winston';
 
 export type Logger = winston.Logger;
 
+const format = () => winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: false }), winston.format.json());
+
 export function createLogger(level: string): Logger {
   return winston.createLogger({
     level,
-    format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: false }), winston.format.json()),
+    format: format(),
     defaultMeta: { service: 'scim' },
     transports: [new winston.transports.Console({ stderrLevels: [] })],
   });
+}
+
+/** For loggers not writing to the console: the info-level logger `announce` uses, writing where they write. */
+const announcers = new WeakMap<Logger, () => Logger>();
+
+/**
+ * A logger writing the same JSON lines as `createLogger`, one per line, to `stream` instead of stdout: a server
+ * started inside a test process, whose output the test reads as it would read a child's stdout.
+ */
+export function createStreamLogger(level: string, stream: Writable): Logger {
+  const make = (l: string) => winston.createLogger({
+    level: l,
+    format: format(),
+    defaultMeta: { service: 'scim' },
+    transports: [new winston.transports.Stream({ stream })],
+  });
+  const log = make(level);
+  announcers.set(log, () => make('info'));
+  return log;
 }
 
 /**
@@ -21,5 +43,5 @@ export function createLogger(level: string): Logger {
  */
 export function announce(log: Logger, message: string, meta: Record<string, unknown>): void {
   if (log.isLevelEnabled('info')) log.info(message, meta);
-  else createLogger('info').info(message, meta);
+  else (announcers.get(log)?.() ?? createLogger('info')).info(message, meta);
 }

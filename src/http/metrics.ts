@@ -80,7 +80,7 @@ export function createMetrics(db: Knex): Metrics {
     name: 'scim_provisioning_operations_total', help: 'Provisioning operations committed, by audit operation (create_user, add_group_member, team_add, ...)',
     labelNames: ['operation'] as const, registers: [registry],
   });
-  const unsubscribe = onAuditCommitted((ops) => {
+  const unsubscribe = onAuditCommitted(db, (ops) => {
     const counts = new Map<string, number>();
     for (const op of ops) counts.set(op, (counts.get(op) ?? 0) + 1);
     for (const [op, n] of counts) operations.inc({ operation: op.slice(0, 64) }, n);

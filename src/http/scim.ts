@@ -49,10 +49,18 @@ export interface ScimDeps { db: Knex; config: Config; log: Logger; sync: SyncEng
 export function scimRouter(deps: ScimDeps): Router {
   const { config } = deps;
   declareResources();
+  // SCIMMY's configuration is module state, shared by every app in the process: the router's constructor appends its
+  // authentication scheme to the list, so the list is emptied first (one scheme, however many apps were made), and
+  // this app's maxResults is put back on every request SCIMMY's router serves, in the step before it reads it (the
+  // router sets the resource base paths per request itself, just before).
+  SCIMMY.Config.set('authenticationSchemes', []);
   const scimmy = new SCIMMYRouters({
     type: 'bearer',
     docUri: 'https://datatracker.ietf.org/doc/html/rfc6750',
-    handler: (req: Request) => ((req as any).principal as Principal).tokenId,
+    handler: (req: Request) => {
+      SCIMMY.Config.set('filter', { supported: true, maxResults: config.maxResults });
+      return ((req as any).principal as Principal).tokenId;
+    },
     context: (req: Request) => (req as any).scimCtx,
     // SCIMMY appends the mount path itself; PUBLIC_URL ends with it (validated at start).
     baseUri: () => config.publicUrl.slice(0, -SCIM_MOUNT.length),

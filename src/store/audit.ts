@@ -109,17 +109,22 @@ export async function writeAuditMany(db: Knex | Knex.Transaction, entries: Audit
 }
 
 type AuditListener = (operations: string[]) => void;
-const listeners = new Set<AuditListener>();
+/** Each listener with the database it observes, known by its client's config (a transaction shares its knex's). */
+const listeners = new Map<AuditListener, unknown>();
 
-/** Observe the operations of audit rows once their transaction has committed (metrics); returns an unsubscribe. */
-export function onAuditCommitted(listener: AuditListener): () => void {
-  listeners.add(listener);
+/**
+ * Observe the operations of audit rows written through `db` once their transaction has committed (metrics); returns
+ * an unsubscribe. Other databases opened in the same process (a second app, the CLI's) are not reported.
+ */
+export function onAuditCommitted(db: Knex, listener: AuditListener): () => void {
+  listeners.set(listener, db.client.config);
   return () => listeners.delete(listener);
 }
 
 function afterCommit(db: Knex | Knex.Transaction, operations: string[]): void {
   if (!listeners.size) return;
-  const fire = () => { for (const l of listeners) l(operations); };
+  const source = db.client.config;
+  const fire = () => { for (const [l, of] of listeners) if (of === source) l(operations); };
   // The outermost transaction decides: a savepoint released inside a transaction that rolls back never happened.
   let tx: any = (db as any).isTransaction ? db : undefined;
   while (tx?.parentTransaction) tx = tx.parentTransaction;

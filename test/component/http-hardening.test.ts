@@ -8,8 +8,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { spawn } from 'node:child_process';
-import { createDatabase, newUser, PATCH_OP, rand, ROOT, startServer, stores, USER_SCHEMA, type TestDatabase, type TestServer } from '../helpers/server.ts';
+import { createDatabase, newUser, PATCH_OP, rand, startServer, stores, USER_SCHEMA, type TestDatabase, type TestServer } from '../helpers/server.ts';
 import { rawRequest, sleep } from '../reliability/util.ts';
 
 const json = (r: { text: string }) => { try { return JSON.parse(r.text); } catch { return undefined; } };
@@ -164,30 +163,10 @@ for (const store of stores()) {
   });
 }
 
-/** Start the server at a log level and collect its output until the listening line or `ms` (then stop it). */
-async function startAt(level: string, dbUrl: string, ms = 20_000): Promise<{ out: () => string; port: number | undefined; stop: () => Promise<void> }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: dbUrl, SCIM_TOKEN: `scim_${randomUUID()}`, ADMIN_TOKEN: '', LOG_LEVEL: level, PUBLIC_URL: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stderr!.on('data', (d) => { out += d; });
-  const port = await new Promise<number | undefined>((resolve) => {
-    const timer = setTimeout(() => resolve(undefined), ms);
-    proc.stdout!.on('data', (d) => {
-      out += d;
-      const m = /"message":"listening"[^\n]*"port":(\d+)/.exec(out) ?? /"port":(\d+)[^\n]*"message":"listening"/.exec(out);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
-    });
-    proc.once('exit', () => { clearTimeout(timer); resolve(undefined); });
-  });
-  const stop = () => new Promise<void>((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-    proc.once('exit', () => resolve());
-    proc.kill('SIGTERM');
-  });
-  return { out: () => out, port, stop };
+/** Start the server at a log level; its output is what it logged, the listening line included. */
+async function startAt(level: string, dbUrl: string): Promise<{ out: () => string; port: number | undefined; stop: () => Promise<unknown> }> {
+  const s = await startServer('sqlite', dbUrl, { env: { ADMIN_TOKEN: '', LOG_LEVEL: level } });
+  return { out: s.output, port: Number(new URL(s.url).port), stop: () => s.stop() };
 }
 
 describe('start-up line', () => {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDatabase, GROUP_SCHEMA, PATCH_OP, rand, startServer, stores, type TestDatabase, type TestServer } from '../helpers/server.ts';
+import { createDatabase, GROUP_SCHEMA, PATCH_OP, rand, spawnServer, startServer, stores, type TestDatabase, type TestServer } from '../helpers/server.ts';
 import { workspace } from '../helpers/workspace-http.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'scim-mapping-'));
@@ -30,12 +30,13 @@ describe('a bad mapping file stops start-up with one line', () => {
     ['bad flag', { links: [{ group: { displayName: 'y' }, team: 'ok', schemeAdmin: 'yes' }] }, /links\[0\]\.schemeAdmin must be true or false/],
     ['duplicate', { links: [{ group: { displayName: 'y' }, team: 'ok' }, { group: { displayName: 'y' }, team: 'ok' }] }, /links\[1\] repeats links\[0\]/],
   ];
+  // In this process: what start-up refuses and the line it gives; one case as `npm start` runs it, for the exit code.
   for (const [name, content, message] of cases) {
     test(name, async () => {
       const db = await createDatabase('sqlite');
       try {
         await assert.rejects(startServer('sqlite', db, { env: { GROUP_MAPPING_FILE: mappingFile(content) } }), (err: Error) => {
-          assert.match(err.message, /server exited with 78/);
+          assert.match(err.message, /start-up refused, exit 78/);
           const line = err.message.split('\n').find((l) => l.startsWith('configuration error:'));
           assert.ok(line, err.message);
           assert.match(line, /^configuration error: GROUP_MAPPING_FILE \S+: /);
@@ -47,6 +48,18 @@ describe('a bad mapping file stops start-up with one line', () => {
       }
     });
   }
+  test('the server process exits 78 with that line on stderr', async () => {
+    const db = await createDatabase('sqlite');
+    try {
+      await assert.rejects(spawnServer('sqlite', db, { env: { GROUP_MAPPING_FILE: mappingFile(cases[1]![1]) } }), (err: Error) => {
+        assert.match(err.message, /server exited with 78/);
+        assert.match(err.message.split('\n').find((l) => l.startsWith('configuration error:')) ?? err.message, /^configuration error: GROUP_MAPPING_FILE \S+: .*links\[0\]\.team: team name "Bad Team"/);
+        return true;
+      });
+    } finally {
+      await db.drop();
+    }
+  });
 });
 
 for (const store of stores()) {

@@ -1,6 +1,7 @@
 /**
- * Component-test harness: starts the real server as a child process on a random port, on SQLite or on a fresh
- * PostgreSQL database, and talks HTTP to it. Every component test runs on each store in `stores()`.
+ * Component-test harness: starts the real server on a random port, on SQLite or on a fresh PostgreSQL database, and
+ * talks HTTP to it. Every component test runs on each store in `stores()`. The server runs in the test's own process
+ * (`startServer`); tests about the process itself (kill -9, signals, memory, exit codes) start a child (`spawnServer`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,6 +10,10 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
 import { after, before } from 'node:test';
+import { Writable } from 'node:stream';
+import { ConfigError, loadConfig, type Config } from '../../src/config/index.ts';
+import { createStreamLogger } from '../../src/log.ts';
+import { startServer as startApp, StartupError, type RunningServer } from '../../src/server.ts';
 
 export type Store = 'sqlite' | 'pg';
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -56,41 +61,95 @@ export interface TestServer {
   token: string;
   adminToken: string;
   dbUrl: string;
-  proc: ChildProcess;
+  /** Everything the server logged (JSON lines) and printed so far. */
   output: () => string;
+  /** Graceful stop (a child also takes another signal); resolves with the exit code (0 in-process). */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export interface StartOptions { env?: Record<string, string>; dbUrl?: string }
+/** A server in a child process, for tests whose subject is the process: kill -9, signals, its memory, its exit. */
+export interface SpawnedServer extends TestServer { proc: ChildProcess }
 
-/** Start `src/main.ts` on a random port and wait until it listens. */
-export async function startServer(store: Store, db: TestDatabase | string, opts: StartOptions = {}): Promise<TestServer> {
-  const dbUrl = typeof db === 'string' ? db : db.url;
+export interface StartOptions { env?: Record<string, string> }
+
+function serverEnv(dbUrl: string, opts: StartOptions) {
   const token = `scim_test_${randomBytes(16).toString('hex')}`;
   const adminToken = `admin_test_${randomBytes(16).toString('hex')}`;
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: dbUrl, SCIM_TOKEN: token, ADMIN_TOKEN: adminToken, LOG_LEVEL: 'info', PUBLIC_URL: '', ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const env: Record<string, string | undefined> = {
+    // Durability is the subject of the crash test only, which asks for FULL: everywhere else NORMAL saves an fsync
+    // per commit (an answered write still survives the process dying; only power loss could take it).
+    SQLITE_SYNCHRONOUS: 'NORMAL',
+    ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: dbUrl, SCIM_TOKEN: token, ADMIN_TOKEN: adminToken, LOG_LEVEL: 'info', PUBLIC_URL: '', ...opts.env,
+  };
+  return { env, token, adminToken };
+}
+
+/** Keeps the last megabyte or so of a server's output. */
+function outputBuffer() {
   let out = '';
-  proc.stdout!.on('data', (d) => { out += d; if (out.length > 2_000_000) out = out.slice(-1_000_000); });
-  proc.stderr!.on('data', (d) => { out += d; });
+  return {
+    add: (d: string | Buffer) => { out += d; if (out.length > 2_000_000) out = out.slice(-1_000_000); },
+    text: () => out,
+  };
+}
+
+/**
+ * Start the app in this process on a random port (src/server.ts, as `npm start` runs it), with settings read by
+ * `loadConfig` from process.env overlaid with the test's `env` (process.env itself is not changed). Its log lines are
+ * collected for `output()`. A start-up that the process would exit from rejects with the line the process would
+ * print and its exit code (`start-up refused, exit 78: ...`).
+ */
+export async function startServer(store: Store, db: TestDatabase | string, opts: StartOptions = {}): Promise<TestServer> {
+  const dbUrl = typeof db === 'string' ? db : db.url;
+  const { env, token, adminToken } = serverEnv(dbUrl, opts);
+  const out = outputBuffer();
+  const refused = (code: number, line: string) => new Error(`start-up refused, exit ${code}:\n${out.text()}${line}`);
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) throw refused(78, `configuration error: ${err.message}`);
+    throw err;
+  }
+  const log = createStreamLogger(config.logLevel, new Writable({ write(chunk, _enc, cb) { out.add(chunk); cb(); } }));
+  let running: RunningServer;
+  try {
+    running = await startApp(config, log, { print: out.add });
+  } catch (err) {
+    if (err instanceof StartupError) throw refused(err.exitCode, err.message);
+    throw err;
+  }
+  const url = `http://127.0.0.1:${running.port}`;
+  return {
+    store, url, base: `${url}/scim/v2`, token, adminToken, dbUrl,
+    output: out.text,
+    stop: async () => { await running.close(); return 0; },
+  };
+}
+
+/** Start `src/main.ts` in a child process on a random port and wait until it listens. */
+export async function spawnServer(store: Store, db: TestDatabase | string, opts: StartOptions = {}): Promise<SpawnedServer> {
+  const dbUrl = typeof db === 'string' ? db : db.url;
+  const { env, token, adminToken } = serverEnv(dbUrl, opts);
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = outputBuffer();
+  proc.stdout!.on('data', out.add);
+  proc.stderr!.on('data', out.add);
   const port = await new Promise<number>((resolvePort, reject) => {
     // A server that never says where it listens is killed, or the test run would wait on it forever.
-    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`server did not start:\n${out}`)); }, 30_000);
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`server did not start:\n${out.text()}`)); }, 30_000);
     const onData = () => {
-      const m = /"message":"listening"[^\n]*"port":(\d+)/.exec(out) ?? /"port":(\d+)[^\n]*"message":"listening"/.exec(out);
+      const m = /"message":"listening"[^\n]*"port":(\d+)/.exec(out.text()) ?? /"port":(\d+)[^\n]*"message":"listening"/.exec(out.text());
       if (m) { clearTimeout(timer); resolvePort(Number(m[1])); }
     };
     proc.stdout!.on('data', onData);
-    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}:\n${out}`)); });
+    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}:\n${out.text()}`)); });
   });
   proc.removeAllListeners('exit');
   const url = `http://127.0.0.1:${port}`;
   return {
     store, url, base: `${url}/scim/v2`, token, adminToken, dbUrl, proc,
-    output: () => out,
+    output: out.text,
     stop: (signal = 'SIGTERM') => new Promise((res) => {
       if (proc.exitCode !== null || proc.signalCode !== null) return res(proc.exitCode);
       proc.once('exit', (code) => res(code));

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
-import { client, connect, createDatabase, GROUP_SCHEMA, newUser, PATCH_OP, startServer, stores, type TestDatabase, type TestServer } from '../helpers/server.ts';
+import { client, connect, createDatabase, GROUP_SCHEMA, newUser, PATCH_OP, spawnServer, startServer, stores, type TestDatabase, type TestServer } from '../helpers/server.ts';
 import { assertScimError, cli, rawRequest, sleep } from './util.ts';
 import { createToken, revokeToken } from '../../src/store/tokens.ts';
 
@@ -49,7 +49,8 @@ for (const store of stores()) {
       db = await createDatabase(store);
       const env = { RATE_LIMIT_PER_SECOND: '0' };
       servers = [await startServer(store, db, { env })];
-      if (store === 'pg') servers.push(await startServer(store, db, { env }));
+      // PostgreSQL: a second instance in its own process (token caches are per process).
+      if (store === 'pg') servers.push(await spawnServer(store, db, { env }));
       // Managed tokens through the store code the CLI runs; on SQLite one from the CLI itself (printed alone on
       // stdout). The PostgreSQL run revokes with the CLI instead (one CLI process per run: they are slow to start).
       const k = connect(db.url);

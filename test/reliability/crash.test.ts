@@ -5,12 +5,12 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { client, connect, createDatabase, newUser, PATCH_OP, startServer, type TestDatabase, type TestServer } from '../helpers/server.ts';
+import { client, connect, createDatabase, newUser, PATCH_OP, spawnServer, type SpawnedServer, type TestDatabase } from '../helpers/server.ts';
 import { sleep } from './util.ts';
 
 describe('kill -9 under write load [sqlite]', { timeout: 120_000 }, () => {
   let db: TestDatabase;
-  let server: TestServer | undefined;
+  let server: SpawnedServer | undefined;
   before(async () => {
     db = await createDatabase('sqlite');
   });
@@ -20,14 +20,15 @@ describe('kill -9 under write load [sqlite]', { timeout: 120_000 }, () => {
   });
 
   test('every acknowledged write survives two crashes; integrity_check ok', async () => {
-    const env = { RATE_LIMIT_PER_SECOND: '0' };
+    // The production default, stated: the test harness runs everything else at NORMAL.
+    const env = { RATE_LIMIT_PER_SECOND: '0', SQLITE_SYNCHRONOUS: 'FULL' };
     const created = new Map<string, string>(); // id -> userName, answered 201
     const titles = new Map<string, number>(); // id -> last title number answered 200
     let attempted = 0;
     let answered = 0;
 
     for (let round = 0; round < 2; round++) {
-      server = await startServer('sqlite', db, { env });
+      server = await spawnServer('sqlite', db, { env });
       const api = client(server);
       // Each patcher owns one user and raises its title 1, 2, 3... sequentially.
       const own: string[] = [];
@@ -79,7 +80,7 @@ describe('kill -9 under write load [sqlite]', { timeout: 120_000 }, () => {
     }
 
     // Restart on the same file: recovery from the WAL, then check every acknowledged write.
-    server = await startServer('sqlite', db, { env });
+    server = await spawnServer('sqlite', db, { env });
     const api = client(server);
     const missing: string[] = [];
     for (const [id, userName] of created) {

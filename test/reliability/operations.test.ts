@@ -7,7 +7,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import {
-  client, connect, createDatabase, GROUP_SCHEMA, newUser, PATCH_OP, startServer, type TestDatabase, type TestServer,
+  client, connect, createDatabase, GROUP_SCHEMA, newUser, PATCH_OP, spawnServer, startServer, type SpawnedServer, type TestDatabase, type TestServer,
 } from '../helpers/server.ts';
 import { assertScimError, sleep } from './util.ts';
 
@@ -115,10 +115,10 @@ describe('operations [sqlite]', { timeout: 120_000 }, () => {
 
 describe('graceful shutdown on SIGTERM [sqlite]', { timeout: 60_000 }, () => {
   let db: TestDatabase;
-  let server: TestServer;
+  let server: SpawnedServer;
   before(async () => {
     db = await createDatabase('sqlite');
-    server = await startServer('sqlite', db);
+    server = await spawnServer('sqlite', db);
   });
   after(async () => {
     await server?.stop('SIGKILL');
@@ -168,7 +168,9 @@ describe('graceful shutdown on SIGTERM [sqlite]', { timeout: 60_000 }, () => {
 
     const done = await slow;
     assert.equal(done.status, 201, done.text);
-    const code = await Promise.race([exited, sleep(15_000).then(() => 'timeout' as const)]);
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([exited, new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), 15_000); })]);
+    clearTimeout(timer); // or the test file's process would wait for it
     assert.equal(code, 0, 'exit code after SIGTERM');
     agent.destroy();
 

@@ -11,7 +11,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Knex } from 'knex';
 import {
-  client, connect, createDatabase, GROUP_SCHEMA, PATCH_OP, rand, startServer,
+  client, connect, createDatabase, GROUP_SCHEMA, PATCH_OP, rand, spawnServer, startServer,
   type Reply, type TestDatabase, type TestServer,
 } from '../helpers/server.ts';
 import { teamName, workspace } from '../helpers/workspace-http.ts';
@@ -59,7 +59,7 @@ describe('membership races [pg]', { skip: !process.env.TEST_DATABASE_URL, timeou
     db = await createDatabase('pg');
     const env = { RATE_LIMIT_PER_SECOND: '0' };
     // Two instances on one database, as behind a load balancer: the two requests of a race go to different processes.
-    servers = [await startServer('pg', db, { env }), await startServer('pg', db, { env })];
+    servers = [await startServer('pg', db, { env }), await spawnServer('pg', db, { env })];
     k = connect(db.url);
     ws = workspace(servers[0]!);
     team = await ws.team(teamName('race'), { groupConstrained: true });

@@ -6,22 +6,22 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { client, connect, createDatabase, newUser, startServer, type TestDatabase, type TestServer } from '../helpers/server.ts';
-import { assertScimError, CuttableProxy, sleep, viaPort } from './util.ts';
-import { classifyDbError, openDb } from '../../src/store/db.ts';
+import { client, connect, createDatabase, newUser, spawnServer, type SpawnedServer, type TestDatabase } from '../../helpers/server.ts';
+import { assertScimError, CuttableProxy, sleep, viaPort } from '../util.ts';
+import { classifyDbError, openDb } from '../../../src/store/db.ts';
 
 interface Sample { t0: number; ms: number; status: number; body: any; text: string; retryAfter: string | null; kind: 'read' | 'write'; userName?: string; id?: string }
 
 describe('database outage [pg]', { skip: !process.env.TEST_DATABASE_URL, timeout: 120_000 }, () => {
   let db: TestDatabase;
   let proxy: CuttableProxy;
-  let server: TestServer;
+  let server: SpawnedServer;
   before(async () => {
     db = await createDatabase('pg');
     proxy = new CuttableProxy(Number(new URL(db.url).port || 5432));
     await proxy.start();
     // Default settings, rate limiter included (its shared bucket is in the database too: it must not turn the outage into hangs).
-    server = await startServer('pg', viaPort(db.url, proxy.port));
+    server = await spawnServer('pg', viaPort(db.url, proxy.port));
   });
   after(async () => {
     await server?.stop();

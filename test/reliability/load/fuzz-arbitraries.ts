@@ -4,8 +4,8 @@
  */
 import http from 'node:http';
 import fc from 'fast-check';
-import type { TestServer } from '../helpers/server.ts';
-import { ERROR_SCHEMA } from './util.ts';
+import type { TestServer } from '../../helpers/server.ts';
+import { ERROR_SCHEMA } from '../util.ts';
 
 const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 export const BATCH = 20;
@@ -240,12 +240,55 @@ export function sender(server: TestServer) {
   });
 }
 
-/** The properties of one answer; returns a description of what is wrong, or undefined. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const LIST = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
+/** RFC 7644 §3.12, table 9. */
+const SCIM_TYPES = new Set(['invalidFilter', 'tooMany', 'uniqueness', 'mutability', 'invalidSyntax', 'invalidPath', 'noTarget', 'invalidValue', 'invalidVers', 'sensitive']);
+const CORE: Record<'User' | 'Group', string> = { User: USER, Group: GROUP_SCHEMA };
+
+/** The resource type a SCIM path addresses (`/scim/v2/users/...` too: routing is case-insensitive), if any. */
+export function resourceTypeOf(path: string): 'User' | 'Group' | undefined {
+  const m = /^\/scim\/v2\/(users|groups)(?:[/?]|$)/i.exec(path);
+  return m ? (m[1]!.toLowerCase() === 'users' ? 'User' : 'Group') : undefined;
+}
+
+/** What is wrong with `r` as a User or Group representation (RFC 7643 §3: id always returned; meta when shown). */
+function resourceProblem(r: any, type: 'User' | 'Group'): string | undefined {
+  if (!r || typeof r !== 'object' || Array.isArray(r)) return `${type} is not an object`;
+  if (typeof r.id !== 'string' || !UUID.test(r.id)) return `${type} without a server-assigned id: ${JSON.stringify(r.id)}`;
+  if (!Array.isArray(r.schemas) || !r.schemas.includes(CORE[type])) return `${type} ${r.id} without its core schema: ${JSON.stringify(r.schemas)}`;
+  if (r.meta !== undefined) {
+    if (r.meta.resourceType !== undefined && r.meta.resourceType !== type) return `${type} ${r.id} with meta.resourceType ${r.meta.resourceType}`;
+    if (r.meta.version !== undefined && !/^W\/"\d+"$/.test(r.meta.version)) return `${type} ${r.id} with meta.version ${r.meta.version}`;
+    if (r.meta.location !== undefined && !String(r.meta.location).endsWith(`/${type}s/${r.id}`)) return `${type} ${r.id} with meta.location ${r.meta.location}`;
+  }
+  if (type === 'Group' && r.members !== undefined) {
+    if (!Array.isArray(r.members) || r.members.some((m: any) => typeof m?.value !== 'string' || !UUID.test(m.value))) return `Group ${r.id} with members that are not user ids`;
+  }
+  return undefined;
+}
+
+/**
+ * The properties of one answer; returns a description of what is wrong, or undefined. Never a 5xx. A refused
+ * credential is never a success (health probes excepted). On the SCIM mount every error is a SCIM error body
+ * (RFC 7644 §3.12: Error URN, status as a string equal to the HTTP status, a scimType from table 9 if any, no
+ * internals), and every success is a valid representation: a User or Group with its id, core schema and consistent
+ * meta (and the ETag equal to meta.version), a ListResponse whose counts agree with its Resources, each valid, or a
+ * discovery document.
+ */
 export function check(req: Req, res: Res): string | undefined {
   if (res.status >= 500) return `${res.status}`;
+  const health = /^\/(healthz|readyz)(\?|$)/.test(req.path);
+  if (req.from === 'bad' && res.status < 300 && !health) return `${res.status} for a request without a valid token`;
+  // Authentication comes first on both mounts: nothing but the refusal (or the failed-auth throttle) answers a bad
+  // credential, whatever the request holds. Only what Node's HTTP parser refuses never reaches the app: a request
+  // line or headers too large (431), a method it does not know (400).
+  const parserRefusal = res.status === 431 || (res.status === 400 && !http.METHODS.includes(req.method));
+  if (req.from === 'bad' && /^\/(scim\/v2|admin\/v1)(\/|\?|$)/i.test(req.path) && ![401, 429].includes(res.status) && !parserRefusal) return `${res.status} for a request without a valid token, not 401`;
   if (req.method === 'HEAD' || res.status === 204 || res.status === 304) return undefined;
-  const scim = !/^\/(admin|healthz|readyz)/.test(req.path);
+  const scim = !/^\/(admin|healthz|readyz|metrics)/.test(req.path);
   if (!scim && req.method === 'OPTIONS') return undefined; // Express's own Allow list outside SCIM
+  if (/^\/metrics/.test(req.path) && res.status < 300) return /^scim_/m.test(res.text) ? undefined : `${res.status} /metrics without samples`;
   let body: any;
   try {
     body = JSON.parse(res.text);
@@ -253,18 +296,59 @@ export function check(req: Req, res: Res): string | undefined {
     return `${res.status} with a non-JSON body`;
   }
   if (!scim) return undefined; // the admin API has its own JSON error format
+  if (!/^application\/scim\+json/.test(String(res.headers['content-type']))) return `${res.status} with content-type ${res.headers['content-type']}`;
   if (res.status >= 400) {
     if (!Array.isArray(body?.schemas) || !body.schemas.includes(ERROR_SCHEMA)) return `${res.status} without a SCIM error body`;
     if (body.status !== String(res.status)) return `${res.status} with status ${JSON.stringify(body.status)} in the body`;
-    if (!/^application\/scim\+json/.test(String(res.headers['content-type']))) return `${res.status} with content-type ${res.headers['content-type']}`;
+    if (body.scimType !== undefined && !SCIM_TYPES.has(body.scimType)) return `${res.status} with scimType ${JSON.stringify(body.scimType)}`;
+    if (body.detail !== undefined && typeof body.detail !== 'string') return `${res.status} with a detail that is not a string`;
     if (typeof body.detail === 'string' && /\bat .+:\d+:\d+\)|node_modules|SQLITE_|syntax error at or near/i.test(body.detail)) return `${res.status} leaks internals: ${body.detail.slice(0, 200)}`;
     return undefined;
   }
-  if (res.status >= 200 && res.status < 300) {
-    const health = /^\/(healthz|readyz|metrics)/.test(req.path);
-    if (!health && !Array.isArray(body?.schemas)) return `${res.status} success without schemas`;
+  if (res.status < 200 || res.status >= 300) return `unexpected status ${res.status}`;
+  if (!Array.isArray(body?.schemas)) return `${res.status} success without schemas`;
+  const type = resourceTypeOf(req.path);
+  if (!type) return undefined; // discovery documents (their content is the conformance suites' subject)
+  if (body.schemas.includes(LIST)) {
+    const { totalResults, itemsPerPage, startIndex, Resources = [] } = body;
+    if (![totalResults, itemsPerPage, startIndex].every((n) => Number.isInteger(n) && n >= 0) || startIndex < 1) return `list with totalResults ${totalResults}, itemsPerPage ${itemsPerPage}, startIndex ${startIndex}`;
+    if (!Array.isArray(Resources) || Resources.length !== itemsPerPage || itemsPerPage > totalResults) return `list of ${Resources?.length} with itemsPerPage ${itemsPerPage} of ${totalResults}`;
+    for (const r of Resources) { const p = resourceProblem(r, type); if (p) return `in a list: ${p}`; }
     return undefined;
   }
-  return `unexpected status ${res.status}`;
+  const p = resourceProblem(body, type);
+  if (p) return p;
+  if (body.meta?.version !== undefined && res.headers.etag !== undefined && res.headers.etag !== body.meta.version) return `ETag ${res.headers.etag} but meta.version ${body.meta.version}`;
+  if (res.status === 201 && body.meta?.location !== undefined && res.headers.location !== body.meta.location) return `201 with Location ${res.headers.location} but meta.location ${body.meta.location}`;
+  return undefined;
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Valid writes, sent with every batch, so there is state to keep: creates, PATCH/PUT of the seeded users (with
+// If-Match now and then), member adds and removes on the seeded group, deletes of disposable users.
+
+export interface Seeds { users: string[]; disposable: string[]; group: string }
+
+export const validWriteArb = (seeds: Seeds, token: string): fc.Arbitrary<Req> => {
+  const auth = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/scim+json' };
+  const user = fc.constantFrom(...seeds.users);
+  const word = fc.stringMatching(/^[A-Za-z][A-Za-z0-9 ._-]{0,20}$/);
+  const patchOp = fc.oneof(
+    fc.record({ op: fc.constant('replace'), path: fc.constantFrom('title', 'displayName', 'nickName'), value: word }),
+    fc.record({ op: fc.constant('replace'), path: fc.constant('active'), value: fc.boolean() }),
+    fc.record({ op: fc.constant('add'), path: fc.constant('roles'), value: word.map((v) => [{ value: v }]) }),
+    fc.record({ op: fc.constant('remove'), path: fc.constant('title') }),
+  );
+  return fc.oneof(
+    fc.uuid().map((u) => ({ method: 'POST', path: '/scim/v2/Users', headers: auth, body: JSON.stringify({ schemas: [USER], userName: `fz-ok-${u}@example.com`, externalId: `fz-${u}`, active: true }) })),
+    { weight: 3, arbitrary: fc.tuple(user, fc.array(patchOp, { minLength: 1, maxLength: 3 }), fc.option(fc.constantFrom('W/"1"', 'W/"2"', '*'), { freq: 4 })).map(([id, ops, ifMatch]) => ({
+      method: 'PATCH', path: `/scim/v2/Users/${id}`, headers: { ...auth, ...(ifMatch ? { 'If-Match': ifMatch } : {}) }, body: JSON.stringify({ schemas: [PATCH_OP], Operations: ops }),
+    })) },
+    fc.tuple(user, word).map(([id, title]) => ({ method: 'PUT', path: `/scim/v2/Users/${id}`, headers: auth, body: JSON.stringify({ schemas: [USER], userName: `put-${id}@example.com`, title, active: true }) })),
+    { weight: 3, arbitrary: fc.tuple(fc.constantFrom('add', 'remove'), fc.subarray([...seeds.users, ...seeds.disposable], { minLength: 1, maxLength: 3 }), fc.boolean()).map(([op, ids, withAttrs]) => ({
+      method: 'PATCH', path: `/scim/v2/Groups/${seeds.group}${withAttrs ? '?attributes=members,displayName' : ''}`, headers: auth,
+      body: JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op, path: 'members', value: ids.map((value) => ({ value })) }] }),
+    })) },
+    fc.constantFrom(...seeds.disposable).map((id) => ({ method: 'DELETE', path: `/scim/v2/Users/${id}`, headers: { Authorization: auth.Authorization } })),
+  );
+};

@@ -1,0 +1,144 @@
+/**
+ * One running server from validated settings: the database (opened, checked, migrated), the first-start token, the
+ * sync engine, the HTTP app listening, and its graceful close. What belongs to the process (reading the environment,
+ * exit codes, signals) is main.ts's; tests start this in their own process, one server per test file.
+ */
+import type { Server, ServerResponse } from 'node:http';
+import type { Knex } from 'knex';
+import { ConfigError, maskDatabaseUrl, type Config } from './config/index.js';
+import { announce, type Logger } from './log.js';
+import { classifyDbError, migrate, openDb, ping } from './store/db.js';
+import { countActiveTokens, createToken } from './store/tokens.js';
+import { startSync } from './sync/startup.js';
+import { createApp, type AppState } from './http/app.js';
+import { onClientError } from './http/errors.js';
+
+/**
+ * Start-up refused: `message` is the one line for the operator, `exitCode` what the process exits with: 78
+ * (EX_CONFIG) when retrying cannot help, 1 when the database is unreachable, which a restart may outlive.
+ */
+export class StartupError extends Error {
+  constructor(message: string, readonly exitCode: 1 | 78) {
+    super(message);
+  }
+}
+
+export interface RunningServer {
+  port: number;
+  /** http://host:port, without the SCIM mount. */
+  url: string;
+  /**
+   * Graceful close: refuse new requests (503), answer the ones in flight, close idle keep-alive connections, then the
+   * pool. Resolves when everything is closed; calling it again returns the same promise.
+   */
+  close(signal?: string): Promise<void>;
+}
+
+export interface ServerOptions {
+  /** Where the first-start token is shown, once (stdout by default). */
+  print?: (text: string) => void;
+}
+
+export async function startServer(config: Config, log: Logger, opts: ServerOptions = {}): Promise<RunningServer> {
+  const print = opts.print ?? ((text: string) => void process.stdout.write(text));
+  // Knex warns with a stack for every failed connect: before start-up the failure is reported once below, after it
+  // a request meets it as a 503 and the warning is one log line.
+  let started = false;
+  const onWarning = (message: string) => {
+    if (started) log.warn('database warning', { detail: scrub(message.split('\n')[0]!, config.databaseUrl) });
+  };
+  const db = await openChecked(config.databaseUrl, () => openDb({ url: config.databaseUrl, poolMax: config.dbPoolMax, sqliteSynchronous: config.sqliteSynchronous, onWarning }));
+  try {
+    await migrate(db);
+    started = true;
+
+    if (!config.scimToken && (await countActiveTokens(db, 'scim')) === 0) {
+      // First start with no token at all: make one, show it once, keep only its hash.
+      const created = await createToken(db, 'bootstrap', 'scim', 'system:first-start', 'bootstrap');
+      if (created) print(`\nSCIM bearer token (shown once, store it now): ${created.token}\n\n`);
+    }
+
+    // Parses GROUP_MAPPING_FILE (a bad file stops start-up, one line) and applies it to the groups that exist.
+    const { sync, applyGroupRules } = await startSync(db, config, log).catch((err) => {
+      throw err instanceof ConfigError ? new StartupError(`configuration error: ${err.message}`, 78) : err;
+    });
+    const state: AppState = { shuttingDown: false };
+    const app = createApp({ db, config, log, sync, applyGroupRules }, state);
+    const server: Server = app.listen(config.port, config.host);
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
+    server.requestTimeout = 120_000;
+    server.on('clientError', onClientError);
+    // Responses in flight, so shutdown can ask their keep-alive connections to close once they are answered.
+    const inFlight = new Set<ServerResponse>();
+    server.on('request', (_req, res: ServerResponse) => {
+      inFlight.add(res);
+      res.once('close', () => inFlight.delete(res));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    if (config.publicUrlDerived) config.publicUrl = config.publicUrl.replace(/:\d+\/scim\/v2$/, `:${port}/scim/v2`);
+    announce(log, 'listening', { port, host: config.host, scim: `http://${config.host}:${port}/scim/v2`, publicUrl: config.publicUrl, database: config.databaseUrl.startsWith('sqlite:') ? 'sqlite' : 'postgres' });
+
+    let closing: Promise<void> | undefined;
+    const close = (signal?: string): Promise<void> => {
+      if (closing) return closing;
+      state.shuttingDown = true;
+      log.info('shutting down', signal ? { signal } : {});
+      closing = new Promise<void>((resolve) => {
+        // Finish in-flight requests, refuse new ones, then close the pool.
+        const idle = setInterval(() => server.closeIdleConnections(), 100).unref();
+        server.close(async () => {
+          clearInterval(idle);
+          await db.destroy().catch(() => undefined);
+          log.info('stopped');
+          resolve();
+        });
+        // A keep-alive connection would hold server.close open until its idle timeout: in-flight responses go out
+        // with Connection: close, and connections are closed as soon as they fall idle.
+        for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+        server.closeIdleConnections();
+      });
+      return closing;
+    };
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    return { port, url: `http://${host}:${port}`, close };
+  } catch (err) {
+    await db.destroy().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** A message about DATABASE_URL with its password taken out (a driver may echo parts of the URL). */
+function scrub(message: string, url: string): string {
+  let password = '';
+  try {
+    password = decodeURIComponent(new URL(url).password);
+  } catch {
+    // not a URL (sqlite:<path>): nothing secret in it
+  }
+  return password.length >= 3 ? message.split(password).join('***') : message;
+}
+
+/**
+ * Open the database and connect once, so that a DATABASE_URL that cannot work is one line naming the setting, not a
+ * stack from the first migration: a StartupError with exit code 78 when retrying cannot help (database missing,
+ * authentication refused, SQLite path that cannot be opened), 1 when the database is unreachable (refused, timed out).
+ */
+async function openChecked(url: string, open: () => Knex): Promise<Knex> {
+  let db: Knex | undefined;
+  try {
+    db = open();
+    await ping(db);
+    return db;
+  } catch (err) {
+    await db?.destroy().catch(() => undefined);
+    const detail = scrub(String((err as Error)?.message ?? err).split('\n')[0]!, url);
+    const unreachable = classifyDbError(err).kind === 'unavailable';
+    throw new StartupError(`${unreachable ? 'database unavailable' : 'configuration error'}: DATABASE_URL ${maskDatabaseUrl(url)}: ${detail}`, unreachable ? 1 : 78);
+  }
+}
