@@ -26,16 +26,13 @@ export interface Listing {
   compileFilter(filter: FilterNode): { ok: true; value: SqlWhere } | { ok: false; error: string };
 }
 
-/** Sort values of the last row of a page, in ORDER BY order. */
-export type SeekKey = unknown[];
-
 /**
- * Where a walk through a list left off: the sort values of the last row served, under the query and the startIndex
- * that follows it (src/scim/query/page-cursors.ts keeps them per process).
+ * Where a walk through a list left off: the sort values of the last row served (in ORDER BY order), under the query
+ * and the startIndex that follows it (src/scim/query/page-cursors.ts keeps them per process).
  */
 export interface SeekCursors {
-  get(query: string): SeekKey | undefined;
-  set(query: string, key: SeekKey): void;
+  get(query: string): unknown[] | undefined;
+  set(query: string, key: unknown[]): void;
 }
 
 /** A column; a caseExact=false string is compared through its stored fold, `<column>_fold` (store/fold.ts). */
@@ -106,7 +103,7 @@ function applyPage(qb: Knex.QueryBuilder, orderBy: readonly Order[], q: { startI
  * either direction, then the unique key): the rows strictly after it. Any sort a list accepts can be continued this
  * way, NULLs and descending included; a never-NULL key gets the `k >= ? AND (...)` form an index range can serve.
  */
-function seekAfter([first, unique]: readonly [Order, Order], key: SeekKey): SqlWhere {
+function seekAfter([first, unique]: readonly [Order, Order], key: unknown[]): SqlWhere {
   const [gte, gt] = first.desc ? ['<=', '<'] : ['>=', '>'];
   const [k, u] = [first.sql, unique.sql];
   if (!first.nullable) return { sql: `${k} ${gte} ? AND (${k} ${gt} ? OR ${u} ${gt} ?)`, bindings: [key[0], key[0], key[1]] };
