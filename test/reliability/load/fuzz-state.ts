@@ -51,10 +51,9 @@ export class Ledger {
 /**
  * Differences between an accepted answer and the stored state, where both show an attribute (an answer projected by
  * `attributes`/`excludedAttributes` shows fewer). A user's `groups` is computed from memberships (RFC 7643 §4.1.2)
- * and moves without a user version; group members are compared by value, leaving out users an accepted DELETE
- * removed (a deletion takes a user out of its groups, RFC 7644 §3.6).
+ * and moves without a user version; group members are compared by value (a member's `display` follows the user).
  */
-function differences(answer: any, now: any, type: 'User' | 'Group', projected: boolean, deleted: Set<string>): string[] {
+function differences(answer: any, now: any, type: 'User' | 'Group', projected: boolean): string[] {
   const out: string[] = [];
   const skip = new Set(type === 'User' ? ['groups'] : ['members']);
   const keys = new Set([...Object.keys(answer), ...(projected ? [] : Object.keys(now))]);
@@ -64,7 +63,7 @@ function differences(answer: any, now: any, type: 'User' | 'Group', projected: b
     if (!isDeepStrictEqual(answer[k], now[k])) out.push(`${k}: answered ${JSON.stringify(answer[k])?.slice(0, 200)}, now ${JSON.stringify(now[k])?.slice(0, 200)}`);
   }
   if (type === 'Group' && Array.isArray(answer.members) && (!projected || 'members' in answer)) {
-    const values = (ms: any[] | undefined) => new Set((ms ?? []).map((m) => String(m.value)).filter((v) => !deleted.has(v)));
+    const values = (ms: any[] | undefined) => new Set((ms ?? []).map((m) => String(m.value)));
     const [a, b] = [values(answer.members), values(now.members)];
     if (a.size !== b.size || [...a].some((v) => !b.has(v))) out.push(`members: answered ${[...a].sort().join(',')}, now ${[...b].sort().join(',')}`);
   }
@@ -103,7 +102,7 @@ export async function stateProblems(api: Api, ledger: Ledger, seeds: Seeds): Pro
     if (now === undefined || now < max) problems.push(`${type} ${id}: at ${r.body.meta?.version} after an accepted write answered W/"${max}"`);
     for (const e of known) {
       if (e.version !== now || !e.body) continue;
-      for (const d of differences(e.body, r.body, type, e.projected, ledger.deleted)) problems.push(`${type} ${id} at W/"${now}", ${e.method} answer vs GET: ${d}`);
+      for (const d of differences(e.body, r.body, type, e.projected)) problems.push(`${type} ${id} at W/"${now}", ${e.method} answer vs GET: ${d}`);
     }
   }
   const users = await listAll(api, 'Users');
