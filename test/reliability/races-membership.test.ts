@@ -47,7 +47,7 @@ async function violations(k: Knex, userId: string, opts: { autoAdd: boolean }): 
   return out;
 }
 
-describe('membership races [pg]', { skip: !process.env.TEST_DATABASE_URL, timeout: 180_000 }, () => {
+describe('membership races [pg]', { skip: !process.env.TEST_DATABASE_URL, timeout: 480_000 }, () => {
   let db: TestDatabase;
   let servers: TestServer[] = [];
   let k: Knex;
