@@ -53,7 +53,7 @@ export function errorHandler(log: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const mount = mountOf(res);
     // A SCIM handler's failure kept on the response wins over what SCIMMY made of it (scim/shared/errors.ts).
-    const e = toAppError(res.locals.failure ?? err, mount);
+    const e = toAppError(err, mount);
     if (e.internal) log.error(mount === 'admin' ? 'admin api error' : 'unhandled error', { requestId: req.id, error: String((e.cause as any)?.stack ?? e.cause) });
     if (res.headersSent) return; // SCIMMY answered already and forwarded a 5xx only for logging
     renderError(res, e);

@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import { classifyDbError } from '../../store/db.js';
 import { scimError } from '../shared/errors.js';
 
-/** A retryable conflict: the row moved between our read and our conditional write. */
+/** A retryable conflict: the row moved between our read and our conditional write. A retry signal, never rendered. */
 export class Conflict extends Error {}
 
 /**

@@ -25,7 +25,7 @@ type Json = Record<string, any>;
 /** A user in its SCIM form, and the version that form is of (its ETag, RFC 7644 §3.14). */
 export interface Versioned { scim: Json; version: number }
 
-/** A PATCH's operations were applied to a version that is no longer current: re-read and re-apply, or 412. */
+/** A PATCH's operations were applied to a version that is no longer current: re-read and re-apply, or 412 (a retry signal, never rendered). */
 export class StaleRead extends Error {}
 
 const audit = (ctx: ScimContext) => ({ actor: actorOf(ctx.principal), requestId: ctx.requestId });
