@@ -12,6 +12,7 @@ import { countActiveTokens, createToken } from './store/tokens.js';
 import { startSync } from './sync/startup.js';
 import { createApp, type AppState } from './http/app.js';
 import { onClientError } from './http/errors.js';
+import { startConnector, type Connector, type WorkerTuning } from './connector/index.js';
 
 /**
  * Start-up refused: `message` is the one line for the operator, `exitCode` what the process exits with: 78
@@ -32,11 +33,15 @@ export interface RunningServer {
    * pool. Resolves when everything is closed; calling it again returns the same promise.
    */
   close(signal?: string): Promise<void>;
+  /** The Mattermost connector, when MATTERMOST_URL is set. */
+  connector: Connector | undefined;
 }
 
 export interface ServerOptions {
   /** Where the first-start token is shown, once (stdout by default). */
   print?: (text: string) => void;
+  /** Delivery worker tuning (tests: fast polls and backoff). */
+  connectorTuning?: WorkerTuning;
 }
 
 export async function startServer(config: Config, log: Logger, opts: ServerOptions = {}): Promise<RunningServer> {
@@ -47,6 +52,7 @@ export async function startServer(config: Config, log: Logger, opts: ServerOptio
   const onWarning = (message: string) => {
     if (started) log.warn('database warning', { detail: scrub(message.split('\n')[0]!, config.databaseUrl) });
   };
+  let stopConnector: (() => Promise<void>) | undefined;
   const db = await openChecked(config.databaseUrl, () => openDb({ url: config.databaseUrl, poolMax: config.dbPoolMax, sqliteSynchronous: config.sqliteSynchronous, onWarning }));
   try {
     await migrate(db);
@@ -62,8 +68,13 @@ export async function startServer(config: Config, log: Logger, opts: ServerOptio
     const { sync, applyGroupRules } = await startSync(db, config, log).catch((err) => {
       throw err instanceof ConfigError ? new StartupError(`configuration error: ${err.message}`, 78) : err;
     });
+    // The connector queues every change from here on and delivers in the background; a Mattermost outage only
+    // delays deliveries, never a SCIM answer.
+    const connector: Connector | undefined = config.mattermost ? await startConnector(db, config.mattermost, log, opts.connectorTuning) : undefined;
+    stopConnector = connector?.stop;
+    if (config.mattermost) announce(log, 'mattermost connector on', { url: config.mattermost.url, authService: config.mattermost.authService || 'email', delete: config.mattermost.deleteMode });
     const state: AppState = { shuttingDown: false };
-    const app = createApp({ db, config, log, sync, applyGroupRules }, state);
+    const app = createApp({ db, config, log, sync, applyGroupRules, connector }, state);
     const server: Server = app.listen(config.port, config.host);
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;
@@ -81,6 +92,7 @@ export async function startServer(config: Config, log: Logger, opts: ServerOptio
     });
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
+
     if (config.publicUrlDerived) config.publicUrl = config.publicUrl.replace(/:\d+\/scim\/v2$/, `:${port}/scim/v2`);
     announce(log, 'listening', { port, host: config.host, scim: `http://${config.host}:${port}/scim/v2`, publicUrl: config.publicUrl, database: config.databaseUrl.startsWith('sqlite:') ? 'sqlite' : 'postgres' });
 
@@ -94,6 +106,7 @@ export async function startServer(config: Config, log: Logger, opts: ServerOptio
         const idle = setInterval(() => server.closeIdleConnections(), 100).unref();
         server.close(async () => {
           clearInterval(idle);
+          await connector?.stop().catch(() => undefined);
           await db.destroy().catch(() => undefined);
           log.info('stopped');
           resolve();
@@ -106,8 +119,9 @@ export async function startServer(config: Config, log: Logger, opts: ServerOptio
       return closing;
     };
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    return { port, url: `http://${host}:${port}`, close };
+    return { port, url: `http://${host}:${port}`, close, connector };
   } catch (err) {
+    await stopConnector?.().catch(() => undefined);
     await db.destroy().catch(() => undefined);
     throw err;
   }

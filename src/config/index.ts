@@ -39,6 +39,33 @@ export interface Config {
   /** SQLite `synchronous` level: FULL survives power loss; NORMAL only process crashes. */
   sqliteSynchronous: 'FULL' | 'NORMAL';
   dbPoolMax: number;
+  /** The Mattermost connector; undefined when MATTERMOST_URL is unset (the server then behaves as without it). */
+  mattermost: MattermostConfig | undefined;
+}
+
+export const AUTH_SERVICES = ['', 'saml', 'ldap', 'openid', 'office365', 'gitlab', 'google'] as const;
+
+export interface MattermostConfig {
+  /** Base URL of the Mattermost server, without /api/v4. */
+  url: string;
+  /** A personal access token or bot token of a system admin (never logged). */
+  token: string;
+  /** `auth_service` of the accounts created: empty for email accounts, or the SSO people sign in with. */
+  authService: (typeof AUTH_SERVICES)[number];
+  /** Which SCIM attribute becomes `auth_data` (only with an authService). */
+  authData: 'externalId' | 'userName' | 'email';
+  /** What purging a user does in Mattermost: deactivate (keeps messages) or permanent deletion. */
+  deleteMode: 'deactivate' | 'permanent';
+  /** Scheduled reconcile, in ms; 0 = only on demand. */
+  reconcileIntervalMs: number;
+  /** Deliveries in flight at once, per instance. */
+  concurrency: number;
+  /** Requests per second this instance sends at most (0 = no limit of our own; Mattermost's 429s still pace it). */
+  maxRequestsPerSecond: number;
+  /** How long a claimed delivery is ours before another instance may take it over. */
+  leaseMs: number;
+  /** Timeout of one request to Mattermost. */
+  requestTimeoutMs: number;
 }
 
 /** A setting that is missing or invalid: stops start-up (main.ts) or a CLI command; never an HTTP answer, so not an AppError. */
@@ -69,6 +96,49 @@ function token(env: Env, name: string): string | undefined {
   if (raw.length < 16) throw new ConfigError(`${name} must be at least 16 characters`);
   if (!/^[\x21-\x7e]+$/.test(raw)) throw new ConfigError(`${name} must be printable ASCII without spaces`);
   return raw;
+}
+
+function duration(env: Env, name: string, def: string, minMs: number, maxMs: number): number {
+  const raw = (env[name] || def).trim();
+  const m = /^(\d+)(ms|s|m|h)?$/.exec(raw);
+  if (!m) throw new ConfigError(`${name} must be a duration such as 500ms, 30s, 15m or 1h, got "${raw}"`);
+  const ms = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  if (ms !== 0 && (ms < minMs || ms > maxMs)) throw new ConfigError(`${name} must be 0 or between ${minMs} ms and ${maxMs} ms, got "${raw}"`);
+  return ms;
+}
+
+function mattermost(env: Env): MattermostConfig | undefined {
+  const url = env.MATTERMOST_URL?.trim();
+  const tokenValue = env.MATTERMOST_TOKEN?.trim();
+  if (!url) {
+    if (tokenValue) throw new ConfigError('MATTERMOST_TOKEN is set but MATTERMOST_URL is not');
+    return undefined;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(`MATTERMOST_URL must be an http(s) URL, got "${url}"`);
+  }
+  if (!/^https?:$/.test(parsed.protocol) || parsed.username || parsed.password || parsed.search || parsed.hash) {
+    throw new ConfigError(`MATTERMOST_URL must be an http(s) URL without credentials, query or fragment, got "${parsed.protocol}//${parsed.host}${parsed.pathname}"`);
+  }
+  if (!tokenValue) throw new ConfigError('MATTERMOST_URL is set but MATTERMOST_TOKEN is not (a system admin personal access token or bot token)');
+  if (!/^[A-Za-z0-9]{16,128}$/.test(tokenValue)) throw new ConfigError('MATTERMOST_TOKEN must be a Mattermost token (letters and digits)');
+  const authService = oneOf(env, 'MATTERMOST_AUTH_SERVICE', '', AUTH_SERVICES);
+  const authData = oneOf(env, 'MATTERMOST_AUTH_DATA', 'externalid', ['externalid', 'username', 'email'] as const);
+  return {
+    url: `${parsed.origin}${parsed.pathname.replace(/\/+$/, '').replace(/\/api\/v4$/, '')}`,
+    token: tokenValue,
+    authService,
+    authData: ({ externalid: 'externalId', username: 'userName', email: 'email' } as const)[authData],
+    deleteMode: oneOf(env, 'MATTERMOST_DELETE', 'deactivate', ['deactivate', 'permanent'] as const),
+    reconcileIntervalMs: duration(env, 'MATTERMOST_RECONCILE_INTERVAL', '0', 60_000, 7 * 24 * 3_600_000),
+    concurrency: int(env, 'MATTERMOST_CONCURRENCY', 4, 1, 64),
+    maxRequestsPerSecond: int(env, 'MATTERMOST_MAX_RPS', 0, 0, 100000),
+    leaseMs: duration(env, 'MATTERMOST_LEASE', '30s', 1000, 3_600_000) || 30_000,
+    requestTimeoutMs: duration(env, 'MATTERMOST_REQUEST_TIMEOUT', '15s', 500, 600_000) || 15_000,
+  };
 }
 
 /**
@@ -124,6 +194,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitBurst: int(env, 'RATE_LIMIT_BURST', 5000, 1, 10000000),
     sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', 'FULL', ['FULL', 'NORMAL'] as const),
     dbPoolMax: int(env, 'DB_POOL_MAX', 10, 1, 200),
+    mattermost: mattermost(env),
   };
 }
 

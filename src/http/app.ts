@@ -18,11 +18,12 @@ import { createAuthenticator, FailureGuard } from './auth.js';
 import { scimRouter, SCIM_MOUNT } from './scim.js';
 import { adminRouter } from '../admin/router.js';
 import { createMetrics, metricsAccess } from './metrics.js';
+import type { Connector } from '../connector/index.js';
 
 /** Where the admin API is mounted; its errors are admin JSON, everything else's SCIM. */
 export const ADMIN_MOUNT = '/admin/v1';
 
-export interface AppDeps { db: Knex; config: Config; log: Logger; sync: SyncEngine; applyGroupRules: ApplyGroupRules }
+export interface AppDeps { db: Knex; config: Config; log: Logger; sync: SyncEngine; applyGroupRules: ApplyGroupRules; connector?: Connector | undefined }
 
 export interface AppState { shuttingDown: boolean }
 
