@@ -14,6 +14,7 @@ import { Writable } from 'node:stream';
 import { ConfigError, loadConfig, type Config } from '../../src/config/index.ts';
 import { createStreamLogger } from '../../src/log.ts';
 import { startServer as startApp, StartupError, type RunningServer } from '../../src/server.ts';
+import type { WorkerTuning } from '../../src/connector/index.ts';
 
 export type Store = 'sqlite' | 'pg';
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -63,6 +64,8 @@ export interface TestServer {
   dbUrl: string;
   /** Everything the server logged (JSON lines) and printed so far. */
   output: () => string;
+  /** The running server (in-process only): its connector, for tests that watch deliveries. */
+  running?: RunningServer;
   /** Graceful stop (a child also takes another signal); resolves with the exit code (0 in-process). */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -70,7 +73,11 @@ export interface TestServer {
 /** A server in a child process, for tests whose subject is the process: kill -9, signals, its memory, its exit. */
 export interface SpawnedServer extends TestServer { proc: ChildProcess }
 
-export interface StartOptions { env?: Record<string, string> }
+export interface StartOptions {
+  env?: Record<string, string>;
+  /** Delivery worker tuning for connector tests (fast polls and backoff). */
+  connectorTuning?: WorkerTuning;
+}
 
 function serverEnv(dbUrl: string, opts: StartOptions) {
   const token = `scim_test_${randomBytes(16).toString('hex')}`;
@@ -114,7 +121,7 @@ export async function startServer(store: Store, db: TestDatabase | string, opts:
   const log = createStreamLogger(config.logLevel, new Writable({ write(chunk, _enc, cb) { out.add(chunk); cb(); } }));
   let running: RunningServer;
   try {
-    running = await startApp(config, log, { print: out.add });
+    running = await startApp(config, log, { print: out.add, ...(opts.connectorTuning ? { connectorTuning: opts.connectorTuning } : {}) });
   } catch (err) {
     if (err instanceof StartupError) throw refused(err.exitCode, err.message);
     throw err;
@@ -123,6 +130,7 @@ export async function startServer(store: Store, db: TestDatabase | string, opts:
   return {
     store, url, base: `${url}/scim/v2`, token, adminToken, dbUrl,
     output: out.text,
+    running,
     stop: async () => { await running.close(); return 0; },
   };
 }
