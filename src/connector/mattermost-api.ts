@@ -6,7 +6,11 @@
  * Error body and ids: Mattermost API reference, "Introduction" (`{id, message, detailed_error, request_id,
  * status_code}`); rate-limit headers: server/channels/app/ratelimit.go (X-RateLimit-Reset is seconds until reset).
  */
-import { Client4 } from '@mattermost/client';
+// The package is CommonJS whose named exports Node's ESM loader cannot see: take Client4 off the default export.
+import mattermostClient from '@mattermost/client';
+import type { Client4 as Client4Type } from '@mattermost/client';
+
+const { Client4 } = mattermostClient as unknown as { Client4: typeof Client4Type };
 import type { MattermostConfig } from '../config/index.js';
 
 export interface MmAnswer<T> { status: number; data: T; errorId: string | null; message: string | null; version: string | null }

@@ -227,12 +227,12 @@ export async function outboxStats(db: Knex, consumer: Consumer, now = Date.now()
  */
 export async function enqueueWorkspace(db: Knex, consumer: Consumer, operation: string, now = Date.now()): Promise<void> {
   const cols = 'consumer, entity_key, operation, request_id, created_at, available_at, state, attempts';
-  const vals = `?, ?, NULL, ?, ?, 'pending', 0`;
+  const vals = (key: string) => `?, ${key}, ?, NULL, ?, ?, 'pending', 0`;
   await db.transaction(async (tx) => {
     for (const [kind, from] of [['team', 'teams'], ['channel', 'channels'], ['user', 'users']] as const) {
-      await tx.raw(`INSERT INTO outbox (${cols}) SELECT ${vals.replace('?, ?', `?, '${kind}:' || id`)} FROM ${from} ORDER BY id`, [consumer, operation, now, now]);
+      await tx.raw(`INSERT INTO outbox (${cols}) SELECT ${vals(`'${kind}:' || id`)} FROM ${from} ORDER BY id`, [consumer, operation, now, now]);
     }
-    await tx.raw(`INSERT INTO outbox (${cols}) SELECT ${vals.replace('?, ?', `?, 'team_member:' || team_id || ':' || user_id`)} FROM team_members WHERE removed_at IS NULL ORDER BY team_id, user_id`, [consumer, operation, now, now]);
-    await tx.raw(`INSERT INTO outbox (${cols}) SELECT ${vals.replace('?, ?', `?, 'channel_member:' || channel_id || ':' || user_id`)} FROM channel_members WHERE removed_at IS NULL ORDER BY channel_id, user_id`, [consumer, operation, now, now]);
+    await tx.raw(`INSERT INTO outbox (${cols}) SELECT ${vals(`'team_member:' || team_id || ':' || user_id`)} FROM team_members WHERE removed_at IS NULL ORDER BY team_id, user_id`, [consumer, operation, now, now]);
+    await tx.raw(`INSERT INTO outbox (${cols}) SELECT ${vals(`'channel_member:' || channel_id || ':' || user_id`)} FROM channel_members WHERE removed_at IS NULL ORDER BY channel_id, user_id`, [consumer, operation, now, now]);
   });
 }
