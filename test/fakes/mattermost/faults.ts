@@ -3,7 +3,8 @@
 
 /**
  * GCRA as in github.com/throttled/throttled (GCRARateLimiter.RateLimit), which Mattermost's RateLimitSettings use
- * (server/channels/app/ratelimit.go): emission interval T = 1 s / perSec, tolerance = T * burst, limit = burst + 1.
+ * (server/channels/app/ratelimit.go): emission interval T = 1 s / perSec, delay variation tolerance T * (burst + 1)
+ * and limit burst + 1 (NewGCRARateLimiter), so burst + 1 requests pass at once.
  */
 export class Gcra {
   private tat = 0;
@@ -11,7 +12,7 @@ export class Gcra {
 
   take(now: number): { limited: boolean; limit: number; remaining: number; resetAfterMs: number; retryAfterMs: number } {
     const interval = 1000 / this.perSec;
-    const tolerance = interval * this.burst;
+    const tolerance = interval * (this.burst + 1);
     const tat = Math.max(this.tat, now);
     const newTat = tat + interval;
     const allowAt = newTat - tolerance;
