@@ -85,8 +85,9 @@ export async function convergeChannelMember(ctx: ConnectorCtx, channelId: string
     else effect.changes.push('joined channel');
   } else {
     let a = await ctx.api.call<ChannelMembership>('POST', routes.getChannelMembersRoute(mmChannel), { user_id: mmUser });
-    if (a.status === 403 || a.status === 400) {
-      // Not (yet) in the channel's team there: its team membership is another entity, maybe still queued; bring it in
+    if (a.status === 400 || a.status === 403 || a.status === 404) {
+      // Not (yet) in the channel's team there (app.team.get_member.missing.app_error, 404, from AddChannelMember's
+      // team-member lookup): the team membership is another entity, maybe still queued or in flight; bring it in
       // line first, then try once more.
       const team = await convergeTeamMember(ctx, channel!.team_id, userId);
       effect.changes.push(...team.changes);

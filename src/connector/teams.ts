@@ -5,6 +5,8 @@
  * server/channels/app/team.go CreateDefaultChannels), which ours of the same names are then bound to by name.
  * `group_constrained` is not sent: in Mattermost it admits only members of Mattermost groups (LDAP group sync, an
  * Enterprise feature), which this server does not create; the constraint is enforced here, where the groups are.
+ * An open team is sent with `allow_open_invite: true`: Mattermost derives `type` from it (model/team.go
+ * syncTypeAndAllowOpenInvite), so `type: "O"` alone comes back invite-only.
  * Rules: Mattermost API reference (create-team, get-team-by-name, patch-team, update-team-privacy, soft-delete-team,
  * restore-team; create-channel, get-channel-by-name, patch-channel, update-channel-privacy, delete-channel,
  * restore-channel).
@@ -26,7 +28,7 @@ export async function convergeTeam(ctx: ConnectorCtx, teamId: string): Promise<E
     () => routes.getTeamNameRoute(row.name),
     row.archived_at != null,
     async () => {
-      const a = await ctx.api.call<Team>('POST', routes.getTeamsRoute(), { name: row.name, display_name: row.display_name, type: row.type });
+      const a = await ctx.api.call<Team>('POST', routes.getTeamsRoute(), { name: row.name, display_name: row.display_name, type: row.type, allow_open_invite: row.type === 'O' });
       if (a.status === 201) return a.data;
       // The name exists already (an earlier attempt whose answer was lost, or made by hand meanwhile).
       const again = await ctx.api.call<Team>('GET', routes.getTeamNameRoute(row.name));
