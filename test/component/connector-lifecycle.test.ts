@@ -39,7 +39,7 @@ for (const store of stores()) {
       await settle();
       const a = await mmUser(alice);
       assert.equal(a.first_name, 'Alice');
-      assert.equal(a.email_verified, true);
+      assert.equal((a as { email_verified?: boolean }).email_verified, true);
       assert.equal(a.auth_service, '');
       const audit = await ws.audit(`resourceType=User&resourceId=${alice}`);
       assert.ok(audit.some((r) => r.operation === 'connector_deliver' && r.after.changes.some((c: string) => c.startsWith('created as'))), 'the delivery is audited');
