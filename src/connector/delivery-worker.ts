@@ -82,6 +82,7 @@ export class DeliveryWorker {
     if (!this.running) return;
     this.running = false;
     this.wake?.();
+    this.ctx.api.close();
     await this.loop;
     await Promise.allSettled(this.inFlight);
     await releaseLeases(this.ctx.db, this.owner).catch(() => undefined);

@@ -6,7 +6,8 @@ import type { Knex } from 'knex';
 import type { MattermostConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { onAuditCommitted } from '../store/audit.js';
-import { enableOutbox } from '../store/outbox.js';
+import { enableOutbox, outboxStats } from '../store/outbox.js';
+import { countUnboundUsers } from '../store/mattermost-bindings.js';
 import type { ConnectorCtx } from './context.js';
 import { DeliveryWorker, type WorkerOptions } from './delivery-worker.js';
 import { MattermostApi, type MattermostApiOptions } from './mattermost-api.js';
@@ -42,6 +43,11 @@ export async function startConnector(db: Knex, cfg: MattermostConfig, log: Logge
     onResult: (r, k, lag) => { for (const f of events.result) f(r, k, lag); },
   });
   const unsubscribe = onAuditCommitted(db, () => worker.nudge());
+  // Switched on over a store that already has people: changes made before were never queued, so say how to send them.
+  const [unbound, queued] = await Promise.all([countUnboundUsers(db), outboxStats(db, 'mattermost')]);
+  if (unbound > 0 && queued.pending === 0) {
+    log.warn('people here are not in Mattermost yet', { unbound, hint: 'run `npm run -s cli -- connector adopt --dry-run`, then `connector adopt`, to bind existing accounts and send the rest' });
+  }
   await worker.start();
   let timer: NodeJS.Timeout | undefined;
   let reconciling: Promise<unknown> | null = null;

@@ -42,10 +42,16 @@ export class MattermostApi {
   readonly client = new Client4();
   private pausedUntil = 0;
   private nextSlot = 0;
+  private closed = false;
 
   constructor(private readonly o: MattermostApiOptions) {
     this.client.setUrl(o.url);
     this.client.setToken(o.token);
+  }
+
+  /** Stop waiting: requests that are pacing (a long Retry-After) fail as transient, so a shutdown is not held up. */
+  close(): void {
+    this.closed = true;
   }
 
   /** When the rate limiter told us to wait until (epoch ms), or 0. */
@@ -122,9 +128,10 @@ export class MattermostApi {
   /** Wait out a rate-limit pause, then keep our own rate (MATTERMOST_MAX_RPS) if one is set. */
   private async pace(): Promise<void> {
     for (;;) {
+      if (this.closed) throw new MattermostFailure('transient', 'connector stopping');
       const now = Date.now();
       if (this.pausedUntil > now) {
-        await sleep(this.pausedUntil - now);
+        await sleep(Math.min(this.pausedUntil - now, 250));
         continue;
       }
       if (this.o.maxRequestsPerSecond > 0) {

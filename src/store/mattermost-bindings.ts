@@ -53,3 +53,11 @@ export async function countBindings(db: Knex): Promise<Record<BindingKind, numbe
   for (const r of rows as any[]) by[r.kind as BindingKind] = Number(r.n);
   return by;
 }
+
+/** Live people who have no Mattermost account bound: after everything was delivered, those the connector never saw. */
+export async function countUnboundUsers(db: Knex): Promise<number> {
+  const r = await db('users as u').whereNull('u.deleted_at').where('u.active', true)
+    .whereNotExists((q) => q.select(db.raw('1')).from('mattermost_bindings as b').where('b.kind', 'user').whereRaw('b.local_id = u.id'))
+    .count({ n: '*' }).first();
+  return Number((r as { n: unknown } | undefined)?.n ?? 0);
+}
