@@ -17,7 +17,8 @@ import type { Knex } from 'knex';
 import { MEMBER_OPERATIONS, writeAuditMany, type AuditEntry } from '../store/audit.js';
 import { bumpGroup, groupIdsOfMember, removeMembers } from '../store/groups.js';
 import { userIdPage } from '../store/users.js';
-import { bySyncable, chunk } from '../store/group-sync/sql.js';
+import { bySyncable } from '../store/group-sync/sql.js';
+import { chunk } from '../store/sql.js';
 import {
   channelAdminsToDemote, channelAdminsToPromote, channelLinkCandidates, channelMembersToRemove, channelsOfLeftTeam,
   channelTeamCandidates, defaultChannelCandidates, teamAdminsToDemote, teamAdminsToPromote, teamLinkCandidates,

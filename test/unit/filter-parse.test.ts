@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AttrPath, CompareOp, FilterNode, FilterValue } from '../../src/scim/query/filter-ast.ts';
+import type { AttrPath, CompareOp, FilterNode, FilterValue } from '../../src/store/filter-ast.ts';
 import { countTerms, MAX_FILTER_LENGTH, MAX_FILTER_TERMS, MAX_NESTING_DEPTH, parseAttrPath, parseFilter } from '../../src/scim/query/filter-parse.ts';
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';

@@ -6,7 +6,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import knexFactory, { type Knex } from 'knex';
 import fc from 'fast-check';
-import { formatPath, type FilterNode } from '../../src/scim/query/filter-ast.ts';
+import { formatPath, type FilterNode } from '../../src/store/filter-ast.ts';
 import { MAX_FILTER_LENGTH, MAX_FILTER_TERMS, MAX_NESTING_DEPTH, parseFilter } from '../../src/scim/query/filter-parse.ts';
 import {
   attributeMap,

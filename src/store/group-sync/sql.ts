@@ -5,7 +5,6 @@
 import { chunk, marks } from '../sql.js';
 
 /** Kept for src/sync/engine.ts, which imports it from here; the helper itself lives in src/store/sql.ts. */
-export { chunk };
 
 /** A WHERE fragment with its bindings, so rule statements can be composed without string soup at call sites. */
 export interface Cond { sql: string; bindings: unknown[] }
