@@ -14,7 +14,7 @@ import { bind, getBinding, getBindingByMmId, setBoundName, unbind } from '../sto
 import { enqueueKeys } from '../store/outbox.js';
 import { userMemberships } from '../store/workspace.js';
 import { withSuffix } from '../scim/shared/username.js';
-import { failureOf, MattermostFailure } from './mattermost-api.js';
+import { failureOf, MattermostFailure, type MmAnswer } from './mattermost-api.js';
 import { Effect, type ConnectorCtx } from './context.js';
 
 /** Mattermost's usernames: `^[a-z0-9.\-_]+$`, 1 to 64 characters (model/user.go IsValidUsername); ours are already
@@ -169,27 +169,59 @@ async function patchAttributes(ctx: ConnectorCtx, effect: Effect, row: UserRow, 
   if (suffixed && mm.username === binding!.mmName) want.username = mm.username;
   const patch: Record<string, string> = {};
   for (const [k, v] of Object.entries(want)) if ((mm as any)[k] !== v && !(k === 'email' && !v)) patch[k] = v;
-  if (Object.keys(patch).length) {
-    const a = await effect.change(`updated ${Object.keys(patch).join(', ')}`, () => ctx.api.call<UserProfile>('PUT', `${ctx.api.client.getUserRoute(mm.id)}/patch`, patch));
-    if (a && a.errorId?.includes('username_exists') && patch.username) {
-      // Our new name is held by someone else there: keep the rest of the patch, with the next free name.
-      const taken = new Set([patch.username]);
-      for (let n = 0; n < USERNAME_TRIES; n++) {
-        const username = withSuffix(want.username, taken);
-        const b = await ctx.api.call<UserProfile>('PUT', `${ctx.api.client.getUserRoute(mm.id)}/patch`, { ...patch, username });
-        if (b.status === 200) {
-          effect.changes.push(`username ${username} (${want.username} is taken in Mattermost)`);
-          await setBoundName(ctx.db, 'user', row.id, username);
-          break;
-        }
-        if (!b.errorId?.includes('username_exists')) ctx.api.expect(b, 'patch user');
-        taken.add(username);
-      }
-    } else if (a) {
-      ctx.api.expect(a, 'patch user');
-      if (patch.username) await setBoundName(ctx.db, 'user', row.id, patch.username);
-    }
+  // What the login provider owns Mattermost refuses to change (app/user.go CheckProviderAttributes, 409): the
+  // username of any SSO user, first and last name of an OAuth user. Not asked, so not refused; SAML's own mapped
+  // fields are found by their 409 below.
+  if (mm.auth_service) delete patch.username;
+  if (OAUTH.has(mm.auth_service)) {
+    delete patch.first_name;
+    delete patch.last_name;
   }
+  if (!Object.keys(patch).length) return patchAuth(ctx, effect, row, mm, hints);
+  const route = `${ctx.api.client.getUserRoute(mm.id)}/patch`;
+  const a = await effect.change(`updated ${Object.keys(patch).join(', ')}`, () => ctx.api.call<UserProfile>('PUT', route, patch));
+  if (a?.errorId === PROVIDER_OWNED) {
+    // Field by field, leaving to the provider what it owns.
+    effect.changes.pop();
+    for (const [k, v] of Object.entries(patch)) {
+      const b = await ctx.api.call<UserProfile>('PUT', route, { [k]: v });
+      if (b.errorId === PROVIDER_OWNED) continue;
+      if (b.status === 200) effect.changes.push(`updated ${k}`);
+      await settlePatch(ctx, effect, row, route, { [k]: v }, b, want.username);
+    }
+  } else if (a) await settlePatch(ctx, effect, row, route, patch, a, want.username);
+  return patchAuth(ctx, effect, row, mm, hints);
+}
+
+const PROVIDER_OWNED = 'api.user.patch_user.login_provider_attribute_set.app_error';
+const OAUTH = new Set(['gitlab', 'google', 'office365', 'openid']);
+
+/** The answer to a patch: done, or our new username is someone else's there (the next free one, rest kept). */
+async function settlePatch(ctx: ConnectorCtx, effect: Effect, row: UserRow, route: string, patch: Record<string, string>, a: MmAnswer<UserProfile>, base: string): Promise<void> {
+  if (a.status === 200) {
+    if (patch.username) await setBoundName(ctx.db, 'user', row.id, patch.username);
+    return;
+  }
+  if (!(a.errorId?.includes('username_exists') && patch.username)) {
+    ctx.api.expect(a, 'patch user');
+    return;
+  }
+  const taken = new Set([patch.username]);
+  for (let n = 0; n < USERNAME_TRIES; n++) {
+    const username = withSuffix(base, taken);
+    const b = await ctx.api.call<UserProfile>('PUT', route, { ...patch, username });
+    if (b.status === 200) {
+      effect.changes.push(`username ${username} (${base} is taken in Mattermost)`);
+      await setBoundName(ctx.db, 'user', row.id, username);
+      return;
+    }
+    if (!b.errorId?.includes('username_exists')) ctx.api.expect(b, 'patch user');
+    taken.add(username);
+  }
+  throw new MattermostFailure('permanent', `no free username after ${USERNAME_TRIES} tries from ${base}`);
+}
+
+async function patchAuth(ctx: ConnectorCtx, effect: Effect, row: UserRow, mm: UserProfile, hints: readonly string[]): Promise<void> {
   // auth_data is never returned (Sanitize blanks it), so it is sent when the service differs or the attribute it comes
   // from changed (a rebind): PUT /users/{id}/auth, which an admin token may call (IsSystemAdmin check).
   const auth = ctx.cfg.authService ? authDataOf(ctx, row) : null;

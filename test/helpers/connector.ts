@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import type { Knex } from 'knex';
-import { startFakeMattermost, type FakeMattermost } from '../fakes/mattermost/index.ts';
+import { startFakeMattermost, type FakeMattermost, type FakeOptions } from '../fakes/mattermost/index.ts';
 import { connect, createDatabase, startServer, type Store, type TestDatabase, type TestServer } from './server.ts';
 
 export const FAST = { pollMs: 20, baseBackoffMs: 40, maxBackoffMs: 400 };
@@ -17,8 +17,8 @@ export function mattermostEnv(mm: FakeMattermost, extra: Record<string, string> 
   return { MATTERMOST_URL: mm.url, MATTERMOST_TOKEN: mm.adminToken, MATTERMOST_REQUEST_TIMEOUT: '2s', MATTERMOST_LEASE: '3s', ...extra };
 }
 
-export async function startRig(store: Store, env: Record<string, string> = {}): Promise<ConnectorRig> {
-  const mm = await startFakeMattermost({ enableApiUserDeletion: true });
+export async function startRig(store: Store, env: Record<string, string> = {}, fake: FakeOptions = {}): Promise<ConnectorRig> {
+  const mm = await startFakeMattermost({ enableApiUserDeletion: true, ...fake });
   const db = await createDatabase(store);
   const server = await startServer(store, db, { env: mattermostEnv(mm, env), connectorTuning: FAST });
   const sql = connect(db.url);

@@ -41,6 +41,8 @@ export interface FakeOptions {
   port?: number;
   version?: string;
   enableApiUserDeletion?: boolean;
+  /** SamlSettings attribute mappings (FirstNameAttribute, ...): the UserPatch fields SAML owns for SAML users. */
+  samlOwnedAttributes?: string[];
   /** TeamSettings.ExperimentalDefaultChannels: replaces off-topic; town-square is always first (app/channel.go DefaultChannelNames). */
   defaultChannels?: string[];
 }
@@ -55,7 +57,7 @@ export async function startFakeMattermost(opts: FakeOptions = {}): Promise<FakeM
   const model = new Model(state, defaultChannelNames);
   const faults = new Faults();
   const requests: FakeMattermost['requests'] = [];
-  const options = { enableApiUserDeletion: opts.enableApiUserDeletion === true, enableApiTeamDeletion: false, version };
+  const options = { enableApiUserDeletion: opts.enableApiUserDeletion === true, enableApiTeamDeletion: false, version, samlOwnedAttributes: opts.samlOwnedAttributes ?? [] };
   const adminToken = newId();
   const userToken = newId();
 

@@ -20,7 +20,7 @@ export interface Ctx {
   me: UserProfile;
   isAdmin: boolean;
   model: Model;
-  options: { enableApiUserDeletion: boolean; enableApiTeamDeletion: boolean; version: string };
+  options: { enableApiUserDeletion: boolean; enableApiTeamDeletion: boolean; version: string; samlOwnedAttributes: string[] };
   /** The JSON body; a body that does not parse is refused as the named parameter. */
   json(param: string): unknown;
   /** The body as Go's StringInterfaceFromJSON reads it: anything but a JSON object becomes {}. */

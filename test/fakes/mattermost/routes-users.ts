@@ -130,6 +130,15 @@ export function userRoutes(): Route[] {
         if (!canEdit(c, u.id)) throw permissionError('edit_other_users');
         if (isSystemAdmin(u) && !c.isAdmin) throw permissionError('manage_system');
         const p = patch as Body;
+        // app/user.go CheckProviderAttributes (called by api4/user.go patchUser): a login provider owns the
+        // username of its users, an OAuth provider (gitlab, google, office365, openid) their first and last name,
+        // SAML the fields its attribute settings map; changing one is 409.
+        const changes = (f: 'username' | 'first_name' | 'last_name' | 'nickname' | 'position' | 'email') => typeof p[f] === 'string' && p[f] !== u[f];
+        const oauth = ['gitlab', 'google', 'office365', 'openid'].includes(u.auth_service);
+        const owned = (u.auth_service !== '' && changes('username') ? 'username' : '')
+          || (oauth && (changes('first_name') || changes('last_name')) ? 'full name' : '')
+          || (u.auth_service === 'saml' ? (c.options.samlOwnedAttributes.find((f) => changes(f as 'email')) ?? '') : '');
+        if (owned) throw new AppError('api.user.patch_user.login_provider_attribute_set.app_error', 409, `field=${owned}`);
         // model/user.go UserPatch / User.Patch: only these fields; props and notify_props are replaced whole.
         const next = { ...u };
         for (const f of ['username', 'nickname', 'first_name', 'last_name', 'position', 'email', 'locale', 'remote_id'] as const) {
