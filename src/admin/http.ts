@@ -13,8 +13,13 @@ import type { Principal } from '../scim/use-cases/context.js';
 import type { SyncEngine } from '../sync/engine.js';
 import { badRequest } from '../workspace/errors.js';
 import type { WorkspaceCtx } from '../workspace/context.js';
+import type { Connector } from '../connector/index.js';
 
-export interface AdminDeps { db: Knex; sync: SyncEngine; log: Logger; auth: Authenticator }
+export interface AdminDeps {
+  db: Knex; sync: SyncEngine; log: Logger; auth: Authenticator;
+  /** The Mattermost connector, when MATTERMOST_URL is set (admin/connector.ts answers 409 without it). */
+  connector?: Connector | undefined;
+}
 
 type Obj = Record<string, unknown>;
 

@@ -1,6 +1,6 @@
 /**
  * The admin API, mounted at /admin/v1: runs the workspace side (teams, channels, group links, manual memberships,
- * reconcile, audit). Every request needs an admin-scope token (a SCIM token gets 403), every change runs in one
+ * reconcile, audit) and the Mattermost connector's operations. Every request needs an admin-scope token (a SCIM token gets 403), every change runs in one
  * transaction with its audit rows (actor `admin:<token name>`), and every answer is JSON (errors too: the app's error
  * handler renders them in the admin format for this mount, http/errors.ts).
  */
@@ -13,6 +13,7 @@ import { linksRouter } from './links.js';
 import { membersRouter } from './members.js';
 import { reconcileRouter } from './reconcile.js';
 import { auditRouter } from './audit.js';
+import { connectorRouter } from './connector.js';
 
 export interface AdminRouterDeps extends AdminDeps { config: { bodyLimit: number } }
 
@@ -28,6 +29,7 @@ export function adminRouter(deps: AdminRouterDeps): Router {
   router.use(membersRouter(deps));
   router.use(reconcileRouter(deps));
   router.use(auditRouter(deps));
+  router.use(connectorRouter(deps));
   router.use((req, _res, next) => {
     const allow = allowedMethods(router, req.path);
     if (allow.length === 0) return next(AppError.workspace(404, 'not_found', `no such admin endpoint: ${req.method} ${req.path.slice(0, 200)}`));
