@@ -5,8 +5,9 @@
  */
 import { userInfo } from 'node:os';
 import type { Knex } from 'knex';
-import { ConfigError, loadConfig, loadDotEnv } from '../config/index.js';
+import { ConfigError, loadConfig, loadDotEnv, type Config } from '../config/index.js';
 import { migrate, openDb } from '../store/db.js';
+import { enableOutbox } from '../store/outbox.js';
 
 /** A failure the operator caused or can fix: printed as one line on stderr, exit code 1, no stack trace. */
 export class CliError extends Error {}
@@ -22,8 +23,12 @@ export function actor(): string {
   return `cli:${name}`.slice(0, 140);
 }
 
-/** Open the database DATABASE_URL names (as the server does, `.env` included), migrate it, run `fn`, close it. */
-export async function withDb<T>(fn: (db: Knex) => Promise<T>): Promise<T> {
+/**
+ * Open the database DATABASE_URL names (as the server does, `.env` included), migrate it, run `fn` with it and the
+ * settings, close it. With MATTERMOST_URL set, changes made here are queued for the connector as the server's are
+ * (a purge, a team created from the command line), and the server's worker delivers them.
+ */
+export async function withDb<T>(fn: (db: Knex, config: Config) => Promise<T>): Promise<T> {
   loadDotEnv();
   let config;
   try {
@@ -35,7 +40,8 @@ export async function withDb<T>(fn: (db: Knex) => Promise<T>): Promise<T> {
   const db = openDb({ url: config.databaseUrl, poolMax: 2, sqliteSynchronous: config.sqliteSynchronous });
   try {
     await migrate(db);
-    return await fn(db);
+    if (config.mattermost) enableOutbox(db, ['mattermost']);
+    return await fn(db, config);
   } finally {
     await db.destroy().catch(() => undefined);
   }

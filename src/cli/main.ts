@@ -8,12 +8,13 @@ import { CliError } from './context.js';
 import { register as registerTokens } from './tokens.js';
 import { register as registerUsers } from './users.js';
 import { register as registerWorkspace } from './workspace.js';
+import { register as registerConnector } from './connector.js';
 
-const groups: ((program: Command) => void)[] = [registerTokens, registerUsers, registerWorkspace];
+const groups: ((program: Command) => void)[] = [registerTokens, registerUsers, registerWorkspace, registerConnector];
 
 const program = new Command()
   .name('cli')
-  .description('SCIM provisioning server: tokens and users')
+  .description('SCIM provisioning server: tokens, users, workspace, Mattermost connector')
   .showHelpAfterError()
   .exitOverride();
 for (const register of groups) register(program);

@@ -6,7 +6,6 @@
  */
 import type { Command } from 'commander';
 import type { Knex } from 'knex';
-import { loadConfig } from '../config/index.js';
 import { listAudit } from '../store/audit.js';
 import { findLiveGroup, findLiveGroupsByName, getChannel, getChannelByName, getLiveGroup, getTeam, getTeamByName, type ChannelRow, type TeamRow } from '../store/workspace.js';
 import { findUserId } from '../store/users.js';
@@ -22,8 +21,8 @@ import { actor, CliError, note, withDb } from './context.js';
 
 /** Open the database, build the use-case context, turn use-case errors into one-line CLI errors. */
 async function withWorkspace<T>(fn: (ctx: WorkspaceCtx) => Promise<T>): Promise<T> {
-  return withDb(async (db) => {
-    const sync = new SyncEngine({ defaultChannels: loadConfig().defaultChannels });
+  return withDb(async (db, config) => {
+    const sync = new SyncEngine({ defaultChannels: config.defaultChannels });
     try {
       return await fn({ db, sync, actor: `admin:${actor()}` });
     } catch (err) {

@@ -34,7 +34,7 @@ export function createApp(deps: AppDeps, state: AppState = { shuttingDown: false
   app.set('trust proxy', deps.config.trustProxyHops || false);
   app.set('query parser', 'simple');
   app.use(requestContext(deps.log));
-  const metrics = createMetrics(deps.db);
+  const metrics = createMetrics(deps.db, deps.connector);
   app.use(metrics.middleware);
   app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
   app.use((req, res, next) => {

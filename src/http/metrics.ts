@@ -1,6 +1,8 @@
 /**
  * Prometheus metrics (prom-client) at GET /metrics: requests by route template and status, request latency, the
- * database pool, provisioning operations by type (counted from committed audit rows), and Node's process metrics.
+ * database pool, provisioning operations by type (counted from committed audit rows), the Mattermost connector (outbox
+ * depth and age read at scrape time, deliveries by result, delivery lag, Mattermost request latency), and Node's
+ * process metrics.
  *
  * Route labels are templates (/scim/v2/Users/:id), never raw paths: ids, garbage from scanners and fuzzers would
  * otherwise make a new time series per request.
@@ -10,6 +12,8 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Knex } from 'knex';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { onAuditCommitted } from '../store/audit.js';
+import { outboxStats, type OutboxStats } from '../store/outbox.js';
+import type { Connector } from '../connector/index.js';
 import { sameSecret } from '../store/tokens.js';
 
 const SCIM_RESOURCES = ['Users', 'Groups', 'ServiceProviderConfig', 'Schemas', 'ResourceTypes', 'Bulk', 'Me'];
@@ -45,7 +49,7 @@ export interface Metrics {
   close(): void;
 }
 
-export function createMetrics(db: Knex): Metrics {
+export function createMetrics(db: Knex, connector?: Connector): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'scim_' });
 
@@ -108,7 +112,69 @@ export function createMetrics(db: Knex): Metrics {
     }
   };
 
-  return { registry, middleware, handler, close: unsubscribe };
+  const unsubscribeConnector = connector ? connectorMetrics(registry, db, connector) : () => undefined;
+
+  return { registry, middleware, handler, close: () => { unsubscribe(); unsubscribeConnector(); } };
+}
+
+/** How long a scrape waits for the outbox counts: a database that hangs must not hang /metrics. */
+const STATS_TIMEOUT_MS = 2000;
+
+/** The connector's series; returns the unsubscribe from its events. */
+function connectorMetrics(registry: Registry, db: Knex, connector: Connector): () => void {
+  // One outbox query per scrape for the three gauges (prom-client collects them concurrently, so the first starts it
+  // and the others share it). A query that fails or times out leaves the gauges at their last values: /metrics still
+  // answers, and the database's own series say why.
+  let inflight: Promise<OutboxStats | null> | null = null;
+  const stats = (): Promise<OutboxStats | null> => {
+    if (inflight) return inflight;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), STATS_TIMEOUT_MS); });
+    inflight = Promise.race([outboxStats(db, 'mattermost').catch(() => null), timeout])
+      .finally(() => { clearTimeout(timer); inflight = null; });
+    return inflight;
+  };
+  new Gauge({
+    name: 'scim_connector_outbox_pending', help: 'Mattermost deliveries waiting (the outbox depth), in flight included', registers: [registry],
+    async collect() { const s = await stats(); if (s) this.set(s.pending); },
+  });
+  new Gauge({
+    name: 'scim_connector_outbox_parked', help: 'Mattermost deliveries parked: failed in a way retrying cannot fix, waiting for an admin', registers: [registry],
+    async collect() { const s = await stats(); if (s) this.set(s.parked); },
+  });
+  new Gauge({
+    name: 'scim_connector_outbox_oldest_pending_seconds', help: 'Age of the oldest waiting Mattermost delivery (0 when none waits)', registers: [registry],
+    async collect() { const s = await stats(); if (s) this.set(s.oldestPendingAt == null ? 0 : Math.max(0, (Date.now() - s.oldestPendingAt) / 1000)); },
+  });
+  const deliveries = new Counter({
+    name: 'scim_connector_deliveries_total', help: 'Mattermost delivery attempts by result (delivered, retry, rate_limited, parked) and entity kind',
+    labelNames: ['result', 'entity'] as const, registers: [registry],
+  });
+  const lag = new Histogram({
+    name: 'scim_connector_delivery_lag_seconds', help: 'From a change committed to Mattermost brought in line with it (successful deliveries)',
+    registers: [registry], buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600],
+  });
+  const requests = new Histogram({
+    name: 'scim_connector_mattermost_request_seconds', help: 'Requests to Mattermost by method and status (0 = no answer: refused, reset, timed out)',
+    labelNames: ['method', 'status'] as const, registers: [registry],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  });
+  const onResult: Connector['events']['result'][number] = (result, entity, lagMs) => {
+    deliveries.inc({ result, entity });
+    // Only a delivery that happened has a lag; a retry's age is what the oldest-pending gauge shows.
+    if (result === 'delivered') lag.observe(lagMs / 1000);
+  };
+  const onRequest: Connector['events']['request'][number] = (method, status, seconds) => {
+    requests.observe({ method, status: String(status) }, seconds);
+  };
+  connector.events.result.push(onResult);
+  connector.events.request.push(onRequest);
+  return () => {
+    for (const [list, f] of [[connector.events.result, onResult], [connector.events.request, onRequest]] as const) {
+      const i = (list as unknown[]).indexOf(f);
+      if (i >= 0) list.splice(i, 1);
+    }
+  };
 }
 
 /**
