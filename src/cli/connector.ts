@@ -38,7 +38,7 @@ async function withConnector<T>(fn: (db: Knex, cfg: MattermostConfig, who: strin
     } catch (err) {
       if (err instanceof AppError) throw new CliError(err.message);
       // An outage met mid-way (adopt, reconcile): Mattermost's words, which name the call and its status.
-      if (err instanceof MattermostFailure) throw new CliError(`Mattermost: ${err.message}`);
+      if (err instanceof MattermostFailure) throw new CliError(/^Mattermost/.test(err.message) ? err.message : `Mattermost: ${err.message}`);
       throw err;
     }
   });

@@ -26,3 +26,69 @@ test('a DATABASE_URL whose password contains @ shows no part of the password in 
   assert.equal(maskDatabaseUrl('postgres://host/db'), 'postgres://host/db');
   assert.equal(maskDatabaseUrl('sqlite:./data/scim.db'), 'sqlite:./data/scim.db');
 });
+
+const MM = { MATTERMOST_URL: 'https://chat.example.com', MATTERMOST_TOKEN: 'abcdefghijklmnopqrstuvwxyz' };
+
+test('without MATTERMOST_URL the connector is off; with it, the defaults hold', () => {
+  assert.equal(loadConfig({}).mattermost, undefined);
+  assert.deepEqual(loadConfig(MM).mattermost, {
+    url: 'https://chat.example.com', token: MM.MATTERMOST_TOKEN, authService: '', authData: 'externalId', deleteMode: 'deactivate',
+    reconcileIntervalMs: 0, concurrency: 4, maxRequestsPerSecond: 0, leaseMs: 30_000, requestTimeoutMs: 15_000,
+  });
+});
+
+test('Mattermost settings: valid values are read as given', () => {
+  const mm = loadConfig({
+    ...MM, MATTERMOST_URL: 'http://10.0.0.5:8065/mm/api/v4/', MATTERMOST_AUTH_SERVICE: 'SAML', MATTERMOST_AUTH_DATA: 'email',
+    MATTERMOST_DELETE: 'permanent', MATTERMOST_RECONCILE_INTERVAL: '1h', MATTERMOST_CONCURRENCY: '64', MATTERMOST_MAX_RPS: '10',
+    MATTERMOST_LEASE: '2m', MATTERMOST_REQUEST_TIMEOUT: '500ms',
+  }).mattermost!;
+  // A trailing /api/v4 and slashes are taken off: Client4 adds /api/v4 itself.
+  assert.equal(mm.url, 'http://10.0.0.5:8065/mm');
+  assert.equal(mm.authService, 'saml');
+  assert.equal(mm.authData, 'email');
+  assert.equal(mm.deleteMode, 'permanent');
+  assert.equal(mm.reconcileIntervalMs, 3_600_000);
+  assert.equal(mm.concurrency, 64);
+  assert.equal(mm.maxRequestsPerSecond, 10);
+  assert.equal(mm.leaseMs, 120_000);
+  assert.equal(mm.requestTimeoutMs, 500);
+  assert.equal(loadConfig({ ...MM, MATTERMOST_AUTH_DATA: 'userName' }).mattermost!.authData, 'userName');
+  assert.equal(loadConfig({ ...MM, MATTERMOST_RECONCILE_INTERVAL: '90' }).mattermost!.reconcileIntervalMs, 90_000, 'a bare number is seconds');
+  assert.equal(loadConfig({ ...MM, MATTERMOST_LEASE: '0' }).mattermost!.leaseMs, 30_000, '0 is the default');
+});
+
+test('each invalid Mattermost setting is a ConfigError naming it, and never shows the token', () => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ MATTERMOST_TOKEN: MM.MATTERMOST_TOKEN }, /^MATTERMOST_TOKEN is set but MATTERMOST_URL is not/],
+    [{ MATTERMOST_URL: MM.MATTERMOST_URL }, /^MATTERMOST_URL is set but MATTERMOST_TOKEN is not/],
+    [{ ...MM, MATTERMOST_URL: 'chat.example.com' }, /^MATTERMOST_URL must be an http\(s\) URL/],
+    [{ ...MM, MATTERMOST_URL: 'ftp://chat.example.com' }, /^MATTERMOST_URL must be an http\(s\) URL without credentials/],
+    [{ ...MM, MATTERMOST_URL: 'https://admin:hunter22@chat.example.com' }, /^MATTERMOST_URL must be an http\(s\) URL without credentials/],
+    [{ ...MM, MATTERMOST_URL: 'https://chat.example.com/?x=1' }, /^MATTERMOST_URL must/],
+    [{ ...MM, MATTERMOST_URL: 'https://chat.example.com/#top' }, /^MATTERMOST_URL must/],
+    [{ ...MM, MATTERMOST_TOKEN: 'short' }, /^MATTERMOST_TOKEN must be a Mattermost token/],
+    [{ ...MM, MATTERMOST_TOKEN: 'abcdefghijklmnop-qrstuvwxyz' }, /^MATTERMOST_TOKEN must be a Mattermost token/],
+    [{ ...MM, MATTERMOST_AUTH_SERVICE: 'kerberos' }, /^MATTERMOST_AUTH_SERVICE must be one of/],
+    [{ ...MM, MATTERMOST_AUTH_DATA: 'id' }, /^MATTERMOST_AUTH_DATA must be one of/],
+    [{ ...MM, MATTERMOST_DELETE: 'purge' }, /^MATTERMOST_DELETE must be one of/],
+    [{ ...MM, MATTERMOST_RECONCILE_INTERVAL: '30s' }, /^MATTERMOST_RECONCILE_INTERVAL must be 0 or between/],
+    [{ ...MM, MATTERMOST_RECONCILE_INTERVAL: '8d' }, /^MATTERMOST_RECONCILE_INTERVAL must be a duration/],
+    [{ ...MM, MATTERMOST_RECONCILE_INTERVAL: '200h' }, /^MATTERMOST_RECONCILE_INTERVAL must be 0 or between/],
+    [{ ...MM, MATTERMOST_CONCURRENCY: '0' }, /^MATTERMOST_CONCURRENCY must be between 1 and 64/],
+    [{ ...MM, MATTERMOST_CONCURRENCY: '65' }, /^MATTERMOST_CONCURRENCY must be between 1 and 64/],
+    [{ ...MM, MATTERMOST_CONCURRENCY: 'four' }, /^MATTERMOST_CONCURRENCY must be an integer/],
+    [{ ...MM, MATTERMOST_MAX_RPS: '-1' }, /^MATTERMOST_MAX_RPS must be between 0 and 100000/],
+    [{ ...MM, MATTERMOST_MAX_RPS: '1.5' }, /^MATTERMOST_MAX_RPS must be an integer/],
+    [{ ...MM, MATTERMOST_LEASE: '500ms' }, /^MATTERMOST_LEASE must be 0 or between 1000 ms/],
+    [{ ...MM, MATTERMOST_LEASE: '2h' }, /^MATTERMOST_LEASE must be 0 or between/],
+    [{ ...MM, MATTERMOST_LEASE: 'soon' }, /^MATTERMOST_LEASE must be a duration/],
+    [{ ...MM, MATTERMOST_REQUEST_TIMEOUT: '100ms' }, /^MATTERMOST_REQUEST_TIMEOUT must be 0 or between 500 ms/],
+    [{ ...MM, MATTERMOST_REQUEST_TIMEOUT: '11m' }, /^MATTERMOST_REQUEST_TIMEOUT must be 0 or between/],
+  ];
+  for (const [env, want] of cases) {
+    const msg = configError(env);
+    assert.match(msg, want, JSON.stringify(env));
+    assert.ok(!msg.includes(MM.MATTERMOST_TOKEN) && !msg.includes('hunter22'), msg);
+  }
+});
