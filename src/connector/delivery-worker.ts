@@ -161,7 +161,8 @@ export class DeliveryWorker {
         return 'rate_limited';
       }
       // Transient: Mattermost down or slow, a 5xx, or something of ours (the database away, a bug): try again later.
-      const message = f ? f.message : `internal error: ${(err as Error)?.message ?? String(err)}`;
+      // Our own failure's text (a database message, a bug) goes to the log only: the row shows admins a pointer.
+      const message = f ? f.message : `internal error while delivering (logged as "mattermost delivery failed" for ${d.entityKey})`;
       if (!f) this.ctx.log.error('mattermost delivery failed', { entity: d.entityKey, error: (err as Error)?.message, stack: (err as Error)?.stack });
       const backoff = Math.min(this.o.maxBackoffMs, this.o.baseBackoffMs * 2 ** Math.min(d.attempts - 1, 20));
       await retryLater(this.ctx.db, d, now + backoff / 2 + Math.random() * (backoff / 2), message);
