@@ -75,15 +75,12 @@ export async function convergeUser(ctx: ConnectorCtx, userId: string, hints: rea
   }
 
   if (!mm) {
-    mm = await findExisting(ctx, row);
-    if (mm) {
-      const other = await getBindingByMmId(ctx.db, 'user', mm.id);
-      if (other && other.localId !== userId) {
-        throw new MattermostFailure('permanent', `the Mattermost account ${mm.username} holding ${row.email} is bound to another user here (${other.localId}); purge that user or change this email`);
-      }
-      effect.changes.push(`bound to existing account ${mm.username}`);
-      if (!ctx.dryRun) await bind(ctx.db, { kind: 'user', localId: userId, mmId: mm.id, how: 'adopted', mmName: mm.username });
-    } else if (!live) {
+    // A live person is created straight away: Mattermost's unique email makes a create of someone it already has
+    // fail with email_exists, and createUser then binds that account (adoption, or a create whose answer was lost),
+    // so the lookup costs a request only when it finds something. A dry run and an inactive person look first.
+    mm = ctx.dryRun || !live ? await findExisting(ctx, row) : null;
+    if (mm) await adoptAccount(ctx, effect, row, mm);
+    else if (!live) {
       // Never in Mattermost and not active here: nothing to create (an account cannot be created deactivated).
       return effect;
     } else {
@@ -106,6 +103,16 @@ export async function convergeUser(ctx: ConnectorCtx, userId: string, hints: rea
     if (a) ctx.api.expect(a, 'deactivate');
   }
   return effect;
+}
+
+/** Bind ours to an account Mattermost already has, unless that account is another person's here. */
+async function adoptAccount(ctx: ConnectorCtx, effect: Effect, row: UserRow, mm: UserProfile): Promise<void> {
+  const other = await getBindingByMmId(ctx.db, 'user', mm.id);
+  if (other && other.localId !== row.id) {
+    throw new MattermostFailure('permanent', `the Mattermost account ${mm.username} holding ${row.email} is bound to another user here (${other.localId}); purge that user or change this email`);
+  }
+  effect.changes.push(`bound to existing account ${mm.username}`);
+  if (!ctx.dryRun) await bind(ctx.db, { kind: 'user', localId: row.id, mmId: mm.id, how: 'adopted', mmName: mm.username });
 }
 
 /** The account this person already has in Mattermost: by email (admins may always look up by email; the address is
@@ -143,11 +150,11 @@ async function createUser(ctx: ConnectorCtx, effect: Effect, row: UserRow): Prom
       return a.data;
     }
     if (a.errorId?.includes('email_exists')) {
-      // Created by an earlier attempt whose answer was lost, or by another instance, or by hand meanwhile: adopt it.
+      // Created by an earlier attempt whose answer was lost, by another instance, by hand, or before we were
+      // switched on: bind it.
       const found = await findExisting(ctx, row);
       if (found) {
-        effect.changes.push(`bound to existing account ${found.username}`);
-        await bind(ctx.db, { kind: 'user', localId: row.id, mmId: found.id, how: 'adopted', mmName: found.username });
+        await adoptAccount(ctx, effect, row, found);
         return found;
       }
     }

@@ -154,6 +154,28 @@ for (const store of stores()) {
       }
     });
 
+    test('a new person with the email of a deleted one is parked with the reason, not bound to the old account', async () => {
+      const rig = await startRig(store);
+      try {
+        const ws = workspace(rig.server);
+        const email = 'reused@example.com';
+        const first = await ws.user({ userName: 'first@example.com', externalId: 'x-first', emails: [{ value: email, primary: true }] });
+        await drained(rig.sql);
+        assert.equal((await ws.scim.del(`/Users/${first}`)).status, 204);
+        const second = await ws.user({ userName: 'second@example.com', externalId: 'x-second', emails: [{ value: email, primary: true }] });
+        await drained(rig.sql);
+        const p = await parked(rig.sql);
+        assert.equal(p.length, 1);
+        assert.equal(p[0]!.entity_key, `user:${second}`);
+        assert.match(p[0]!.last_error, /bound to another user here/);
+        assert.equal([...rig.mm.state.users.values()].filter((u) => u.email === email).length, 1, 'no second account');
+        const audit = await rig.sql('audit_log').where({ operation: 'connector_park', resource_id: second });
+        assert.equal(audit.length, 1, 'the parked failure is audited');
+      } finally {
+        await rig.stop();
+      }
+    });
+
     for (const mode of ['deactivate', 'permanent'] as const) {
       test(`purging a user with MATTERMOST_DELETE=${mode}`, async () => {
         const rig = await startRig(store, { MATTERMOST_DELETE: mode });
