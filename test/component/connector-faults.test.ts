@@ -156,6 +156,33 @@ for (const store of stores()) {
       console.log(`# slow [${store}]: ${w.seen.noAnswer} requests timed out; ${adopted} adopted, ${lateCreates} created, for ${burst.users.length} people`);
     });
 
+    test('a channel add while Mattermost still refuses the person\'s reactivation waits; it is not parked', async () => {
+      const rig = await rigFor(store);
+      const ws = workspace(rig.server);
+      const person = await ws.user();
+      const team = await ws.team(teamName('back'), { groupConstrained: true });
+      const first = await ws.channel(team.id, 'first', { type: 'P' });
+      const group = await ws.group([person]);
+      await ws.linkTeam(group, team.id, { autoAdd: true });
+      await ws.linkChannel(group, first, { autoAdd: true });
+      await ws.setActive(person, false);
+      await settle(rig);
+
+      // Back here, and into a second channel at once; Mattermost answers the reactivation with 500s for a while, so
+      // the channel add meets a deactivated account there (403 app.channel.add_member.deleted_user.app_error). The
+      // person's own delivery is what fixes that, so the add must wait for it, not be parked as if it could never
+      // succeed.
+      rig.mm.faults.failNext(6, 500, /^PUT \/api\/v4\/users\/[a-z0-9]+\/active$/);
+      await ws.setActive(person, true);
+      const second = await ws.channel(team.id, 'second', { type: 'P' });
+      const other = await ws.group([person]);
+      await ws.linkChannel(other, second, { autoAdd: true });
+      await settle(rig);
+      const parkings = await ws.audit(`resourceType=ChannelMember&resourceId=${person}`);
+      assert.deepEqual(parkings.filter((r) => r.operation === 'connector_park').map((r) => r.after.error), [], 'never parked');
+      assert.equal(requestsTo(rig.mm, /^PUT \/api\/v4\/users\/[a-z0-9]+\/active$/).filter((r) => r.status === 500).length, 6, 'the reactivation was refused 6 times first');
+    });
+
     test('permanent failures are parked with their reason, block nobody else, and clear by a later change or an unpark', async () => {
       const rig = await rigFor(store);
       const ws = workspace(rig.server);
