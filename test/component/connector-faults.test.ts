@@ -4,7 +4,7 @@
  * failures no retry can fix. What must hold every time: SCIM answers as usual (the change is queued, not sent inline),
  * everything acknowledged reaches Mattermost once Mattermost is back (at-least-once), retries never make a second
  * account (idempotent effects), and a delivery that cannot succeed is parked with its reason without holding up the
- * rest.
+ * rest. The 429 storm is in connector-rate-limit.test.ts (it is the slow one).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
