@@ -11,7 +11,7 @@ import type { ChannelMembership } from '@mattermost/types/channels';
 import { bool } from '../store/db.js';
 import { getChannel, getMember, getTeam, getUserState } from '../store/workspace.js';
 import { getBinding } from '../store/mattermost-bindings.js';
-import { failureOf } from './mattermost-api.js';
+import { failureOf, MattermostFailure } from './mattermost-api.js';
 import { Effect, type ConnectorCtx } from './context.js';
 import { convergeUser } from './users.js';
 import { convergeChannel, convergeTeam, ensureBound } from './teams.js';
@@ -92,6 +92,12 @@ export async function convergeChannelMember(ctx: ConnectorCtx, channelId: string
       const team = await convergeTeamMember(ctx, channel!.team_id, userId);
       effect.changes.push(...team.changes);
       a = await ctx.api.call<ChannelMembership>('POST', routes.getChannelMembersRoute(mmChannel), { user_id: mmUser });
+    }
+    if (a.errorId === 'app.channel.add_member.deleted_user.app_error') {
+      // The account is deactivated there while the person is active here: their own delivery (reactivation, which
+      // queues their memberships again) is still to come or failing for now. Retrying settles this; parking would not.
+      const f = failureOf(a, 'add channel member');
+      throw new MattermostFailure('transient', f.message, f.status, f.errorId);
     }
     if (a.status !== 201 && a.status !== 200) throw failureOf(a, 'add channel member');
     member = Array.isArray(a.data) ? a.data[0] : a.data;

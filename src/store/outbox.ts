@@ -151,8 +151,8 @@ export async function settleDelivered(tx: Knex | Knex.Transaction, consumer: Con
   await tx('outbox').where({ consumer, entity_key: d.entityKey, state: 'parked' }).where('id', '<', d.id).delete();
 }
 
-/** Not now: the head goes back to pending after `at`, with the reason. `at` is rounded: the worker's jittered backoff
- * is fractional, which SQLite stores as it is and PostgreSQL's bigint column refuses (the row then stayed leased). */
+/** Not now: the head goes back to pending after `at`, with the reason. `at` is rounded up to a whole millisecond:
+ * the column is a bigint on PostgreSQL, which refuses a fraction (the worker's jittered backoff is one). */
 export async function retryLater(db: Knex | Knex.Transaction, d: Delivery, at: number, error: string): Promise<void> {
   await db('outbox').where('id', d.id).update({ available_at: Math.ceil(at), lease_owner: null, lease_until: null, last_error: error.slice(0, 2000) });
 }
