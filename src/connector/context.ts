@@ -11,6 +11,10 @@ export interface ConnectorCtx {
   log: Logger;
   /** A dry run: effects are described in `changes` instead of being sent. */
   dryRun: boolean;
+  /** The delivery worker's context: a dependency (the person or team of a membership, the team of a channel) that
+   * has a change of its own queued waits for that delivery instead of being created here too. A reconcile, which
+   * walks everything itself, converges dependencies inline. */
+  waitForQueued?: boolean;
 }
 
 /** What one convergence did to Mattermost: each change in words, and the Mattermost id of the entity if known. */

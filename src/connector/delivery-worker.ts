@@ -165,7 +165,9 @@ export class DeliveryWorker {
       const message = f ? f.message : `internal error while delivering (logged as "mattermost delivery failed" for ${d.entityKey})`;
       if (!f) this.ctx.log.error('mattermost delivery failed', { entity: d.entityKey, error: (err as Error)?.message, stack: (err as Error)?.stack });
       const backoff = Math.min(this.o.maxBackoffMs, this.o.baseBackoffMs * 2 ** Math.min(d.attempts - 1, 20));
-      await retryLater(this.ctx.db, d, now + backoff / 2 + Math.random() * (backoff / 2), message);
+      // A failure that says when to look again (waiting for a dependency's delivery) is not Mattermost failing.
+      const wait = f?.retryAfterMs ?? backoff / 2 + Math.random() * (backoff / 2);
+      await retryLater(this.ctx.db, d, now + wait, message);
       return 'retry';
     } catch (dbErr) {
       // Could not even record the failure (database away): the lease runs out and the row is claimed again.

@@ -37,7 +37,7 @@ export function connectorCtx(db: Knex, cfg: MattermostConfig, log: Logger, opts:
 export async function startConnector(db: Knex, cfg: MattermostConfig, log: Logger, tuning: WorkerTuning = {}): Promise<Connector> {
   enableOutbox(db, ['mattermost']);
   const events: ConnectorEvents = { request: [], result: [] };
-  const ctx = connectorCtx(db, cfg, log, { observe: (m, s, t) => { for (const f of events.request) f(m, s, t); } });
+  const ctx = { ...connectorCtx(db, cfg, log, { observe: (m, s, t) => { for (const f of events.request) f(m, s, t); } }), waitForQueued: true };
   const worker = new DeliveryWorker(ctx, {
     concurrency: cfg.concurrency, leaseMs: cfg.leaseMs, ...tuning,
     onResult: (r, k, lag) => { for (const f of events.result) f(r, k, lag); },

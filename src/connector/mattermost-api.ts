@@ -120,8 +120,12 @@ export class MattermostApi {
       const wait = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : (Number.isFinite(reset) && reset > 0 ? reset : 1);
       this.pausedUntil = Math.max(this.pausedUntil, now + wait * 1000);
     } else if (remaining === '0' && Number.isFinite(reset) && reset > 0) {
-      // The bucket is empty: the next request would be refused, so wait for it to refill.
-      this.pausedUntil = Math.max(this.pausedUntil, now + Math.min(reset, 3600) * 1000);
+      // The bucket is empty: the next request would be refused. Reset is the time until it is full again (rounded up
+      // to a second), so reset / limit is about the time one request's worth takes to come back: wait that long
+      // rather than for the whole bucket, which would leave most of the rate unused.
+      const limit = Number(headers.get('x-ratelimit-limit'));
+      const oneMs = (Math.min(reset, 3600) * 1000) / (Number.isFinite(limit) && limit > 0 ? limit : 1);
+      this.pausedUntil = Math.max(this.pausedUntil, now + Math.max(50, oneMs));
     }
   }
 

@@ -13,8 +13,10 @@
  */
 import type { Team } from '@mattermost/types/teams';
 import type { Channel } from '@mattermost/types/channels';
-import { getChannel, getTeam } from '../store/workspace.js';
+import { getChannel, getTeam, listChannels } from '../store/workspace.js';
 import { bind, getBinding, getBindingByMmId, unbind, type BindingKind } from '../store/mattermost-bindings.js';
+import { hasPending } from '../store/outbox.js';
+import { bool } from '../store/db.js';
 import { failureOf, MattermostFailure } from './mattermost-api.js';
 import { Effect, type ConnectorCtx } from './context.js';
 
@@ -37,6 +39,13 @@ export async function convergeTeam(ctx: ConnectorCtx, teamId: string): Promise<E
     });
   if (!mm) return effect;
   effect.mmId = mm.id;
+  if (effect.changes.some((c) => c === 'created' || c.startsWith('bound to'))) {
+    // Ours were made with the team and have no queued change of their own; Mattermost made its own with the team
+    // (town-square, off-topic): bind them now, by name, so the team is whole in Mattermost from its first delivery.
+    for (const c of await listChannels(ctx.db, teamId, { limit: 100 })) {
+      if (bool(c.is_default) && !(await getBinding(ctx.db, 'channel', c.id))) effect.changes.push(...(await convergeChannel(ctx, c.id)).changes.map((x) => `${c.name}: ${x}`));
+    }
+  }
   const archived = row.archived_at != null;
   if (archived) {
     if (!mm.delete_at) ctx.api.expect((await effect.change('archived', () => ctx.api.call('DELETE', routes.getTeamRoute(mm.id)))) ?? ok, 'archive team');
@@ -96,8 +105,16 @@ const ok = { status: 200, data: null, errorId: null, message: null, version: nul
 export async function ensureBound(ctx: ConnectorCtx, kind: BindingKind, localId: string, converge: () => Promise<Effect>): Promise<string | null> {
   const b = await getBinding(ctx.db, kind, localId);
   if (b) return b.mmId;
+  if (ctx.waitForQueued && !ctx.dryRun && (await hasPending(ctx.db, 'mattermost', { kind, id: localId }))) {
+    // Its own delivery is queued or in flight: creating it here as well would race that delivery (both creates
+    // reach Mattermost; one loses and adopts). Come back shortly instead.
+    throw new MattermostFailure('transient', `waiting for ${kind} ${localId} to be delivered first`, null, null, DEPENDENCY_WAIT_MS);
+  }
   return (await converge()).mmId;
 }
+
+/** How long a delivery waits for a dependency's own delivery before looking again. */
+const DEPENDENCY_WAIT_MS = 250;
 
 /**
  * The Mattermost object bound to ours (re-found by name if it was deleted there by hand), else the one of the same

@@ -163,6 +163,11 @@ export async function park(db: Knex | Knex.Transaction, d: Delivery, error: stri
   await db('outbox').where('id', d.id).update({ state: 'parked', lease_owner: null, lease_until: null, last_error: error.slice(0, 2000) });
 }
 
+/** Whether an entity has a change of its own waiting (a dependency that its own delivery should send). */
+export async function hasPending(db: Knex | Knex.Transaction, consumer: Consumer, key: EntityKey): Promise<boolean> {
+  return !!(await db('outbox').where({ consumer, entity_key: formatKey(key), state: 'pending' }).first('id'));
+}
+
 /** Give back leases of this owner (graceful stop) so another instance need not wait for them to run out. */
 export async function releaseLeases(db: Knex, owner: string): Promise<void> {
   await db('outbox').where({ lease_owner: owner }).update({ lease_owner: null, lease_until: null });
