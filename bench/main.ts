@@ -30,6 +30,8 @@ import { stackFloor } from './scenarios/stack-floor.js';
 import { mattermostInitialSync } from './scenarios/mattermost-initial-sync.js';
 import { startFake } from './lib/mattermost.js';
 import { outboxCostLines } from './lib/report.js';
+import type { Knex } from 'knex';
+import { openDb } from '../src/store/db.js';
 
 /**
  * In run order: the stack's floor, reads, then writes, creates (they grow the table), paging (a slow page can outlive its scenario),
@@ -59,6 +61,36 @@ async function warmUp(ctx: Ctx): Promise<void> {
     url: ctx.url, token: ctx.token, connections: ctx.connections, duration: 1,
     requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: n++ % 10 ? `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "user${n % size}@bench.example.com"`)}` : '/scim/v2/Users?count=10' }) }],
   });
+}
+
+/** Deliveries so far (the connector's audit rows), outbox rows pending, and requests the fake has answered. */
+async function connectorWork(env: { ctx: Ctx }): Promise<{ delivered: number; pending: number; mmRequests: number }> {
+  const db = openDb({ url: env.ctx.dbUrl!, sqliteSynchronous: 'NORMAL' });
+  try {
+    const n = async (q: Knex.QueryBuilder) => Number((await q.count({ n: '*' }))[0]!.n);
+    return {
+      delivered: await n(db('audit_log').where({ operation: 'connector_deliver' })),
+      pending: await n(db('outbox').where({ state: 'pending' })),
+      mmRequests: (await env.ctx.connector!.mm.stats()).requests,
+    };
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** Over the admin API: a team and a channel, each group linked to both (autoAdd), as an administrator would. */
+async function linkGroups(url: string, adminToken: string, groupIds: string[]): Promise<void> {
+  const send = async (method: string, path: string, body: unknown) => {
+    const r = await fetch(`${url}/admin/v1${path}`, { method, headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (!r.ok) throw new Error(`${method} /admin/v1${path} answered ${r.status}: ${(await r.text()).slice(0, 300)}`);
+    return r.json() as Promise<any>;
+  };
+  const team = (await send('POST', '/teams', { name: 'bench-linked', displayName: 'Bench linked' })).team.id as string;
+  const channel = (await send('POST', `/teams/${team}/channels`, { name: 'bench-linked', displayName: 'Bench linked' })).id as string;
+  for (const g of groupIds) {
+    await send('PUT', `/groups/${g}/teams/${team}`, { autoAdd: true });
+    await send('PUT', `/groups/${g}/channels/${channel}`, { autoAdd: true });
+  }
 }
 
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -114,7 +146,7 @@ async function main(): Promise<void> {
 
   console.log(`machine: ${availableParallelism()} cpus (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`run: stores ${stores.join(',')}, users ${sizes.join(',')}, ${duration} s per scenario, Entra replay at ${entraScale} scale, ${connections} connections${o.sqliteSync ? `, SQLITE_SYNCHRONOUS=${o.sqliteSync}` : ''}${o.quick ? ', QUICK' : ''}${profileDir ? `, profiles in ${profileDir}` : ''}` +
-    `${o.connector ? `, connector ${o.connector} (seeded scenarios: delivery ${o.connectorDelivery}; fake rate limit ${o.mmRateLimit ?? 'off'}, MATTERMOST_MAX_RPS ${o.mmMaxRps}, MATTERMOST_CONCURRENCY ${o.mmConcurrency})` : ''}${rounds > 1 ? `, ${rounds} rounds` : ''}\n`);
+    `${o.connector ? `, connector ${o.connector} (seeded scenarios: PATCHed groups linked to a team and a channel, delivery ${o.connectorDelivery}; fake rate limit ${o.mmRateLimit ?? 'off'}, MATTERMOST_MAX_RPS ${o.mmMaxRps}, MATTERMOST_CONCURRENCY ${o.mmConcurrency})` : ''}${rounds > 1 ? `, ${rounds} rounds` : ''}\n`);
 
   // The bare baseline runs beside the server for the whole run and is measured again just before and just after each
   // scenario, for the same request shape: other processes on a shared machine shift both alike, so the ratio stays
@@ -154,7 +186,8 @@ async function main(): Promise<void> {
     const adminToken = `benchadmin_${randomBytes(16).toString('hex')}`;
     const server = await startProcess({ script: 'src/main.ts', profileDir, env: {
       DATABASE_URL: db.url, SCIM_TOKEN: token, RATE_LIMIT_PER_SECOND: '0', ...(o.sqliteSync ? { SQLITE_SYNCHRONOUS: o.sqliteSync } : {}),
-      ...(mm ? { ADMIN_TOKEN: adminToken, MATTERMOST_URL: mm.url, MATTERMOST_TOKEN: mm.adminToken, MATTERMOST_MAX_RPS: String(maxRps), MATTERMOST_CONCURRENCY: o.mmConcurrency } : {}),
+      ...(o.connector ? { ADMIN_TOKEN: adminToken } : {}),
+      ...(mm ? { MATTERMOST_URL: mm.url, MATTERMOST_TOKEN: mm.adminToken, MATTERMOST_MAX_RPS: String(maxRps), MATTERMOST_CONCURRENCY: o.mmConcurrency } : {}),
     } });
     cleanups.add(server.stop);
     const ctx: Ctx = {
@@ -162,6 +195,9 @@ async function main(): Promise<void> {
       fx: fx ?? { size: 0, userIds: [], spareIds: [], smallGroup: { id: '', name: '', members: 0 }, bigGroups: [], emptyGroups: [] },
       ...(mm ? { connector: { adminToken, mm, maxRps, mmRateLimit: o.mmRateLimit, concurrency: Number(o.mmConcurrency), drainTimeoutS: Number(o.drainTimeout) } } : {}),
     };
+    // A group PATCH queues outbox rows only for a group linked to a team or channel (groups themselves never reach
+    // Mattermost), so with --connector, on and off alike, the PATCHed groups are linked to a team and a channel.
+    if (o.connector && fx) await linkGroups(server.url, adminToken, [fx.bigGroups[0]!.id, fx.smallGroup.id]);
     await warmUp(ctx);
     return {
       store, label: connector ? `${store}+mm` : store, size, server, ctx,
@@ -187,9 +223,17 @@ async function main(): Promise<void> {
   /** One scenario on one server, between two baseline runs. */
   const runOne = async (env: Env, s: Scenario) => {
     const base = await measureBare(s.shape);
+    const before = env.ctx.connector && s.at !== 'own' ? await connectorWork(env) : undefined;
     const stop = sampleMemory(env.server.pid);
-    const outcome = await s.run(env.ctx);
+    let outcome = await s.run(env.ctx);
     const mem = stop();
+    if (before) {
+      // What the connector did while the load ran: a delivery that needs no Mattermost call (a person added and
+      // removed again before Mattermost ever saw them) is not held back by the pacing.
+      const after = await connectorWork(env);
+      const note = `connector during the run: ${after.delivered - before.delivered} deliveries, ${after.mmRequests - before.mmRequests} Mattermost requests, ${after.pending} pending`;
+      outcome = { ...outcome, note: outcome.note ? `${outcome.note}; ${note}` : note, also: outcome.also?.map((a) => ({ ...a, outcome: { ...a.outcome, note: `${a.outcome.note ?? ''}; ${note}` } })) };
+    }
     await drain(env.server.url);
     record(env, s, outcome, mem, Math.max(base.rps, (await measureBare(s.shape)).rps));
   };
