@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Command, Option } from 'commander';
 import { load, Recorder, type LoadResult } from './lib/load.js';
-import { sampleMemory, startProcess, type Proc } from './lib/server.js';
+import { cpuMsOf, sampleMemory, startProcess, type Proc } from './lib/server.js';
 import { createDatabase, seed, type Store } from './lib/seed.js';
 import { SHAPES, type Ctx, type Outcome, type Scenario, type ShapeName } from './lib/scenario.js';
 import { baselineLine, line, table, verdictLines, verdicts, type Row } from './lib/report.js';
@@ -225,8 +225,12 @@ async function main(): Promise<void> {
     const base = await measureBare(s.shape);
     const before = env.ctx.connector && s.at !== 'own' ? await connectorWork(env) : undefined;
     const stop = sampleMemory(env.server.pid);
+    const cpu0 = cpuMsOf(env.server.pid);
     let outcome = await s.run(env.ctx);
     const mem = stop();
+    // The server's own CPU per request (not PostgreSQL's): steadier than throughput on a shared machine.
+    const cpuUs = ((cpuMsOf(env.server.pid) - cpu0) * 1000) / Math.max(1, outcome.requests + (outcome.also ?? []).reduce((n, a) => n + a.outcome.requests, 0));
+    outcome = { ...outcome, cpuUsPerRequest: cpuUs, ...(outcome.also ? { also: outcome.also.map((a) => ({ ...a, outcome: { ...a.outcome, cpuUsPerRequest: cpuUs } })) } : {}) };
     if (before) {
       // What the connector did while the load ran: a delivery that needs no Mattermost call (a person added and
       // removed again before Mattermost ever saw them) is not held back by the pacing.

@@ -126,8 +126,10 @@ export function outboxCostLines(rows: Row[]): string[] {
     const [a, b] = [median(off.map((r) => r.outcome.rps)), median(on.map((r) => r.outcome.rps))];
     const [pa, pb] = [median(off.map((r) => r.outcome.p50)), median(on.map((r) => r.outcome.p50))];
     const change = (b / a - 1) * 100;
+    const cpu = (rs: Row[]) => median(rs.map((r) => r.outcome.cpuUsPerRequest ?? 0));
+    const [ca, cb] = [cpu(off), cpu(on)];
     out.push(`${store!.padEnd(6)} ${(size === '-' ? '-' : sizeLabel(Number(size))).padStart(5)} ${scenario!.padEnd(22)} off ${f(a, 0).padStart(5)} req/s, on ${f(b, 0).padStart(5)} req/s: ${change >= 0 ? '+' : ''}${f(change, 1)}%` +
-      `  p50 ${ms(pa)} -> ${ms(pb)} ms  ${change < -10 ? 'OVER 10%' : 'within 10%'}  (off ${off.map((r) => f(r.outcome.rps, 0)).join('/')}; on ${on.map((r) => f(r.outcome.rps, 0)).join('/')})`);
+      `  p50 ${ms(pa)} -> ${ms(pb)} ms  ${change < -10 ? 'req/s OVER 10%' : 'req/s within 10%'}  server CPU ${f(ca, 0)} -> ${f(cb, 0)} µs/request (${cb >= ca ? '+' : ''}${f((cb / ca - 1) * 100, 1)}%)  (req/s off ${off.map((r) => f(r.outcome.rps, 0)).join('/')}; on ${on.map((r) => f(r.outcome.rps, 0)).join('/')}; µs off ${off.map((r) => f(r.outcome.cpuUsPerRequest ?? 0, 0)).join('/')}; on ${on.map((r) => f(r.outcome.cpuUsPerRequest ?? 0, 0)).join('/')})`);
   }
   return out;
 }

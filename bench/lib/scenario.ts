@@ -25,6 +25,8 @@ export interface Outcome extends LoadResult {
   connections: number;
   /** Anything worth printing beside the figures (pages walked, objects per second...). */
   note?: string;
+  /** The server process's CPU (user + system) per request over the run, when measured (runOne). */
+  cpuUsPerRequest?: number;
   /** Why the p99 target does not apply, if it does not. */
   p99Exempt?: string;
   /** The row's name when it is not the scenario's (a pair names each of its rows). */
