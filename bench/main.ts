@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Command, Option } from 'commander';
 import { load, Recorder, type LoadResult } from './lib/load.js';
-import { sampleMemory, startProcess, type Proc } from './lib/server.js';
+import { cpuMsOf, sampleMemory, startProcess, type Proc } from './lib/server.js';
 import { createDatabase, seed, type Store } from './lib/seed.js';
 import { SHAPES, type Ctx, type Outcome, type Scenario, type ShapeName } from './lib/scenario.js';
 import { baselineLine, line, table, verdictLines, verdicts, type Row } from './lib/report.js';
@@ -27,6 +27,11 @@ import { createUsers } from './scenarios/create-users.js';
 import { getBigGroup } from './scenarios/get-big-group.js';
 import { entraReplay } from './scenarios/entra-replay.js';
 import { stackFloor } from './scenarios/stack-floor.js';
+import { mattermostInitialSync } from './scenarios/mattermost-initial-sync.js';
+import { startFake } from './lib/mattermost.js';
+import { outboxCostLines } from './lib/report.js';
+import type { Knex } from 'knex';
+import { openDb } from '../src/store/db.js';
 
 /**
  * In run order: the stack's floor, reads, then writes, creates (they grow the table), paging (a slow page can outlive its scenario),
@@ -34,7 +39,7 @@ import { stackFloor } from './scenarios/stack-floor.js';
  */
 const ALL: Scenario[] = [
   stackFloor, lookupUsernameHit, lookupUsernameMiss, lookupExternalId, groupsMatch,
-  putUser, patchUser, groupPatch, createUsers, paging, getBigGroup, entraReplay,
+  putUser, patchUser, groupPatch, createUsers, paging, getBigGroup, entraReplay, mattermostInitialSync,
 ];
 
 /** Wait until requests left queued by a stopped scenario are done: /readyz queries the database behind them. */
@@ -58,6 +63,36 @@ async function warmUp(ctx: Ctx): Promise<void> {
   });
 }
 
+/** Deliveries so far (the connector's audit rows), outbox rows pending, and requests the fake has answered. */
+async function connectorWork(env: { ctx: Ctx }): Promise<{ delivered: number; pending: number; mmRequests: number }> {
+  const db = openDb({ url: env.ctx.dbUrl!, sqliteSynchronous: 'NORMAL' });
+  try {
+    const n = async (q: Knex.QueryBuilder) => Number((await q.count({ n: '*' }))[0]!.n);
+    return {
+      delivered: await n(db('audit_log').where({ operation: 'connector_deliver' })),
+      pending: await n(db('outbox').where({ state: 'pending' })),
+      mmRequests: (await env.ctx.connector!.mm.stats()).requests,
+    };
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** Over the admin API: a team and a channel, each group linked to both (autoAdd), as an administrator would. */
+async function linkGroups(url: string, adminToken: string, groupIds: string[]): Promise<void> {
+  const send = async (method: string, path: string, body: unknown) => {
+    const r = await fetch(`${url}/admin/v1${path}`, { method, headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (!r.ok) throw new Error(`${method} /admin/v1${path} answered ${r.status}: ${(await r.text()).slice(0, 300)}`);
+    return r.json() as Promise<any>;
+  };
+  const team = (await send('POST', '/teams', { name: 'bench-linked', displayName: 'Bench linked' })).team.id as string;
+  const channel = (await send('POST', `/teams/${team}/channels`, { name: 'bench-linked', displayName: 'Bench linked' })).id as string;
+  for (const g of groupIds) {
+    await send('PUT', `/groups/${g}/teams/${team}`, { autoAdd: true });
+    await send('PUT', `/groups/${g}/channels/${channel}`, { autoAdd: true });
+  }
+}
+
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 
 const program = new Command('bench')
@@ -73,11 +108,19 @@ const program = new Command('bench')
   .option('--profile [dir]', 'start the server with node --cpu-prof into dir and print its top self-time functions')
   .addOption(new Option('--sqlite-sync <level>', 'SQLITE_SYNCHRONOUS for the server (its default is FULL)').choices(['FULL', 'NORMAL']))
   .option('--pg-url <url>', 'PostgreSQL admin URL (a database is created and dropped per server)', process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres')
-  .option('--json <file>', 'also write every row and verdict as JSON');
+  .option('--json <file>', 'also write every row and verdict as JSON')
+  .addOption(new Option('--connector [mode]', 'Mattermost connector: on (servers deliver into a fake Mattermost of their own), both (each scenario on a server without and one with it, alternately)').choices(['on', 'both']).preset('on'))
+  .addOption(new Option('--connector-delivery <how>', 'with --connector, during the seeded scenarios: trickle (MATTERMOST_MAX_RPS=1, so only the queuing is measured) or live (deliveries run beside the load)').choices(['trickle', 'live']).default('trickle'))
+  .option('--rounds <n>', 'run each seeded scenario n times (with --connector both: off and on alternately, ABBA order)', '1')
+  .option('--mm-rate-limit <perSec,burst>', "the fake's rate limit, as Mattermost's RateLimitSettings PerSec,MaxBurst (defaults there: 10,100); off by default")
+  .option('--mm-max-rps <n>', 'MATTERMOST_MAX_RPS for mattermost-initial-sync (0 = unpaced)', '0')
+  .option('--mm-concurrency <n>', 'MATTERMOST_CONCURRENCY', '4')
+  .option('--drain-timeout <seconds>', 'how long mattermost-initial-sync waits for the outbox to empty', '600');
 
 interface Opts {
   store: 'sqlite' | 'pg' | 'both'; users?: string; duration?: string; connections: string; scenarios?: string;
   quick?: boolean; full?: boolean; profile?: string | boolean; pgUrl: string; json?: string; entraScale?: string; sqliteSync?: 'FULL' | 'NORMAL';
+  connector?: 'on' | 'both'; connectorDelivery: 'trickle' | 'live'; rounds: string; mmRateLimit?: string; mmMaxRps: string; mmConcurrency: string; drainTimeout: string;
 }
 
 async function main(): Promise<void> {
@@ -91,13 +134,19 @@ async function main(): Promise<void> {
   const wanted = o.scenarios ? list(o.scenarios) : ALL.map((s) => s.name);
   const unknown = wanted.filter((n) => !ALL.some((s) => s.name === n));
   if (unknown.length) throw new Error(`unknown scenario(s): ${unknown.join(', ')}`);
-  const scenarios = ALL.filter((s) => wanted.includes(s.name));
+  const modes: boolean[] = o.connector === 'both' ? [false, true] : [o.connector === 'on'];
+  // A connector-only scenario is skipped without the connector (and named, so an empty run is not a silent one).
+  const scenarios = ALL.filter((s) => wanted.includes(s.name) && (!s.needsConnector || o.connector));
+  if (!o.connector && o.scenarios && wanted.some((n) => ALL.find((s) => s.name === n)?.needsConnector)) console.log('mattermost-initial-sync needs --connector: skipped');
+  const rounds = Number(o.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds takes a positive integer');
   const profileDir = o.profile ? (typeof o.profile === 'string' ? o.profile : mkdtempSync(join(tmpdir(), 'scim-prof-'))) : undefined;
   const token = `bench_${randomBytes(16).toString('hex')}`;
   const started = Date.now();
 
   console.log(`machine: ${availableParallelism()} cpus (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`run: stores ${stores.join(',')}, users ${sizes.join(',')}, ${duration} s per scenario, Entra replay at ${entraScale} scale, ${connections} connections${o.sqliteSync ? `, SQLITE_SYNCHRONOUS=${o.sqliteSync}` : ''}${o.quick ? ', QUICK' : ''}${profileDir ? `, profiles in ${profileDir}` : ''}\n`);
+  console.log(`run: stores ${stores.join(',')}, users ${sizes.join(',')}, ${duration} s per scenario, Entra replay at ${entraScale} scale, ${connections} connections${o.sqliteSync ? `, SQLITE_SYNCHRONOUS=${o.sqliteSync}` : ''}${o.quick ? ', QUICK' : ''}${profileDir ? `, profiles in ${profileDir}` : ''}` +
+    `${o.connector ? `, connector ${o.connector} (seeded scenarios: PATCHed groups linked to a team and a channel, delivery ${o.connectorDelivery}; fake rate limit ${o.mmRateLimit ?? 'off'}, MATTERMOST_MAX_RPS ${o.mmMaxRps}, MATTERMOST_CONCURRENCY ${o.mmConcurrency})` : ''}${rounds > 1 ? `, ${rounds} rounds` : ''}\n`);
 
   // The bare baseline runs beside the server for the whole run and is measured again just before and just after each
   // scenario, for the same request shape: other processes on a shared machine shift both alike, so the ratio stays
@@ -117,8 +166,8 @@ async function main(): Promise<void> {
   const printed = new Set<string>();
 
   /** A seeded database (none for `own` scenarios) and a warmed-up server on it. */
-  interface Env { store: Store; size: number | undefined; server: Proc; ctx: Ctx; drop(): Promise<void> }
-  const setUp = async (store: Store, size: number | undefined): Promise<Env> => {
+  interface Env { store: Store; label: string; size: number | undefined; server: Proc; ctx: Ctx; drop(): Promise<void> }
+  const setUp = async (store: Store, size: number | undefined, connector = false): Promise<Env> => {
     const db = await createDatabase(store, o.pgUrl);
     cleanups.add(db.drop);
     let fx;
@@ -127,17 +176,35 @@ async function main(): Promise<void> {
       fx = await seed(db.url, size, { bigGroups: 2, bigGroupSize: Math.min(size, 100_000) });
       console.log(`${store} seeded ${size} users and groups of 10 and ${fx.bigGroups[0]!.members} members in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     }
+    // With the connector, the server delivers into a fake Mattermost in a process of its own. On a seeded database
+    // the bench measures what queuing costs a write, so by default delivery trickles at one Mattermost request per
+    // second (MATTERMOST_MAX_RPS=1); `--connector-delivery live` lets it run beside the load. The initial sync
+    // (no seed) always delivers at the configured pace.
+    const mm = connector ? await startFake(o.mmRateLimit) : undefined;
+    if (mm) cleanups.add(mm.stop);
+    const maxRps = size !== undefined && o.connectorDelivery === 'trickle' ? 1 : Number(o.mmMaxRps);
+    const adminToken = `benchadmin_${randomBytes(16).toString('hex')}`;
     const server = await startProcess({ script: 'src/main.ts', profileDir, env: {
       DATABASE_URL: db.url, SCIM_TOKEN: token, RATE_LIMIT_PER_SECOND: '0', ...(o.sqliteSync ? { SQLITE_SYNCHRONOUS: o.sqliteSync } : {}),
+      ...(o.connector ? { ADMIN_TOKEN: adminToken } : {}),
+      ...(mm ? { MATTERMOST_URL: mm.url, MATTERMOST_TOKEN: mm.adminToken, MATTERMOST_MAX_RPS: String(maxRps), MATTERMOST_CONCURRENCY: o.mmConcurrency } : {}),
     } });
     cleanups.add(server.stop);
-    const ctx: Ctx = { url: server.url, token, connections, duration, entraScale, fx: fx ?? { size: 0, userIds: [], spareIds: [], smallGroup: { id: '', name: '', members: 0 }, bigGroups: [], emptyGroups: [] } };
+    const ctx: Ctx = {
+      url: server.url, token, connections, duration, entraScale, dbUrl: db.url,
+      fx: fx ?? { size: 0, userIds: [], spareIds: [], smallGroup: { id: '', name: '', members: 0 }, bigGroups: [], emptyGroups: [] },
+      ...(mm ? { connector: { adminToken, mm, maxRps, mmRateLimit: o.mmRateLimit, concurrency: Number(o.mmConcurrency), drainTimeoutS: Number(o.drainTimeout) } } : {}),
+    };
+    // A group PATCH queues outbox rows only for a group linked to a team or channel (groups themselves never reach
+    // Mattermost), so with --connector, on and off alike, the PATCHed groups are linked to a team and a channel.
+    if (o.connector && fx) await linkGroups(server.url, adminToken, [fx.bigGroups[0]!.id, fx.smallGroup.id]);
     await warmUp(ctx);
     return {
-      store, size, server, ctx,
+      store, label: connector ? `${store}+mm` : store, size, server, ctx,
       drop: async () => {
         await server.stop();
         cleanups.delete(server.stop);
+        if (mm) { await mm.stop(); cleanups.delete(mm.stop); }
         await db.drop();
         cleanups.delete(db.drop);
         if (profileDir) for (const p of summariseDir(profileDir).filter((x) => !printed.has(x.file))) { printed.add(p.file); console.log(`\n${store} ${size ?? 'empty'}: ${formatSummary(p)}\n`); }
@@ -147,7 +214,7 @@ async function main(): Promise<void> {
 
   const record = (env: Env, s: Scenario, outcome: Outcome, mem: { peakRss: number; hwm: number }, bare: number) => {
     for (const [scenario, out] of [[outcome.as ?? s.name, outcome] as const, ...(outcome.also ?? []).map((a) => [a.scenario, a.outcome] as const)]) {
-      const row: Row = { store: env.store, size: env.size, scenario, shape: s.shape, outcome: out, peakRss: mem.peakRss, hwm: mem.hwm, bareRps: bare, ratio: out.rps / bare };
+      const row: Row = { store: env.label, size: env.size, scenario, shape: s.shape, outcome: out, peakRss: mem.peakRss, hwm: mem.hwm, bareRps: bare, ratio: out.rps / bare };
       rows.push(row);
       console.log(line(row));
     }
@@ -156,9 +223,21 @@ async function main(): Promise<void> {
   /** One scenario on one server, between two baseline runs. */
   const runOne = async (env: Env, s: Scenario) => {
     const base = await measureBare(s.shape);
+    const before = env.ctx.connector && s.at !== 'own' ? await connectorWork(env) : undefined;
     const stop = sampleMemory(env.server.pid);
-    const outcome = await s.run(env.ctx);
+    const cpu0 = cpuMsOf(env.server.pid);
+    let outcome = await s.run(env.ctx);
     const mem = stop();
+    // The server's own CPU per request (not PostgreSQL's): steadier than throughput on a shared machine.
+    const cpuUs = ((cpuMsOf(env.server.pid) - cpu0) * 1000) / Math.max(1, outcome.requests + (outcome.also ?? []).reduce((n, a) => n + a.outcome.requests, 0));
+    outcome = { ...outcome, cpuUsPerRequest: cpuUs, ...(outcome.also ? { also: outcome.also.map((a) => ({ ...a, outcome: { ...a.outcome, cpuUsPerRequest: cpuUs } })) } : {}) };
+    if (before) {
+      // What the connector did while the load ran: a delivery that needs no Mattermost call (a person added and
+      // removed again before Mattermost ever saw them) is not held back by the pacing.
+      const after = await connectorWork(env);
+      const note = `connector during the run: ${after.delivered - before.delivered} deliveries, ${after.mmRequests - before.mmRequests} Mattermost requests, ${after.pending} pending`;
+      outcome = { ...outcome, note: outcome.note ? `${outcome.note}; ${note}` : note, also: outcome.also?.map((a) => ({ ...a, outcome: { ...a.outcome, note: `${a.outcome.note ?? ''}; ${note}` } })) };
+    }
     await drain(env.server.url);
     record(env, s, outcome, mem, Math.max(base.rps, (await measureBare(s.shape)).rps));
   };
@@ -190,25 +269,37 @@ async function main(): Promise<void> {
 
   try {
     for (const store of stores) {
-      const envs: Env[] = [];
+      const seeded = scenarios.filter((x) => x.at !== 'own');
+      // One environment per size and connector mode; with --connector both, the two servers of a size take turns.
+      const bySize: Env[][] = [];
       try {
-        for (const size of sizes) envs.push(await setUp(store, size));
-        const largest = envs[envs.length - 1]!;
-        for (const s of scenarios.filter((x) => x.at !== 'own')) {
-          const on = s.at === 'each' ? envs : [largest];
-          if (s.interleaveSizes && on.length > 1) await runInterleaved(on, s);
-          else for (const env of on) await runOne(env, s);
+        if (seeded.length) for (const size of sizes) { const pair: Env[] = []; for (const m of modes) pair.push(await setUp(store, size, m)); bySize.push(pair); }
+        const largest = bySize[bySize.length - 1]!;
+        for (const s of seeded) {
+          for (let round = 0; round < rounds; round++) {
+            // ABBA: off,on then on,off, so a drift in the machine's other load falls on both modes alike.
+            const turn = <T>(xs: T[]) => (round % 2 ? [...xs].reverse() : xs);
+            const groups = s.at === 'each' ? bySize : [largest];
+            if (s.interleaveSizes && groups.length > 1) {
+              for (const i of turn([...modes.keys()])) await runInterleaved(groups.map((g) => g[i]!), s);
+            } else {
+              for (const g of groups) for (const env of turn(g)) await runOne(env, s);
+            }
+          }
         }
       } finally {
-        for (const env of envs) await env.drop();
+        for (const env of bySize.flat()) await env.drop();
       }
-      const own = scenarios.filter((x) => x.at === 'own');
-      if (own.length) {
-        const env = await setUp(store, undefined);
-        try {
-          for (const s of own) await runOne(env, s);
-        } finally {
-          await env.drop();
+      for (const s of scenarios.filter((x) => x.at === 'own')) {
+        for (const m of modes) {
+          if (s.needsConnector && !m) continue;
+          // A fresh empty database (and fake) per own scenario: the initial sync must start from nothing.
+          const env = await setUp(store, undefined, m);
+          try {
+            await runOne(env, s);
+          } finally {
+            await env.drop();
+          }
         }
       }
       console.log('');
@@ -217,7 +308,7 @@ async function main(): Promise<void> {
     await bareProc.stop();
   }
   // In the table, each store's rows by size, in scenario order.
-  const order = (r: Row) => [stores.indexOf(r.store as Store), r.size === undefined ? Infinity : sizes.indexOf(r.size)];
+  const order = (r: Row) => [stores.indexOf(r.store.replace('+mm', '') as Store), r.size === undefined ? Infinity : sizes.indexOf(r.size)];
   rows.sort((a, b) => { const [x, y] = [order(a), order(b)]; return x[0]! - y[0]! || x[1]! - y[1]!; });
 
   console.log('bare express 5 baseline, median of the runs before and after each scenario:');
@@ -230,6 +321,7 @@ async function main(): Promise<void> {
   console.log(`\n${table(rows)}\n`);
   const v = verdicts(rows, connections);
   console.log(`targets:\n${verdictLines(v)}\n`);
+  if (o.connector === 'both') console.log(`cost of the outbox (connector on vs off; median of ${rounds} round(s), each round's figures in order):\n${outboxCostLines(rows).join('\n')}\n`);
   console.log(`finished in ${((Date.now() - started) / 1000).toFixed(0)} s; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (other processes on this machine skew the figures)`);
   if (o.json) {
     writeFileSync(o.json, JSON.stringify({ machine: { cpus: availableParallelism(), memGiB: totalmem() / 2 ** 30, node: process.version }, sizes, duration, connections, bare: Object.fromEntries(bare), rows, verdicts: v }, null, 2));

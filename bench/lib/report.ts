@@ -107,3 +107,29 @@ export function verdicts(rows: Row[], connections: number): Verdict[] {
 export function verdictLines(v: Verdict[]): string {
   return v.map((x) => `${x.pass ? 'PASS' : 'MISS'}  ${x.store.padEnd(6)}  ${x.target}: ${x.value}`).join('\n');
 }
+
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2; };
+
+/**
+ * `--connector both`: per store, size and scenario, requests/s with the connector on (`<store>+mm`: each write also
+ * queues its outbox rows) against off, as the median of the rounds and as each round's figures. The issue's bar is
+ * within 10% of off.
+ */
+export function outboxCostLines(rows: Row[]): string[] {
+  const out: string[] = [];
+  const keyOf = (r: Row) => `${r.store.replace(/\+mm$/, '')}|${r.size ?? '-'}|${r.scenario}`;
+  for (const key of [...new Set(rows.filter((r) => !r.store.endsWith('+mm')).map(keyOf))]) {
+    const off = rows.filter((r) => !r.store.endsWith('+mm') && keyOf(r) === key);
+    const on = rows.filter((r) => r.store.endsWith('+mm') && keyOf(r) === key);
+    if (!on.length) continue;
+    const [store, size, scenario] = key.split('|');
+    const [a, b] = [median(off.map((r) => r.outcome.rps)), median(on.map((r) => r.outcome.rps))];
+    const [pa, pb] = [median(off.map((r) => r.outcome.p50)), median(on.map((r) => r.outcome.p50))];
+    const change = (b / a - 1) * 100;
+    const cpu = (rs: Row[]) => median(rs.map((r) => r.outcome.cpuUsPerRequest ?? 0));
+    const [ca, cb] = [cpu(off), cpu(on)];
+    out.push(`${store!.padEnd(6)} ${(size === '-' ? '-' : sizeLabel(Number(size))).padStart(5)} ${scenario!.padEnd(22)} off ${f(a, 0).padStart(5)} req/s, on ${f(b, 0).padStart(5)} req/s: ${change >= 0 ? '+' : ''}${f(change, 1)}%` +
+      `  p50 ${ms(pa)} -> ${ms(pb)} ms  ${change < -10 ? 'req/s OVER 10%' : 'req/s within 10%'}  server CPU ${f(ca, 0)} -> ${f(cb, 0)} µs/request (${cb >= ca ? '+' : ''}${f((cb / ca - 1) * 100, 1)}%)  (req/s off ${off.map((r) => f(r.outcome.rps, 0)).join('/')}; on ${on.map((r) => f(r.outcome.rps, 0)).join('/')}; µs off ${off.map((r) => f(r.outcome.cpuUsPerRequest ?? 0, 0)).join('/')}; on ${on.map((r) => f(r.outcome.cpuUsPerRequest ?? 0, 0)).join('/')})`);
+  }
+  return out;
+}

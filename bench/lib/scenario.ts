@@ -2,6 +2,7 @@
 import type { Fixtures } from './seed.js';
 import { userBody } from './seed.js';
 import type { LoadResult, Recorder } from './load.js';
+import type { FakeProc } from './mattermost.js';
 
 export interface Ctx {
   /** http://127.0.0.1:PORT */
@@ -14,12 +15,18 @@ export interface Ctx {
   entraScale: number;
   /** Where an interleaved scenario adds each slice's responses (load's second argument). */
   rec?: Recorder;
+  /** The server's database (scenarios that read what the server wrote, e.g. the outbox). */
+  dbUrl?: string;
+  /** With --connector: the admin API's token and the Mattermost fake the server delivers into. */
+  connector?: { adminToken: string; mm: FakeProc; maxRps: number; mmRateLimit: string | undefined; concurrency: number; drainTimeoutS: number };
 }
 
 export interface Outcome extends LoadResult {
   connections: number;
   /** Anything worth printing beside the figures (pages walked, objects per second...). */
   note?: string;
+  /** The server process's CPU (user + system) per request over the run, when measured (runOne). */
+  cpuUsPerRequest?: number;
   /** Why the p99 target does not apply, if it does not. */
   p99Exempt?: string;
   /** The row's name when it is not the scenario's (a pair names each of its rows). */
@@ -34,6 +41,8 @@ export interface Scenario {
   shape: ShapeName;
   /** `each`: at every --users size; `largest`: only at the largest; `own`: on its own fresh, empty database. */
   at: 'each' | 'largest' | 'own';
+  /** Only on a server with the Mattermost connector on (--connector). */
+  needsConnector?: boolean;
   /** Run on every size at once in alternating slices (its sizes are compared); run() must pass ctx.rec to load(). */
   interleaveSizes?: boolean;
   run(ctx: Ctx): Promise<Outcome>;

@@ -93,3 +93,13 @@ export function sampleMemory(pid: number): () => { peakRss: number; hwm: number 
     return { peakRss: Math.max(peak, m.rss), hwm: m.hwm };
   };
 }
+
+/** CPU time the process has used, user + system, in ms (/proc/<pid>/stat utime and stime, in clock ticks of 10 ms). */
+export function cpuMsOf(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return 0;
+  }
+}

@@ -13,7 +13,7 @@ const WORKERS = 8;
 /** Members per PATCH; Entra batches many members per op but does not document how many. */
 export const ENTRA_BATCH = 50;
 
-async function pool<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
+export async function pool<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: WORKERS }, async () => {
     while (next < items.length) await fn(items[next++]!);

@@ -307,3 +307,23 @@ describe('faults', () => {
     assert.ok(Date.now() - t0 >= 140);
   });
 });
+
+describe('test-only stats (not Mattermost API)', () => {
+  test('GET /__fake/stats counts what clients created, leaves out the fake\'s own accounts, and is neither limited nor logged', async () => {
+    const empty = await (await fetch(`${fake.url}/__fake/stats`)).json();
+    assert.deepEqual({ users: empty.users, teams: empty.teams, teamMembers: empty.teamMembers, channelMembers: empty.channelMembers, requests: empty.requests }, { users: 0, teams: 0, teamMembers: 0, channelMembers: 0, requests: 0 });
+    const u = (await raw('POST', '/users', { username: 'ann', email: 'ann@x.io', password: 'secret12' })).json;
+    const t = (await raw('POST', '/teams', { name: 'eng', display_name: 'Eng', type: 'O' })).json;
+    assert.equal((await raw('POST', `/teams/${t.id}/members`, { team_id: t.id, user_id: u.id })).status, 201);
+    fake.faults.rateLimit({ perSec: 1, burst: 0 });
+    await raw('GET', '/users/me');
+    assert.equal((await raw('GET', '/users/me')).status, 429);
+    const s = await (await fetch(`${fake.url}/__fake/stats`)).json();
+    // Joining a team joins its default channels, town-square and off-topic (the bot, as creator, is not counted).
+    assert.deepEqual({ users: s.users, activeUsers: s.activeUsers, teams: s.teams, channels: s.channels, teamMembers: s.teamMembers, channelMembers: s.channelMembers },
+      { users: 1, activeUsers: 1, teams: 1, channels: 2, teamMembers: 1, channelMembers: 2 });
+    assert.equal(s.requests, 5);
+    assert.deepEqual(s.byStatus, { 200: 1, 201: 3, 429: 1 });
+    assert.ok(s.firstRequestAt <= s.lastRequestAt);
+  });
+});

@@ -14,6 +14,7 @@ import { channelRoutes } from './routes-channels.ts';
 import { teamRoutes } from './routes-teams.ts';
 import { createUser } from './routes-users.ts';
 import { userRoutes } from './routes-users.ts';
+import { fakeStats } from './stats.ts';
 
 export type { FakeState, FakeTeamMember, FakeChannelMember, FakeSession } from './model.ts';
 
@@ -148,6 +149,13 @@ export async function startFakeMattermost(opts: FakeOptions = {}): Promise<FakeM
       if (!recorded) requests.push({ method, path: fullPath, status, at });
       recorded = true;
     };
+    if (method === 'GET' && fullPath === '/__fake/stats') {
+      // Test-only, not Mattermost's (stats.ts): before faults, the rate limit and the request log.
+      const text = JSON.stringify(fakeStats(state, new Set(owners.map((u) => u.id)), requests));
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+      res.end(text);
+      return;
+    }
     if (faults.down) return kill(req.socket);
     if (faults.latencyMs > 0) await new Promise((r) => setTimeout(r, faults.latencyMs));
     if (faults.down) return kill(req.socket);
