@@ -16,7 +16,7 @@ import { dialectOf } from '../store/db.js';
 import type { ConnectorCtx, Effect } from './context.js';
 import { MattermostFailure } from './mattermost-api.js';
 import { convergeUser } from './users.js';
-import { convergeChannel, convergeTeam } from './teams.js';
+import { convergeChannel, convergeTeam, WAITING_FOR_DEPENDENCY } from './teams.js';
 import { convergeChannelMember, convergeTeamMember } from './members.js';
 
 export const CONNECTOR_ACTOR = 'system:connector';
@@ -165,8 +165,10 @@ export class DeliveryWorker {
       const message = f ? f.message : `internal error while delivering (logged as "mattermost delivery failed" for ${d.entityKey})`;
       if (!f) this.ctx.log.error('mattermost delivery failed', { entity: d.entityKey, error: (err as Error)?.message, stack: (err as Error)?.stack });
       const backoff = Math.min(this.o.maxBackoffMs, this.o.baseBackoffMs * 2 ** Math.min(d.attempts - 1, 20));
-      // A failure that says when to look again (waiting for a dependency's delivery) is not Mattermost failing.
-      const wait = f?.retryAfterMs ?? backoff / 2 + Math.random() * (backoff / 2);
+      // Waiting for a dependency's delivery is not Mattermost failing: look again soon. Otherwise back off, and after a
+      // timeout wait at least the timeout (mattermost-api.ts).
+      const jittered = backoff / 2 + Math.random() * (backoff / 2);
+      const wait = f?.errorId === WAITING_FOR_DEPENDENCY ? f.retryAfterMs ?? jittered : Math.max(jittered, f?.retryAfterMs ?? 0);
       await retryLater(this.ctx.db, d, now + wait, message);
       return 'retry';
     } catch (dbErr) {

@@ -80,8 +80,10 @@ export class MattermostApi {
     } catch (err) {
       this.o.observe?.(method, 0, (performance.now() - started) / 1000);
       const e = err as { name?: string; message?: string; cause?: { code?: string } };
-      const why = e?.name === 'TimeoutError' || e?.cause?.code === 'UND_ERR_HEADERS_TIMEOUT' ? 'timed out' : (e?.cause?.code ?? 'no answer');
-      throw new MattermostFailure('transient', `Mattermost did not answer (${why})`);
+      const timedOut = e?.name === 'TimeoutError' || e?.cause?.code === 'UND_ERR_HEADERS_TIMEOUT';
+      // A request we gave up on may still be applied by Mattermost: the next attempt waits at least as long as we
+      // waited for it, so a late write is unlikely to land after a newer one.
+      throw new MattermostFailure('transient', `Mattermost did not answer (${timedOut ? 'timed out' : (e?.cause?.code ?? 'no answer')})`, null, null, timedOut ? this.o.requestTimeoutMs : null);
     }
     const { response, headers } = answer;
     this.o.observe?.(method, response.status, (performance.now() - started) / 1000);
