@@ -70,10 +70,10 @@ export function entityOf(e: AuditEntry): EntityKey | null {
   return null;
 }
 
-/** Queue the changes among `entries` for every enabled consumer, in the caller's transaction. */
-export async function enqueueAudited(db: Knex | Knex.Transaction, entries: readonly AuditEntry[]): Promise<void> {
+/** The outbox rows the changes among `entries` need, one per enabled consumer (none when no consumer is on). */
+export function outboxRowsOf(db: Knex | Knex.Transaction, entries: readonly AuditEntry[]) {
   const consumers = outboxConsumers(db);
-  if (!consumers.length) return;
+  if (!consumers.length) return [];
   const now = Date.now();
   const rows = [];
   for (const e of entries) {
@@ -83,7 +83,12 @@ export async function enqueueAudited(db: Knex | Knex.Transaction, entries: reado
       rows.push({ consumer, entity_key: formatKey(key), operation: e.operation, request_id: e.requestId ?? null, created_at: now, available_at: now });
     }
   }
-  for (const part of chunk(rows)) await db('outbox').insert(part);
+  return rows;
+}
+
+/** Queue the changes among `entries` for every enabled consumer, in the caller's transaction. */
+export async function enqueueAudited(db: Knex | Knex.Transaction, entries: readonly AuditEntry[]): Promise<void> {
+  for (const part of chunk(outboxRowsOf(db, entries))) await db('outbox').insert(part);
 }
 
 /** Queue entities directly (a consumer asking for work it found itself, e.g. the memberships of a reactivated user). */
