@@ -19,7 +19,8 @@ export async function up(knex: Knex): Promise<void> {
     t.string('lease_owner', 64).nullable();
     t.bigInteger('lease_until').nullable();
     t.text('last_error').nullable();
-    t.index(['consumer', 'state', 'available_at'], 'outbox_due_idx');
+    // The claim walks due rows in this order and stops at its limit: no sort of the whole backlog.
+    t.index(['consumer', 'state', 'available_at', 'id'], 'outbox_due_idx');
     t.index(['consumer', 'entity_key', 'id'], 'outbox_entity_idx');
   });
 

@@ -168,7 +168,11 @@ export class DeliveryWorker {
       // Waiting for a dependency's delivery is not Mattermost failing: look again soon. Otherwise back off, and after a
       // timeout wait at least the timeout (mattermost-api.ts).
       const jittered = backoff / 2 + Math.random() * (backoff / 2);
-      const wait = f?.errorId === WAITING_FOR_DEPENDENCY ? f.retryAfterMs ?? jittered : Math.max(jittered, f?.retryAfterMs ?? 0);
+      // A dependency that stays queued (Mattermost slow, our own rate) doubles the wait up to 10 s, so thousands of
+      // waiting memberships do not churn through claims while their people are still on their way.
+      const wait = f?.errorId === WAITING_FOR_DEPENDENCY
+        ? Math.min(10_000, (f.retryAfterMs ?? 250) * 2 ** Math.min(d.attempts - 1, 10))
+        : Math.max(jittered, f?.retryAfterMs ?? 0);
       await retryLater(this.ctx.db, d, now + wait, message);
       return 'retry';
     } catch (dbErr) {

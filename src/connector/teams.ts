@@ -114,7 +114,7 @@ export async function ensureBound(ctx: ConnectorCtx, kind: BindingKind, localId:
 }
 
 export const WAITING_FOR_DEPENDENCY = 'waiting_for_dependency';
-/** How long a delivery waits for a dependency's own delivery before looking again. */
+/** How long a delivery first waits for a dependency's own delivery before looking again (doubling per attempt). */
 const DEPENDENCY_WAIT_MS = 250;
 
 /**

@@ -112,8 +112,10 @@ export interface Delivery {
 interface RawRow { id: number | string; entity_key: string; operation: string; request_id: string | null; attempts: number | string; created_at: number | string }
 
 /**
- * Lease up to `limit` due heads to `owner` until `now + leaseMs`. A head whose lease ran out (its instance died) is
- * claimable again, which is why effects must be idempotent. The rows behind each head are read after the lease is
+ * Lease up to `limit` due heads to `owner` until `now + leaseMs`, the longest due first. A head whose lease ran out
+ * (its instance died) is claimable again, which is why effects must be idempotent. The due index gives the rows in
+ * that order, so a claim reads about as many rows as it takes however long the backlog is (on SQLite a claim runs on
+ * the event loop: sorting a backlog of 100,000 rows there would stall every request). The rows behind each head are read after the lease is
  * taken, so the state the consumer then reads is at least as new as every row it settles.
  */
 export async function claimDue(db: Knex, consumer: Consumer, owner: string, limit: number, now: number, leaseMs: number): Promise<Delivery[]> {
@@ -124,7 +126,7 @@ export async function claimDue(db: Knex, consumer: Consumer, owner: string, limi
       SELECT o.id FROM outbox o
       WHERE o.consumer = ? AND o.state = 'pending' AND o.available_at <= ? AND (o.lease_until IS NULL OR o.lease_until < ?)
         AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.consumer = o.consumer AND p.entity_key = o.entity_key AND p.state = 'pending' AND p.id < o.id)
-      ORDER BY o.id LIMIT ?${pg ? ' FOR UPDATE SKIP LOCKED' : ''})
+      ORDER BY o.available_at, o.id LIMIT ?${pg ? ' FOR UPDATE SKIP LOCKED' : ''})
     RETURNING id, entity_key, operation, request_id, attempts, created_at`,
   [owner, now + leaseMs, consumer, now, now, limit]);
   if (!heads.length) return [];
@@ -133,12 +135,14 @@ export async function claimDue(db: Knex, consumer: Consumer, owner: string, limi
     out.set(h.entity_key, { id: Number(h.id), entityKey: h.entity_key, ids: [Number(h.id)], operations: [h.operation], requestIds: h.request_id ? [h.request_id] : [], attempts: Number(h.attempts), createdAt: Number(h.created_at) });
   }
   for (const part of chunk([...out.keys()])) {
-    const behind = await rawRows<RawRow>(db, `
-      SELECT id, entity_key, operation, request_id, attempts, created_at FROM outbox
-      WHERE consumer = ? AND state = 'pending' AND entity_key IN (${marks(part.length)}) ORDER BY id`, [consumer, ...part]);
+    // By entity only (the state is checked here): given `state` too, SQLite's planner walks the due index over the
+    // whole backlog instead of the entity index over these few entities.
+    const behind = await rawRows<RawRow & { state: string }>(db, `
+      SELECT id, entity_key, operation, request_id, attempts, created_at, state FROM outbox
+      WHERE consumer = ? AND entity_key IN (${marks(part.length)}) ORDER BY id`, [consumer, ...part]);
     for (const r of behind) {
       const d = out.get(r.entity_key)!;
-      if (Number(r.id) <= d.id) continue;
+      if (r.state !== 'pending' || Number(r.id) <= d.id) continue;
       d.ids.push(Number(r.id));
       if (!d.operations.includes(r.operation)) d.operations.push(r.operation);
       if (r.request_id && !d.requestIds.includes(r.request_id)) d.requestIds.push(r.request_id);
