@@ -85,7 +85,10 @@ export class MattermostApi {
       // waited for it, so a late write is unlikely to land after a newer one.
       throw new MattermostFailure('transient', `Mattermost did not answer (${timedOut ? 'timed out' : (e?.cause?.code ?? 'no answer')})`, null, null, timedOut ? this.o.requestTimeoutMs : null);
     }
-    const { response, headers } = answer;
+    // The fetch Response's own headers: Client4's `headers` is a Map keyed by re-capitalised names
+    // ("X-Ratelimit-Remaining"), which a case-insensitive lookup cannot use.
+    const { response } = answer;
+    const headers = response.headers;
     this.o.observe?.(method, response.status, (performance.now() - started) / 1000);
     this.learnLimits(headers, response.status);
     let data = answer.data;

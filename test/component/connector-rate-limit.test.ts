@@ -19,7 +19,7 @@ for (const store of stores()) {
     before(async () => { rig = await startRig(store); });
     after(async () => rig?.stop());
 
-    test('a 429 storm (20/s, burst 5) with 60 people: all arrive, and Retry-After is honoured', async () => {
+    test('a 429 storm (20/s, burst 5) with 60 people: all arrive, paced by the limiter\'s headers, and Retry-After is honoured', async () => {
       const ws = workspace(rig.server);
       rig.mm.faults.rateLimit({ perSec: 20, burst: 5 });
       let sent = 0;
@@ -35,7 +35,10 @@ for (const store of stores()) {
       await assertOneAccountPerEmail(rig.sql, rig.mm);
       assert.equal(accountsMade(rig.mm), 60);
       const limited = rig.mm.requests.filter((r) => r.status === 429);
-      assert.ok(limited.length > 0, 'the fake refused some requests with 429');
+      // The connector reads X-RateLimit-Remaining and waits when the bucket is empty, so a 429 is met only by requests
+      // that raced each other (up to 4 in flight) past the last token: fewer refusals than accounts made, never a
+      // storm of retries (without the headers every request beyond the burst would be refused once at least).
+      assert.ok(limited.length < 60, `fewer 429s (${limited.length}) than accounts made`);
       // The fake answers Retry-After in whole seconds, rounded up (>= 1 s). Once the connector has read it, it sends
       // nothing until the pause is over; only requests already on their way when the first 429 was answered can
       // still be refused, and at most MATTERMOST_CONCURRENCY (4) deliveries have one on its way. So 429s come in
