@@ -5,11 +5,11 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { Knex } from 'knex';
 import { connect, createDatabase, ROOT, stores, type TestDatabase } from '../helpers/server.ts';
 import { park, type Delivery } from '../../src/store/outbox.ts';
+import { runCli } from '../helpers/cli.ts';
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
@@ -26,18 +26,7 @@ const port = await unusedPort();
 
 /** The CLI with DATABASE_URL and, unless `mattermost` is false, the connector's settings (nothing else inherited). */
 function cli(dbUrl: string, args: string[], mattermost = true): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env: Record<string, string | undefined> = { ...process.env, DATABASE_URL: dbUrl };
-    for (const k of Object.keys(env)) if (/^(SCIM_TOKEN|ADMIN_TOKEN|PORT|LOG_LEVEL|PUBLIC_URL|MATTERMOST_.*)$/.test(k)) delete env[k];
-    if (mattermost) Object.assign(env, { MATTERMOST_URL: `http://127.0.0.1:${port}`, MATTERMOST_TOKEN: TOKEN, MATTERMOST_REQUEST_TIMEOUT: '1s' });
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCli(dbUrl, args, mattermost ? { MATTERMOST_URL: `http://127.0.0.1:${port}`, MATTERMOST_TOKEN: TOKEN, MATTERMOST_REQUEST_TIMEOUT: '1s' } : {});
 }
 
 const ok = (r: Run): Run => {

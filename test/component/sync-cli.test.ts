@@ -4,24 +4,14 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createDatabase, rand, ROOT, startServer, stores, type TestDatabase, type TestServer } from '../helpers/server.ts';
 import { workspace } from '../helpers/workspace-http.ts';
+import { runCli } from '../helpers/cli.ts';
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
 function cli(dbUrl: string, ...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env: Record<string, string | undefined> = { ...process.env, DATABASE_URL: dbUrl };
-    for (const k of ['SCIM_TOKEN', 'ADMIN_TOKEN', 'PORT', 'LOG_LEVEL', 'PUBLIC_URL', 'GROUP_MAPPING_FILE']) delete env[k];
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCli(dbUrl, args);
 }
 
 async function ok(r: Promise<Run>): Promise<any> {
