@@ -58,6 +58,15 @@
  * - `create_token`: a SCIM or admin bearer token was created.
  * - `revoke_token`: a token was revoked.
  *
+ * OAuth clients (resource: the client; never a secret or a token in `before`/`after`):
+ * - `create_client`: an OAuth client was registered (CLI or admin API).
+ * - `add_client_secret`: a client was given another secret (rotation); `after` has its id and expiry.
+ * - `revoke_client_secret`: one of a client's secrets was revoked (`after.tokensRevoked` when its tokens ended too).
+ * - `revoke_client`: a client was revoked with every token it held.
+ * - `issue_token`: the token endpoint issued an access token (`after`: grant type, grant id, scopes, expiry).
+ * - `approve_authorization`: an admin approved a client on the consent page (RFC 6749 §4.1); a code was issued.
+ * - `revoke_grant`: a spent code or refresh token was presented again; every token of its grant was revoked.
+ *
  * The Mattermost connector (resource: the entity delivered; `cause` the outbox row ids):
  * - `connector_deliver`: Mattermost was brought in line with an entity (`after`: the effect and Mattermost's id).
  * - `connector_park`: a delivery failed in a way retrying cannot fix; parked with its reason (`after.error`).
@@ -73,6 +82,7 @@ export type AuditOperation =
   | 'team_add' | 'team_remove' | 'team_promote' | 'team_demote' | 'channel_add' | 'channel_remove' | 'channel_promote' | 'channel_demote'
   | 'link_team' | 'update_team_link' | 'unlink_team' | 'link_channel' | 'update_channel_link' | 'unlink_channel' | 'mapping_skipped' | 'reconcile'
   | 'create_token' | 'revoke_token'
+  | 'create_client' | 'add_client_secret' | 'revoke_client_secret' | 'revoke_client' | 'issue_token' | 'approve_authorization' | 'revoke_grant'
   | 'connector_deliver' | 'connector_park' | 'connector_retry' | 'connector_discard' | 'connector_bind' | 'connector_reconcile';
 
 /** The membership operations of a team or a channel, for code that handles both kinds. */
@@ -91,7 +101,7 @@ export interface AuditEntry {
   actor: string;
   requestId?: string | undefined;
   operation: AuditOperation;
-  resourceType: 'User' | 'Group' | 'Team' | 'Channel' | 'TeamMember' | 'ChannelMember' | 'Token' | 'Link' | 'Session' | 'Connector';
+  resourceType: 'User' | 'Group' | 'Team' | 'Channel' | 'TeamMember' | 'ChannelMember' | 'Token' | 'Client' | 'Link' | 'Session' | 'Connector';
   resourceId?: string | null | undefined;
   cause?: string | null | undefined;
   before?: unknown;

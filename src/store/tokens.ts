@@ -5,8 +5,9 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Knex } from 'knex';
 import { writeAudit } from './audit.js';
+import type { Scope } from './scopes.js';
 
-export type Scope = 'scim' | 'admin';
+export type { Scope } from './scopes.js';
 /** A token as listed: never its value or digest. Times in milliseconds. */
 export interface TokenRow { id: string; name: string; scope: Scope; created_at: number | string; revoked_at: number | string | null }
 
@@ -16,9 +17,12 @@ export function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(Buffer.from(digest(a), 'hex'), Buffer.from(digest(b), 'hex'));
 }
 
-export function newTokenValue(scope: Scope): string {
-  return `${scope}_${randomBytes(32).toString('base64url')}`;
+/** A random secret with a prefix that says what it is (`scim_`, `scimread_`, `oat_`...), for people and secret scanners. */
+export function newSecretValue(prefix: string): string {
+  return `${prefix.replace(/[^a-z]/g, '')}_${randomBytes(32).toString('base64url')}`;
 }
+
+export const newTokenValue = (scope: Scope): string => newSecretValue(scope);
 
 export async function createToken(db: Knex, name: string, scope: Scope, actor: string, id: string = randomUUID()): Promise<{ id: string; token: string } | null> {
   const token = newTokenValue(scope);
