@@ -10,7 +10,7 @@ import { announce, type Logger } from './log.js';
 import { classifyDbError, migrate, openDb, ping } from './store/db.js';
 import { countActiveTokens, createToken } from './store/tokens.js';
 import { startSync } from './sync/startup.js';
-import { createApp, type AppState } from './http/app.js';
+import { createApp, type AppState, type OAuthTuning } from './http/app.js';
 import { onClientError } from './http/errors.js';
 import { startConnector, type Connector, type WorkerTuning } from './connector/index.js';
 
@@ -42,6 +42,8 @@ export interface ServerOptions {
   print?: (text: string) => void;
   /** Delivery worker tuning (tests: fast polls and backoff). */
   connectorTuning?: WorkerTuning;
+  /** OAuth tuning (tests: JWKS cache ages, the token endpoint's throttle). */
+  oauthTuning?: OAuthTuning;
 }
 
 export async function startServer(config: Config, log: Logger, opts: ServerOptions = {}): Promise<RunningServer> {
@@ -74,7 +76,7 @@ export async function startServer(config: Config, log: Logger, opts: ServerOptio
     stopConnector = connector?.stop;
     if (config.mattermost) announce(log, 'mattermost connector on', { url: config.mattermost.url, authService: config.mattermost.authService || 'email', delete: config.mattermost.deleteMode });
     const state: AppState = { shuttingDown: false };
-    const app = createApp({ db, config, log, sync, applyGroupRules, connector }, state);
+    const app = createApp({ db, config, log, sync, applyGroupRules, connector, oauthTuning: opts.oauthTuning }, state);
     const server: Server = app.listen(config.port, config.host);
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;

@@ -14,8 +14,9 @@ import { membersRouter } from './members.js';
 import { reconcileRouter } from './reconcile.js';
 import { auditRouter } from './audit.js';
 import { connectorRouter } from './connector.js';
+import { clientsRouter } from './clients.js';
 
-export interface AdminRouterDeps extends AdminDeps { config: { bodyLimit: number } }
+export interface AdminRouterDeps extends AdminDeps { config: { bodyLimit: number; publicUrl: string } }
 
 export function adminRouter(deps: AdminRouterDeps): Router {
   const router = Router();
@@ -30,6 +31,7 @@ export function adminRouter(deps: AdminRouterDeps): Router {
   router.use(reconcileRouter(deps));
   router.use(auditRouter(deps));
   router.use(connectorRouter(deps));
+  router.use(clientsRouter({ ...deps, publicUrl: () => deps.config.publicUrl }));
   router.use((req, _res, next) => {
     const allow = allowedMethods(router, req.path);
     if (allow.length === 0) return next(AppError.workspace(404, 'not_found', `no such admin endpoint: ${req.method} ${req.path.slice(0, 200)}`));

@@ -9,12 +9,13 @@ import { register as registerTokens } from './tokens.js';
 import { register as registerUsers } from './users.js';
 import { register as registerWorkspace } from './workspace.js';
 import { register as registerConnector } from './connector.js';
+import { register as registerClients } from './clients.js';
 
-const groups: ((program: Command) => void)[] = [registerTokens, registerUsers, registerWorkspace, registerConnector];
+const groups: ((program: Command) => void)[] = [registerTokens, registerClients, registerUsers, registerWorkspace, registerConnector];
 
 const program = new Command()
   .name('cli')
-  .description('SCIM provisioning server: tokens, users, workspace, Mattermost connector')
+  .description('SCIM provisioning server: tokens, OAuth clients, users, workspace, Mattermost connector')
   .showHelpAfterError()
   .exitOverride();
 for (const register of groups) register(program);

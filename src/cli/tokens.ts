@@ -4,9 +4,9 @@
  */
 import type { Command } from 'commander';
 import { createToken, listTokens, revokeToken, type Scope, type TokenRow } from '../store/tokens.js';
+import { SCOPES } from '../store/scopes.js';
 import { actor, CliError, note, withDb } from './context.js';
 
-const SCOPES: readonly Scope[] = ['scim', 'admin'];
 
 /** A token as `token list` shows it: ISO 8601 times, `revoked` null while live. */
 const tokenOut = (r: TokenRow) => ({
@@ -22,7 +22,7 @@ export function register(program: Command): void {
     .command('create')
     .description('create a token and print it alone on stdout')
     .requiredOption('--name <name>', 'a label for the client, e.g. entra or okta (1-100 characters)')
-    .option('--scope <scope>', 'scim (SCIM endpoints) or admin (admin API and SCIM)', 'scim')
+    .option('--scope <scope>', 'scim (SCIM), scim:read (SCIM reads only), admin (admin API, SCIM, metrics) or metrics (GET /metrics)', 'scim')
     .action(async (opts: { name: string; scope: string }) => {
       const name = opts.name.trim();
       if (!name || name.length > 100) throw new CliError('--name must be 1 to 100 characters');

@@ -41,6 +41,14 @@ export interface Config {
   dbPoolMax: number;
   /** The Mattermost connector; undefined when MATTERMOST_URL is unset (the server then behaves as without it). */
   mattermost: MattermostConfig | undefined;
+  oauth: OAuthConfig;
+}
+
+export interface OAuthConfig {
+  /** Lifetime of an access token from /oauth/token: 60 to 360 minutes, the window Entra's gallery validator checks. */
+  accessTokenTtlMs: number;
+  /** Lifetime of a refresh token (authorization code grant); each use replaces it with a new one of full lifetime. */
+  refreshTokenTtlMs: number;
 }
 
 export const AUTH_SERVICES = ['', 'saml', 'ldap', 'openid', 'office365', 'gitlab', 'google'] as const;
@@ -100,11 +108,30 @@ function token(env: Env, name: string): string | undefined {
 
 function duration(env: Env, name: string, def: string, minMs: number, maxMs: number): number {
   const raw = (env[name] || def).trim();
-  const m = /^(\d+)(ms|s|m|h)?$/.exec(raw);
-  if (!m) throw new ConfigError(`${name} must be a duration such as 500ms, 30s, 15m or 1h, got "${raw}"`);
-  const ms = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  const ms = parseDuration(raw);
+  if (ms === undefined) throw new ConfigError(`${name} must be a duration such as 500ms, 30s, 15m, 1h or 30d, got "${raw}"`);
   if (ms !== 0 && (ms < minMs || ms > maxMs)) throw new ConfigError(`${name} must be 0 or between ${minMs} ms and ${maxMs} ms, got "${raw}"`);
   return ms;
+}
+
+/** `500ms`, `30s`, `15m`, `1h`, `30d` (a bare number is seconds) in milliseconds; undefined if it is not one. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^(\d{1,12})(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m) return undefined;
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h' | 'd'];
+}
+
+function oauth(env: Env): OAuthConfig {
+  const ttl = (name: string, def: string, min: number, max: number, range: string): number => {
+    const raw = (env[name] || def).trim();
+    const ms = parseDuration(raw);
+    if (ms === undefined || ms < min || ms > max) throw new ConfigError(`${name} must be a duration between ${range}, got "${raw}"`);
+    return ms;
+  };
+  return {
+    accessTokenTtlMs: ttl('OAUTH_TOKEN_TTL', '1h', 60 * 60_000, 360 * 60_000, '60m and 360m (6h)'),
+    refreshTokenTtlMs: ttl('OAUTH_REFRESH_TOKEN_TTL', '90d', 3_600_000, 365 * 86_400_000, '1h and 365d'),
+  };
 }
 
 function mattermost(env: Env): MattermostConfig | undefined {
@@ -195,6 +222,7 @@ export function loadConfig(env: Env = process.env): Config {
     sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', 'FULL', ['FULL', 'NORMAL'] as const),
     dbPoolMax: int(env, 'DB_POOL_MAX', 10, 1, 200),
     mattermost: mattermost(env),
+    oauth: oauth(env),
   };
 }
 

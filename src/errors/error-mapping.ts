@@ -11,13 +11,14 @@ import { classifyDbError } from '../store/db.js';
 import { AppError, codeForStatus, type ScimType } from './app-error.js';
 
 /** Where a request came in; it decides the wording below and the renderer (src/http/errors.ts). */
-export type Mount = 'scim' | 'admin';
+/** `oauth` (RFC 6749 §5.2 bodies) speaks of the layers under it in the admin API's words. */
+export type Mount = 'scim' | 'admin' | 'oauth';
 
 type Wording = { status: number; scimType: ScimType | null; code: string; detail: string };
 const w = (status: number, scimType: ScimType | null, code: string, detail: string): Wording => ({ status, scimType, code, detail });
 
 /** body-parser errors, by their `type`; a type not listed falls through to its http-errors status. */
-const BODY_PARSER: Record<Mount, Record<string, (err: { limit?: unknown }) => Wording>> = {
+const BODY_PARSER: Record<'scim' | 'admin', Record<string, (err: { limit?: unknown }) => Wording>> = {
   scim: {
     'entity.parse.failed': () => w(400, 'invalidSyntax', 'invalid_json', 'request body is not valid JSON'),
     'entity.too.large': (err) => w(413, null, 'too_large', `request body is larger than ${err.limit} bytes`),
@@ -43,7 +44,7 @@ const BAD_PATH = 'the request path is not valid percent-encoded UTF-8';
  * (Content-Encoding: gzip/deflate/br with other bytes). They are the client's fault: a 4xx, never a 500.
  */
 function fromHttpStatus(err: any, mount: Mount): Wording | undefined {
-  if (mount === 'admin') {
+  if (mount !== 'scim') {
     if (err instanceof URIError) return w(400, null, 'invalid_path', BAD_PATH);
     const status = Number(err?.status);
     return status >= 400 && status < 500 ? w(400, 'invalidSyntax', 'invalid_body', UNREADABLE) : undefined;
@@ -72,7 +73,7 @@ const UNIQUE_MESSAGES: [RegExp, string][] = [
  */
 function fromDatabase(err: unknown, mount: Mount): AppError | undefined {
   const kind = classifyDbError(err);
-  if (mount === 'admin') {
+  if (mount !== 'scim') {
     return kind.kind === 'unavailable' ? new AppError({ status: 503, scimType: null, code: 'unavailable', detail: 'the database is unavailable; retry', cause: err }) : undefined;
   }
   switch (kind.kind) {
@@ -109,7 +110,8 @@ export function toAppError(err: unknown, mount: Mount = 'scim'): AppError {
   if (err instanceof AppError) return err;
   if (err instanceof SCIMMY.Types.Error) return fromScimmy(err);
   const type = (err as { type?: unknown } | null)?.type;
-  const bodyParser = typeof type === 'string' && Object.hasOwn(BODY_PARSER[mount], type) ? BODY_PARSER[mount][type]!(err as { limit?: unknown }) : undefined;
+  const table = BODY_PARSER[mount === 'scim' ? 'scim' : 'admin'];
+  const bodyParser = typeof type === 'string' && Object.hasOwn(table, type) ? table[type]!(err as { limit?: unknown }) : undefined;
   const known = bodyParser ?? fromHttpStatus(err, mount);
   if (known) return new AppError({ ...known, cause: err });
   return fromDatabase(err, mount) ?? AppError.internal(err);

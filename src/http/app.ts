@@ -19,11 +19,23 @@ import { scimRouter, SCIM_MOUNT } from './scim.js';
 import { adminRouter } from '../admin/router.js';
 import { createMetrics, metricsAccess } from './metrics.js';
 import type { Connector } from '../connector/index.js';
+import { AssertionVerifier, type AssertionTuning } from '../oauth/assertion.js';
+import { ClientThrottle } from '../oauth/throttle.js';
+import type { OAuthDeps } from '../oauth/context.js';
+import { oauthRouter } from './oauth/router.js';
+import { metadataHandler } from './oauth/metadata.js';
 
-/** Where the admin API is mounted; its errors are admin JSON, everything else's SCIM. */
+/** Where the admin API is mounted; its errors are admin JSON, the OAuth mount's RFC 6749 JSON, everything else's SCIM. */
 export const ADMIN_MOUNT = '/admin/v1';
+export const OAUTH_MOUNT = '/oauth';
 
-export interface AppDeps { db: Knex; config: Config; log: Logger; sync: SyncEngine; applyGroupRules: ApplyGroupRules; connector?: Connector | undefined }
+export interface AppDeps {
+  db: Knex; config: Config; log: Logger; sync: SyncEngine; applyGroupRules: ApplyGroupRules; connector?: Connector | undefined;
+  /** Tests: JWKS caching of client assertions, and the token endpoint's throttle. */
+  oauthTuning?: OAuthTuning | undefined;
+}
+
+export interface OAuthTuning { assertion?: AssertionTuning; throttle?: { limit: number; windowMs: number } }
 
 export interface AppState { shuttingDown: boolean }
 
@@ -63,7 +75,14 @@ export function createApp(deps: AppDeps, state: AppState = { shuttingDown: false
   });
 
   const auth = createAuthenticator(deps.db, deps.config, new FailureGuard(), deps.log);
-  app.get('/metrics', metricsAccess(deps.config.metricsToken, auth.require('admin')), metrics.handler);
+  const oauth: OAuthDeps = {
+    db: deps.db, config: deps.config.oauth, log: deps.log,
+    verifier: new AssertionVerifier(deps.oauthTuning?.assertion),
+    throttle: new ClientThrottle(deps.oauthTuning?.throttle?.limit, deps.oauthTuning?.throttle?.windowMs),
+  };
+  app.get(['/.well-known/oauth-authorization-server', '/.well-known/oauth-authorization-server/*rest'], metadataHandler(() => deps.config.publicUrl));
+  app.use(OAUTH_MOUNT, errorFormat('oauth'), oauthRouter({ ...oauth, auth, publicUrl: () => deps.config.publicUrl }));
+  app.get('/metrics', metricsAccess(deps.config.metricsToken, auth.require('metrics')), metrics.handler);
   app.use(SCIM_MOUNT, scimRouter({ ...deps, auth }));
   app.use(ADMIN_MOUNT, errorFormat('admin'), adminRouter({ ...deps, auth }));
 

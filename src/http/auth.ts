@@ -1,16 +1,20 @@
 /**
- * Bearer authentication (RFC 6750) with passport-http-bearer. Tokens are either the static ones from the
- * environment or managed ones from the store (hashed). A token found live is trusted for at most one second, so a
- * revocation reaches every instance within a second. It runs before anything reads the body, so a refusal costs no
- * parsing; the failed-auth guard looks only at failures, so a valid token is never refused for its address.
+ * Bearer authentication (RFC 6750) with passport-http-bearer, for three kinds of credential with one model of scopes
+ * (store/scopes.ts): the static tokens from the environment, managed tokens (store/tokens.ts) and OAuth access tokens
+ * (store/oauth-grants.ts), both stored hashed. A credential found live is trusted for at most one second (never past
+ * its expiry), so a revocation reaches every instance within a second. It runs before anything reads the body, so a
+ * refusal costs no parsing; the failed-auth guard looks only at failures, so a valid token is never refused for its
+ * address.
  */
 import passport from 'passport';
 import { Strategy as BearerStrategy } from 'passport-http-bearer';
-import type { NextFunction, Request, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Knex } from 'knex';
 import type { Config } from '../config/index.js';
 import type { Principal } from '../scim/use-cases/context.js';
-import { findToken, sameSecret, type Scope } from '../store/tokens.js';
+import { findToken, sameSecret } from '../store/tokens.js';
+import { findAccessToken } from '../store/oauth-grants.js';
+import { allows, type Scope } from '../store/scopes.js';
 import type { Logger } from '../log.js';
 import { AppError } from '../errors/app-error.js';
 import { renderError } from './errors.js';
@@ -19,10 +23,24 @@ import { hasBody } from './nul.js';
 const CACHE_MS = 1000;
 /** How long a refused request may go on sending its body before its connection is cut. */
 const DRAIN_MS = 5000;
+/** A token as RFC 6750 §2.1 `b64token` allows, without the scheme: what Okta's "Header" mode sends alone. */
+const RAW_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+export interface RequireOptions {
+  /**
+   * Also take `Authorization: <token>` with no scheme (Okta's "Header" authentication mode). RFC 6750 §2.1 defines
+   * only `Bearer <token>`; this is an accommodation for Okta, offered on the SCIM API only.
+   */
+  rawHeader?: boolean;
+}
 
 export interface Authenticator {
-  /** Middleware: authenticate, then require one of the scopes. */
-  require(...scopes: Scope[]): (req: Request, res: Response, next: NextFunction) => void;
+  /** Middleware: authenticate, then require `scope` (or one that covers it: store/scopes.ts). */
+  require(scope: Scope | ((req: Request) => Scope), opts?: RequireOptions): RequestHandler;
+  /** The principal a credential stands for, or undefined (the consent page's sign-in). */
+  verify(token: string): Promise<Principal | undefined>;
+  /** The failed-auth guard, for other credential checks that must be throttled alike (the consent page). */
+  guard: FailureGuard;
 }
 
 export function createAuthenticator(db: Knex, config: Config, guard: FailureGuard, log: Logger): Authenticator {
@@ -31,21 +49,35 @@ export function createAuthenticator(db: Knex, config: Config, guard: FailureGuar
   const pp = new passport.Passport();
   // An honest client that sends its whole body before reading the refusal sends at most this much.
   const drainBytes = config.bodyLimit + 64 * 1024;
+  const statics: [string | undefined, Principal][] = [
+    [config.scimToken, { tokenId: 'env:SCIM_TOKEN', name: 'env-scim', scopes: ['scim'], kind: 'token' }],
+    [config.adminToken, { tokenId: 'env:ADMIN_TOKEN', name: 'env-admin', scopes: ['admin'], kind: 'token' }],
+  ];
 
   async function lookup(token: string): Promise<Principal | undefined> {
-    if (config.scimToken && sameSecret(token, config.scimToken)) return { tokenId: 'env:SCIM_TOKEN', name: 'env-scim', scope: 'scim' };
-    if (config.adminToken && sameSecret(token, config.adminToken)) return { tokenId: 'env:ADMIN_TOKEN', name: 'env-admin', scope: 'admin' };
+    for (const [value, principal] of statics) if (value && sameSecret(token, value)) return principal;
     const now = Date.now();
     const hit = cache.get(token);
     if (hit && hit.until > now) return hit.principal;
-    const row = await findToken(db, token);
-    if (!row) {
+    let principal: Principal | undefined;
+    let until = now + CACHE_MS;
+    // OAuth access tokens carry their own prefix (store/oauth-grants.ts): one lookup either way.
+    if (token.startsWith('oat_')) {
+      const grant = await findAccessToken(db, token, now);
+      if (grant) {
+        principal = { tokenId: `client:${grant.clientId}`, name: grant.clientName, scopes: grant.scopes, kind: 'client' };
+        until = Math.min(until, grant.expiresAt);
+      }
+    } else {
+      const row = await findToken(db, token);
+      if (row) principal = { tokenId: row.id, name: row.name, scopes: [row.scope], kind: 'token' };
+    }
+    if (!principal) {
       cache.delete(token);
       return undefined;
     }
-    const principal: Principal = { tokenId: row.id, name: row.name, scope: row.scope };
     if (cache.size > 10000) cache.clear();
-    cache.set(token, { principal, until: now + CACHE_MS });
+    cache.set(token, { principal, until });
     return principal;
   }
 
@@ -58,13 +90,19 @@ export function createAuthenticator(db: Knex, config: Config, guard: FailureGuar
   }) as any);
 
   return {
-    require: (...scopes) => (req, res, next) => {
+    guard,
+    verify: (token) => lookup(token),
+    require: (scope, opts = {}) => (req, res, next) => {
+      const header = req.get('authorization') ?? '';
+      // Okta "Header" mode: the whole header is the token. Read as a bearer token (passport only knows that form);
+      // a header with a scheme (`Basic ...`, `Bearer ...`) has a space and is left as it is.
+      if (opts.rawHeader && RAW_TOKEN.test(header)) req.headers.authorization = `Bearer ${header}`;
       pp.authenticate(strategyName, { session: false }, (err: unknown, principal: Principal | false) => {
         if (err) return next(err);
         if (principal) {
-          // An admin token may also drive SCIM; a SCIM token may never use the admin API.
-          if (!scopes.includes(principal.scope) && !(principal.scope === 'admin')) {
-            return refuse(req, res, 403, `this token lacks the ${scopes.join(' or ')} scope`, { 'WWW-Authenticate': 'Bearer realm="scim", error="insufficient_scope"' }, drainBytes);
+          const needed = typeof scope === 'function' ? scope(req) : scope;
+          if (!allows(principal.scopes, needed)) {
+            return refuse(req, res, 403, `insufficient scope: this credential lacks the ${needed} scope (it has ${principal.scopes.join(', ') || 'none'})`, { 'WWW-Authenticate': `Bearer realm="scim", error="insufficient_scope", scope="${needed}"` }, drainBytes);
           }
           (req as any).principal = principal;
           return next();

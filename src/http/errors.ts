@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import { AppError, type ScimType } from '../errors/app-error.js';
 import { toAppError, type Mount } from '../errors/error-mapping.js';
 import { errorBody } from '../scim/shared/errors.js';
+import { OAUTH_ERROR_CODES } from '../oauth/errors.js';
 
 /** Marks the requests of a mount, for the error handler's choice of renderer. */
 export function errorFormat(mount: Mount): RequestHandler {
@@ -20,7 +21,7 @@ export function errorFormat(mount: Mount): RequestHandler {
   };
 }
 
-const mountOf = (res: Response): Mount => (res.locals.errorFormat === 'admin' ? 'admin' : 'scim');
+const mountOf = (res: Response): Mount => (res.locals.errorFormat === 'admin' || res.locals.errorFormat === 'oauth' ? res.locals.errorFormat : 'scim');
 
 function start(res: Response, e: AppError): Response {
   res.locals.errorDetail = e.detail;
@@ -38,9 +39,22 @@ export function renderAdminError(res: Response, e: AppError): void {
   start(res, e).type('application/json').send(JSON.stringify({ error: { status: e.status, code: e.code, message: e.detail } }));
 }
 
+/**
+ * An OAuth error body (RFC 6749 §5.2): `error` is the AppError's code when it is one of the RFC's, else the nearest
+ * by status; the description is the detail. Never cached.
+ */
+export function renderOAuthError(res: Response, e: AppError): void {
+  const error = OAUTH_ERROR_CODES.has(e.code) ? e.code : e.status >= 500 ? 'server_error' : e.status === 429 || e.status === 503 ? 'temporarily_unavailable' : e.status === 401 ? 'invalid_client' : 'invalid_request';
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Pragma', 'no-cache');
+  start(res, e).type('application/json').send(JSON.stringify({ error, error_description: e.detail }));
+}
+
+const RENDERERS: Record<Mount, (res: Response, e: AppError) => void> = { scim: renderScimError, admin: renderAdminError, oauth: renderOAuthError };
+
 /** Render `e` as the request's mount does. */
 export function renderError(res: Response, e: AppError): void {
-  (mountOf(res) === 'admin' ? renderAdminError : renderScimError)(res, e);
+  RENDERERS[mountOf(res)](res, e);
 }
 
 /** Answer a SCIM error now (the guards in front of SCIMMY). */
@@ -54,7 +68,7 @@ export function errorHandler(log: Logger) {
     const mount = mountOf(res);
     // A SCIM handler's failure kept on the response wins over what SCIMMY made of it (scim/shared/errors.ts).
     const e = toAppError(err, mount);
-    if (e.internal) log.error(mount === 'admin' ? 'admin api error' : 'unhandled error', { requestId: req.id, error: String((e.cause as any)?.stack ?? e.cause) });
+    if (e.internal) log.error({ scim: 'unhandled error', admin: 'admin api error', oauth: 'oauth error' }[mount], { requestId: req.id, error: String((e.cause as any)?.stack ?? e.cause) });
     if (res.headersSent) return; // SCIMMY answered already and forwarded a 5xx only for logging
     renderError(res, e);
   };

@@ -17,6 +17,7 @@ import { isResourceId } from '../scim/shared/resource-id.js';
 import { sendError } from './errors.js';
 import { hasNul } from './nul.js';
 import type { Authenticator } from './auth.js';
+import type { Scope } from '../store/scopes.js';
 import { createLimiter, rateLimit } from './rate-limit.js';
 import { resourceRoutes } from './resource-routes.js';
 import { UserResource } from '../scim/resources/users.js';
@@ -43,6 +44,9 @@ function depthOf(v: unknown): number {
 const JSON_TYPES = ['application/json', 'application/scim+json', 'application/*+json'];
 /** A body with no Content-Type is JSON too: Okta's SPEC test sends its creates that way (RFC 7644 §3.8 asks for one). */
 const isJson = (req: Request): boolean => req.headers['content-type'] === undefined || Boolean(req.is(JSON_TYPES));
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const scopeFor = (req: Request): Scope => (READS.has(req.method) || (req.method === 'POST' && /\/\.search$/i.test(req.path)) ? 'scim:read' : 'scim');
 
 export interface ScimDeps { db: Knex; config: Config; log: Logger; sync: SyncEngine; applyGroupRules: ApplyGroupRules; auth: Authenticator }
 
@@ -79,7 +83,9 @@ export function scimRouter(deps: ScimDeps): Router {
   const router = Router();
   // Authentication and the rate limit come before anything reads the body: an anonymous or throttled request costs
   // no parsing, inflating or walking, whatever it sends (a 9 MB body, gzip, malformed JSON).
-  router.use(deps.auth.require('scim'));
+  // Reads (GET, HEAD, OPTIONS, a POST to .search: RFC 7644 §3.4.3) need scim:read, everything else scim. Okta's
+  // "Header" mode (a token with no `Bearer `) is accepted here only.
+  router.use(deps.auth.require(scopeFor, { rawHeader: true }));
   router.use(rateLimit(createLimiter(deps.db, config, deps.log), config));
   // Discovery endpoints are read-only (RFC 7644 §4): other methods get 405, not SCIMMY's 404.
   router.all(/^\/(ServiceProviderConfig|Schemas|ResourceTypes)(\/.*)?$/i, (req, res, next) => {

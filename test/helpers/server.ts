@@ -15,6 +15,7 @@ import { ConfigError, loadConfig, type Config } from '../../src/config/index.ts'
 import { createStreamLogger } from '../../src/log.ts';
 import { startServer as startApp, StartupError, type RunningServer } from '../../src/server.ts';
 import type { WorkerTuning } from '../../src/connector/index.ts';
+import type { OAuthTuning } from '../../src/http/app.ts';
 
 export type Store = 'sqlite' | 'pg';
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -77,6 +78,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Delivery worker tuning for connector tests (fast polls and backoff). */
   connectorTuning?: WorkerTuning;
+  /** OAuth tuning: JWKS cache ages, the token endpoint's throttle. */
+  oauthTuning?: OAuthTuning;
 }
 
 function serverEnv(dbUrl: string, opts: StartOptions) {
@@ -121,7 +124,9 @@ export async function startServer(store: Store, db: TestDatabase | string, opts:
   const log = createStreamLogger(config.logLevel, new Writable({ write(chunk, _enc, cb) { out.add(chunk); cb(); } }));
   let running: RunningServer;
   try {
-    running = await startApp(config, log, { print: out.add, ...(opts.connectorTuning ? { connectorTuning: opts.connectorTuning } : {}) });
+    running = await startApp(config, log, {
+      print: out.add, ...(opts.connectorTuning ? { connectorTuning: opts.connectorTuning } : {}), ...(opts.oauthTuning ? { oauthTuning: opts.oauthTuning } : {}),
+    });
   } catch (err) {
     if (err instanceof StartupError) throw refused(err.exitCode, err.message);
     throw err;

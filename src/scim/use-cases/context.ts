@@ -3,6 +3,7 @@ import type { Db, Tx } from '../../store/db.js';
 import type { Logger } from '../../log.js';
 import type { Config } from '../../config/index.js';
 import type { AuditCtx, SyncEngine } from '../../sync/engine.js';
+import type { Scope } from '../../store/scopes.js';
 
 /** A group as the mapping-file rules match it: by exact externalId or exact displayName. */
 export interface NamedGroup { id: string; externalId: string | null; displayName: string }
@@ -14,7 +15,11 @@ export interface NamedGroup { id: string; externalId: string | null; displayName
  */
 export type ApplyGroupRules = (tx: Tx, group: NamedGroup, a: AuditCtx) => Promise<void>;
 
-export interface Principal { tokenId: string; name: string; scope: 'scim' | 'admin' }
+/**
+ * Who is calling: a static or managed bearer token (`kind: 'token'`) or an OAuth client holding an access token
+ * (`kind: 'client'`, `tokenId` then `client:<client_id>`, so a client's tokens share its rate limit).
+ */
+export interface Principal { tokenId: string; name: string; scopes: readonly Scope[]; kind: 'token' | 'client' }
 
 export interface ScimContext {
   db: Db;
@@ -32,4 +37,4 @@ export interface ScimContext {
 }
 
 /** The audit actor string for a principal: never the token itself. */
-export const actorOf = (p: Principal): string => `token:${p.name}`;
+export const actorOf = (p: Principal): string => `${p.kind === 'client' ? 'client' : 'token'}:${p.name}`;

@@ -1,0 +1,56 @@
+/**
+ * Reading an OAuth request: an `application/x-www-form-urlencoded` body (RFC 6749 §3.2, Appendix B) read as text and
+ * parsed by WHATWG URLSearchParams, each parameter at most once (§3.2: "MUST NOT be included more than once"), and
+ * HTTP Basic client credentials (§2.3.1: each part form-urlencoded before base64).
+ */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { hasBody } from '../nul.js';
+import { invalidClient, oauthError } from '../../oauth/errors.js';
+
+/** OAuth requests are small (a client assertion is a few KB): anything larger is refused unread. */
+export const FORM_LIMIT = 16 * 1024;
+const FORM = 'application/x-www-form-urlencoded';
+
+/** The body as text, refusing other media types before reading anything. */
+export function formBody() {
+  const text = express.text({ type: FORM, limit: FORM_LIMIT });
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (hasBody(req.headers) && !req.is(FORM)) return next(oauthError('invalid_request', `the request body must be ${FORM}`));
+    text(req, res, next);
+  };
+}
+
+/** The parameters of the body, or an invalid_request AppError. */
+export function formParams(req: Request): Record<string, string> {
+  const body = typeof req.body === 'string' ? req.body : '';
+  const out: Record<string, string> = Object.create(null);
+  for (const [k, v] of new URLSearchParams(body)) {
+    if (k in out) throw oauthError('invalid_request', `parameter ${k.slice(0, 40)} is given more than once`);
+    if (v.includes('\u0000')) throw oauthError('invalid_request', `parameter ${k.slice(0, 40)} contains a NUL character`);
+    // RFC 6749 §3.2: "Parameters sent without a value MUST be treated as if they were omitted".
+    if (v !== '') out[k] = v;
+  }
+  return out;
+}
+
+/** RFC 6749 §2.3.1 Basic credentials, or undefined without an `Authorization: Basic` header. */
+export function basicCredentials(req: Request): { id: string; secret: string } | undefined {
+  const header = req.get('authorization');
+  if (!header) return undefined;
+  const m = /^Basic +([A-Za-z0-9+/]+=*) *$/i.exec(header);
+  if (!m) {
+    if (/^Basic\b/i.test(header)) throw invalidClient('the HTTP Basic credentials are malformed');
+    return undefined;
+  }
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) throw invalidClient('the HTTP Basic credentials are malformed');
+  const part = (s: string) => {
+    try {
+      return decodeURIComponent(s.replace(/\+/g, ' '));
+    } catch {
+      throw invalidClient('the HTTP Basic credentials are not form-urlencoded');
+    }
+  };
+  return { id: part(decoded.slice(0, colon)), secret: part(decoded.slice(colon + 1)) };
+}

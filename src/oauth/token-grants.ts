@@ -1,0 +1,113 @@
+/**
+ * The token endpoint's grants (RFC 6749 §3.2): what a client gets for its credentials.
+ * - `client_credentials` (§4.4): Entra's gallery apps, with a secret or a federated assertion. No refresh token (§4.4.3).
+ * - `authorization_code` (§4.1.3): Okta's "OAuth 2" mode, after an admin approved the client on the consent page;
+ *   PKCE (RFC 7636) when the authorization request had a code_challenge. Gives a refresh token.
+ * - `refresh_token` (§6): rotated on every use; a spent refresh token presented again revokes its grant.
+ * Which grants a client may use follows from how it was registered: a client with redirect URIs is an authorization
+ * code client, a federated client or one without redirect URIs a client credentials client.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { issueTokens, spendCode, spendRefreshToken, sweepExpired, type IssuedTokens } from '../store/oauth-grants.js';
+import { formatScopes, type Scope } from '../store/scopes.js';
+import type { ClientRow } from '../store/oauth-clients.js';
+import { authenticateClient } from './client-auth.js';
+import { oauthError } from './errors.js';
+import { resolveScopes } from './scope-request.js';
+import type { OAuthDeps, OAuthRequest } from './context.js';
+
+/** The successful answer (RFC 6749 §5.1). */
+export interface TokenResponse { access_token: string; token_type: 'Bearer'; expires_in: number; scope: string; refresh_token?: string }
+
+export const GRANT_TYPES = ['client_credentials', 'authorization_code', 'refresh_token'] as const;
+
+export async function exchangeToken(deps: OAuthDeps, req: OAuthRequest): Promise<TokenResponse> {
+  const grantType = req.params.grant_type;
+  if (!grantType) throw oauthError('invalid_request', 'grant_type is required');
+  if (!(GRANT_TYPES as readonly string[]).includes(grantType)) throw oauthError('unsupported_grant_type', `grant_type must be one of ${GRANT_TYPES.join(', ')}`);
+  const { client, secretId } = await authenticateClient(deps, req);
+  const actor = `client:${client.name}`;
+  const codeClient = client.kind === 'secret' && client.redirectUris.length > 0;
+  if ((grantType === 'client_credentials') === codeClient) {
+    throw oauthError('unauthorized_client', codeClient
+      ? 'this client is registered for the authorization code grant (it has redirect URIs)'
+      : 'this client is registered for the client credentials grant');
+  }
+  const base = { clientId: client.id, secretId, actor, requestId: req.requestId, accessTtlMs: deps.config.accessTokenTtlMs };
+  let issued: IssuedTokens;
+  if (grantType === 'client_credentials') {
+    issued = await issueTokens(deps.db, { ...base, grantType, scopes: resolveScopes(req.params.scope, client.scopes) });
+  } else if (grantType === 'authorization_code') {
+    issued = await byCode(deps, req, client, base);
+  } else {
+    issued = await byRefresh(deps, req, client, base);
+  }
+  sweepNowAndThen(deps);
+  return {
+    access_token: issued.accessToken, token_type: 'Bearer', expires_in: issued.expiresIn, scope: formatScopes(issued.scopes),
+    ...(issued.refreshToken ? { refresh_token: issued.refreshToken } : {}),
+  };
+}
+
+type Base = { clientId: string; secretId: string | undefined; actor: string; requestId: string; accessTtlMs: number };
+
+async function byCode(deps: OAuthDeps, req: OAuthRequest, client: ClientRow, base: Base): Promise<IssuedTokens> {
+  const p = req.params;
+  if (!p.code) throw oauthError('invalid_request', 'code is required');
+  // The code is spent before it is checked: a code that fails a check is gone, as a used one is (§4.1.2).
+  const spent = await spendCode(deps.db, client.id, p.code, base.actor);
+  if (!spent.ok) {
+    throw oauthError('invalid_grant', spent.why === 'reused'
+      ? 'the authorization code was already used; the tokens issued with it are revoked'
+      : spent.why === 'expired' ? 'the authorization code has expired' : 'the authorization code is not valid for this client');
+  }
+  const g = spent.value;
+  // §4.1.3: redirect_uri must repeat the authorization request's when that had one.
+  if ((g.redirectUriSent || p.redirect_uri !== undefined) && p.redirect_uri !== g.redirectUri) {
+    throw oauthError('invalid_grant', 'redirect_uri does not match the one of the authorization request');
+  }
+  if (g.codeChallenge) {
+    if (!p.code_verifier) throw oauthError('invalid_grant', 'code_verifier is required (the authorization request had a code_challenge)');
+    if (!pkceMatches(p.code_verifier, g.codeChallenge, g.codeChallengeMethod ?? 'plain')) throw oauthError('invalid_grant', 'code_verifier does not match the code_challenge');
+  } else if (p.code_verifier !== undefined) {
+    // RFC 9700 §2.1.1: a verifier without a challenge is refused (a downgrade attempt).
+    throw oauthError('invalid_grant', 'code_verifier was sent but the authorization request had no code_challenge');
+  }
+  return issueTokens(deps.db, { ...base, grantType: 'authorization_code', scopes: g.scopes, grantId: g.grantId, refreshTtlMs: deps.config.refreshTokenTtlMs });
+}
+
+async function byRefresh(deps: OAuthDeps, req: OAuthRequest, client: ClientRow, base: Base): Promise<IssuedTokens> {
+  const p = req.params;
+  if (!p.refresh_token) throw oauthError('invalid_request', 'refresh_token is required');
+  const asked = p.scope === undefined ? undefined : resolveScopes(p.scope, client.scopes);
+  const spent = await spendRefreshToken(deps.db, client.id, p.refresh_token, base.actor);
+  if (!spent.ok) {
+    throw oauthError('invalid_grant', spent.why === 'reused'
+      ? 'the refresh token was already used; every token of its grant is revoked (authorize the client again)'
+      : spent.why === 'expired' ? 'the refresh token has expired' : 'the refresh token is not valid for this client');
+  }
+  const g = spent.value;
+  // §6: a refresh may narrow the scope, never widen it.
+  const scopes: Scope[] = asked ?? g.scopes;
+  if (!scopes.every((s) => g.scopes.includes(s))) throw oauthError('invalid_scope', `the refresh token was granted ${formatScopes(g.scopes)}`);
+  return issueTokens(deps.db, { ...base, grantType: 'refresh_token', scopes, grantId: g.grantId, refreshTtlMs: deps.config.refreshTokenTtlMs });
+}
+
+/** RFC 7636 §4.6: S256 compares BASE64URL(SHA256(verifier)) with the challenge; plain compares them as they are. */
+export function pkceMatches(verifier: string, challenge: string, method: 'S256' | 'plain'): boolean {
+  if (!/^[A-Za-z0-9\-._~]{43,128}$/.test(verifier)) return false;
+  const computed = method === 'S256' ? createHash('sha256').update(verifier, 'ascii').digest('base64url') : verifier;
+  const a = Buffer.from(computed);
+  const b = Buffer.from(challenge);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+const lastSweep = new WeakMap<object, number>();
+
+/** Expired tokens, codes and assertion ids are deleted in small batches, at most once a minute per instance. */
+function sweepNowAndThen(deps: OAuthDeps): void {
+  const now = Date.now();
+  if ((lastSweep.get(deps.db) ?? 0) > now - 60_000) return;
+  lastSweep.set(deps.db, now);
+  sweepExpired(deps.db, now).catch((err) => deps.log.warn('oauth sweep failed', { error: String(err) }));
+}
