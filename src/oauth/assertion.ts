@@ -226,6 +226,7 @@ export class AssertionVerifier {
       this.onJwksUnreachable?.(source.url, `JWKS fetch failed: ${source.failure}`);
     };
     const why = fetchError === undefined ? `a JWKS fetch failed ${Date.now() - source.failedAt} ms ago (${source.failure}); not retried within cooldownMs` : `JWKS fetch failed: ${describe(fetchError)}`;
+    // No cache, or one older than maxStaleMs (≥ cacheMaxAge), means jose had to fetch, so the error was the fetch.
     const { jwks, uat } = source.cache;
     if (!jwks || uat === undefined) {
       failed();
@@ -272,11 +273,11 @@ function explain(err: unknown): Failure {
   const log = describe(err);
   if (err instanceof errors.JWTExpired) return fail('the assertion has expired', log);
   if (err instanceof errors.JWTClaimValidationFailed) {
-    const claim = /^[a-z]{1,8}$/.test(err.claim) ? err.claim : 'a';
-    const detail = `${log} [${err.claim} ${err.reason}]`;
+    const { claim } = err; // jose's own name of the claim it checked, never text from the token
+    const detail = `${log} [${claim} ${err.reason}]`;
     if (err.reason === 'missing') return fail(`the assertion has no ${claim} claim`, detail);
     if (err.reason === 'invalid') return fail(`the assertion's ${claim} claim is not a number`, detail);
-    return fail(CLAIM_MISMATCH[err.claim] ?? `the assertion's ${claim} claim is not acceptable`, detail);
+    return fail(CLAIM_MISMATCH[claim] ?? `the assertion's ${claim} claim is not acceptable`, detail);
   }
   const code = err instanceof errors.JOSEError ? err.code : undefined;
   switch (code) {
