@@ -77,7 +77,8 @@ export function createApp(deps: AppDeps, state: AppState = { shuttingDown: false
   const auth = createAuthenticator(deps.db, deps.config, new FailureGuard(), deps.log);
   const oauth: OAuthDeps = {
     db: deps.db, config: deps.config.oauth, log: deps.log,
-    verifier: new AssertionVerifier(deps.oauthTuning?.assertion),
+    // A JWKS outage is served from cached keys for a while: the log says so at once, not when the cache runs out.
+    verifier: new AssertionVerifier({ onJwksUnreachable: (jwksUrl, detail) => deps.log.warn('jwks endpoint unreachable; using cached keys', { jwksUrl, detail }), ...deps.oauthTuning?.assertion }),
     throttle: new ClientThrottle(deps.oauthTuning?.throttle?.limit, deps.oauthTuning?.throttle?.windowMs),
   };
   app.get(['/.well-known/oauth-authorization-server', '/.well-known/oauth-authorization-server/*rest'], metadataHandler(() => deps.config.publicUrl));

@@ -78,8 +78,8 @@ for (const store of stores()) {
       assert.deepEqual(none.body, { error: { status: 401, code: 'unauthorized', message: 'a bearer token is required' } });
       assert.equal(none.headers['www-authenticate'], 'Bearer realm="scim"');
       const scope = await send('GET', '/admin/v1/teams', SCIM_TOKEN);
-      assert.deepEqual(scope.body, { error: { status: 403, code: 'forbidden', message: 'this token lacks the admin scope' } });
-      assert.equal(scope.headers['www-authenticate'], 'Bearer realm="scim", error="insufficient_scope"');
+      assert.deepEqual(scope.body, { error: { status: 403, code: 'forbidden', message: 'insufficient scope: this credential lacks the admin scope (it has scim)' } });
+      assert.equal(scope.headers['www-authenticate'], 'Bearer realm="scim", error="insufficient_scope", scope="admin"');
     });
 
     test('a refused body larger than any accepted still gets its refusal, on both mounts', async () => {
