@@ -26,6 +26,9 @@ class UsageError extends Error {}
 interface Options {
   url?: string;
   token?: string;
+  tokenUrl?: string;
+  clientId?: string;
+  clientSecret?: string;
   suite: string;
   report?: string;
   verbose?: boolean;
@@ -44,12 +47,32 @@ function parseSuites(value: string): SuiteName[] {
   return SUITE_ORDER.filter((s) => parts.includes(s));
 }
 
+/** RFC 6749 §4.4 with HTTP Basic client authentication (§2.3.1), as Entra's gallery apps get their token. */
+async function clientCredentialsToken(tokenUrl: string, id: string, secret: string): Promise<{ token: string } | { error: string }> {
+  const auth = Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64');
+  try {
+    const r = await fetch(tokenUrl, {
+      method: 'POST',
+      headers: { Authorization: `Basic ${auth}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials',
+    });
+    const body = (await r.json().catch(() => ({}))) as { access_token?: unknown; error?: unknown; error_description?: unknown };
+    if (r.ok && typeof body.access_token === 'string') return { token: body.access_token };
+    return { error: `${r.status} ${String(body.error ?? '')} ${String(body.error_description ?? '')}`.trim() };
+  } catch (err) {
+    return { error: `cannot reach ${tokenUrl}: ${(err as Error).message}` };
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = new Command()
     .name('npm run conformance --')
     .description('Replay Entra ID / Okta provisioning and RFC 7644 checks against a SCIM 2.0 server.')
     .option('--url <url>', 'SCIM base URL, e.g. http://127.0.0.1:8080/scim/v2')
     .option('--token <token>', 'bearer token (default: $SCIM_TOKEN); never printed')
+    .option('--token-url <url>', 'instead of --token: get one from this OAuth token endpoint (client credentials, as Entra does)')
+    .option('--client-id <id>', 'with --token-url: the OAuth client id')
+    .option('--client-secret <secret>', 'with --token-url: the client secret (default: $OAUTH_CLIENT_SECRET); never printed')
     .option('--suite <names>', 'entra | okta | rfc | all (comma-separated list allowed)', 'all')
     .option('--report <file>', 'write a JSON report to this file')
     .option('--only <text>', 'run only the checks whose "suite/name" contains this text')
@@ -71,9 +94,20 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   };
 
-  const token = opts.token ?? process.env.SCIM_TOKEN;
   if (!opts.url) return usage('--url is required');
-  if (!token) return usage('--token is required (or set SCIM_TOKEN)');
+  let token = opts.token ?? (opts.tokenUrl ? undefined : process.env.SCIM_TOKEN);
+  if (opts.tokenUrl) {
+    const secret = opts.clientSecret ?? process.env.OAUTH_CLIENT_SECRET;
+    if (opts.token) return usage('give --token or --token-url, not both');
+    if (!opts.clientId || !secret) return usage('--token-url needs --client-id and --client-secret (or OAUTH_CLIENT_SECRET)');
+    const got = await clientCredentialsToken(opts.tokenUrl, opts.clientId, secret);
+    if ('error' in got) {
+      process.stderr.write(`error: the token endpoint refused: ${got.error}\n`);
+      return 1;
+    }
+    token = got.token;
+  }
+  if (!token) return usage('--token is required (or set SCIM_TOKEN), or --token-url with a client');
   let baseUrl: URL;
   try {
     baseUrl = new URL(opts.url);
