@@ -23,8 +23,12 @@ import { hasBody } from './nul.js';
 const CACHE_MS = 1000;
 /** How long a refused request may go on sending its body before its connection is cut. */
 const DRAIN_MS = 5000;
-/** A token as RFC 6750 §2.1 `b64token` allows, without the scheme: what Okta's "Header" mode sends alone. */
-const RAW_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+/**
+ * A token as RFC 6750 §2.1 `b64token` allows, without the scheme: what Okta's "Header" mode sends alone. At least 16
+ * characters, as every token this server accepts is, so a bare scheme name (`Bearer` with its value left out) is
+ * still a missing token, not a wrong one.
+ */
+const RAW_TOKEN = /^[A-Za-z0-9\-._~+/]{16,}=*$/;
 
 export interface RequireOptions {
   /**
