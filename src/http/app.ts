@@ -46,6 +46,9 @@ export function createApp(deps: AppDeps, state: AppState = { shuttingDown: false
   app.set('trust proxy', deps.config.trustProxyHops || false);
   app.set('query parser', 'simple');
   app.use(requestContext(deps.log));
+  // Each mount's error format is known from the first middleware on, so even the shutdown 503 is in its format.
+  app.use(ADMIN_MOUNT, errorFormat('admin'));
+  app.use(OAUTH_MOUNT, errorFormat('oauth'));
   const metrics = createMetrics(deps.db, deps.connector);
   app.use(metrics.middleware);
   app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
@@ -82,10 +85,10 @@ export function createApp(deps: AppDeps, state: AppState = { shuttingDown: false
     throttle: new ClientThrottle(deps.oauthTuning?.throttle?.limit, deps.oauthTuning?.throttle?.windowMs),
   };
   app.get(['/.well-known/oauth-authorization-server', '/.well-known/oauth-authorization-server/*rest'], metadataHandler(() => deps.config.publicUrl));
-  app.use(OAUTH_MOUNT, errorFormat('oauth'), oauthRouter({ ...oauth, auth, publicUrl: () => deps.config.publicUrl }));
+  app.use(OAUTH_MOUNT, oauthRouter({ ...oauth, auth, publicUrl: () => deps.config.publicUrl }));
   app.get('/metrics', metricsAccess(deps.config.metricsToken, auth.require('metrics')), metrics.handler);
   app.use(SCIM_MOUNT, scimRouter({ ...deps, auth }));
-  app.use(ADMIN_MOUNT, errorFormat('admin'), adminRouter({ ...deps, auth }));
+  app.use(ADMIN_MOUNT, adminRouter({ ...deps, auth }));
 
   app.use(notFound);
   app.use(errorHandler(deps.log));
