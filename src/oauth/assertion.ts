@@ -104,7 +104,8 @@ export class AssertionVerifier {
   private readonly cooldownMs: number;
   private readonly timeoutMs: number;
   private readonly maxStaleMs: number;
-  private readonly clockToleranceS: number;
+  /** Public: an assertion is accepted until exp + this, so its jti must be remembered that long (client-auth.ts). */
+  readonly clockToleranceS: number;
   private readonly maxLifetimeS: number;
   private readonly onJwksUnreachable: AssertionTuning['onJwksUnreachable'];
 

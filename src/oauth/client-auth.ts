@@ -57,7 +57,9 @@ async function byAssertion(deps: OAuthDeps, req: OAuthRequest): Promise<Authenti
     return failed(deps, req, key, verdict.reason);
   }
   // RFC 7523 §3: a jti is single use until the assertion expires; the primary key settles races between instances.
-  if (verdict.jti !== undefined && !(await rememberAssertionId(deps.db, client.id, verdict.jti, verdict.expiresAt))) {
+  // Kept past exp for the clock tolerance the verifier grants, or a sweep could forget it while it is still accepted.
+  const keepUntil = verdict.expiresAt + deps.verifier.clockToleranceS * 1000;
+  if (verdict.jti !== undefined && !(await rememberAssertionId(deps.db, client.id, verdict.jti, keepUntil))) {
     return failed(deps, req, key, 'the assertion was already used (its jti was seen before)');
   }
   return { client, secretId: undefined, method: 'assertion' };
