@@ -9,7 +9,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { issueTokens, spendCode, spendRefreshToken, sweepExpired, type IssuedTokens } from '../store/oauth-grants.js';
-import { formatScopes, type Scope } from '../store/scopes.js';
+import { allows, formatScopes, type Scope } from '../store/scopes.js';
 import type { ClientRow } from '../store/oauth-clients.js';
 import { authenticateClient } from './client-auth.js';
 import { oauthError } from './errors.js';
@@ -87,10 +87,11 @@ async function byRefresh(deps: OAuthDeps, req: OAuthRequest, client: ClientRow, 
       : spent.why === 'expired' ? 'the refresh token has expired' : 'the refresh token is not valid for this client');
   }
   const g = spent.value;
-  // §6: a refresh may narrow the scope, never widen it.
+  // §6: a refresh may narrow the access token's scope, never widen it; the new refresh token keeps the grant's.
+  // Narrower is what the granted scopes allow (store/scopes.ts: a scim grant covers scim:read), as at /authorize.
   const scopes: Scope[] = asked ?? g.scopes;
-  if (!scopes.every((s) => g.scopes.includes(s))) throw oauthError('invalid_scope', `the refresh token was granted ${formatScopes(g.scopes)}`);
-  return issueTokens(deps.db, { ...base, grantType: 'refresh_token', scopes, grantId: g.grantId, refreshTtlMs: deps.config.refreshTokenTtlMs });
+  if (!scopes.every((s) => allows(g.scopes, s))) throw oauthError('invalid_scope', `the refresh token was granted ${formatScopes(g.scopes)}`);
+  return issueTokens(deps.db, { ...base, grantType: 'refresh_token', scopes, refreshScopes: g.scopes, grantId: g.grantId, refreshTtlMs: deps.config.refreshTokenTtlMs });
 }
 
 /** RFC 7636 §4.6: S256 compares BASE64URL(SHA256(verifier)) with the challenge; plain compares them as they are. */

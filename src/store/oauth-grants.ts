@@ -19,6 +19,11 @@ export interface IssueRequest {
   accessTtlMs: number;
   /** Give a refresh token too (authorization code and refresh grants; never client credentials, RFC 6749 §4.4.3). */
   refreshTtlMs?: number | undefined;
+  /**
+   * The refresh token's scopes when they differ from the access token's: a refresh that narrows the scope narrows the
+   * access token only; the new refresh token keeps the scope of the one presented (RFC 6749 §6: "MUST be identical").
+   */
+  refreshScopes?: Scope[] | undefined;
   grantId?: string | undefined;
   secretId?: string | undefined;
   /** For the audit row: the grant type and who asks. */
@@ -34,11 +39,14 @@ export async function issueTokens(db: Knex | Knex.Transaction, r: IssueRequest):
   const accessToken = newSecretValue('oat');
   const refreshToken = r.refreshTtlMs ? newSecretValue('ort') : undefined;
   const scopes = formatScopes(r.scopes);
-  const row = (kind: string, value: string, ttl: number) => ({
-    token_hash: digest(value), kind, client_id: r.clientId, scopes, grant_id: grantId, secret_id: r.secretId ?? null,
+  const row = (kind: string, value: string, ttl: number, scopeText: string) => ({
+    token_hash: digest(value), kind, client_id: r.clientId, scopes: scopeText, grant_id: grantId, secret_id: r.secretId ?? null,
     created_at: now, expires_at: now + ttl, used_at: null, revoked_at: null,
   });
-  const rows = [row('access', accessToken, r.accessTtlMs), ...(refreshToken ? [row('refresh', refreshToken, r.refreshTtlMs!)] : [])];
+  const rows = [
+    row('access', accessToken, r.accessTtlMs, scopes),
+    ...(refreshToken ? [row('refresh', refreshToken, r.refreshTtlMs!, formatScopes(r.refreshScopes ?? r.scopes))] : []),
+  ];
   const write = async (tx: Knex | Knex.Transaction) => {
     await tx('oauth_tokens').insert(rows);
     await writeAudit(tx, {
