@@ -3,7 +3,8 @@
  * and the assertion ids already used. Every value is random, shown once and stored as its SHA-256 digest, so every
  * instance on the database accepts it and a revocation is seen by all of them at the next lookup. Single use is the
  * database's job: a code or refresh token is spent by the UPDATE that finds it unspent (one winner however many
- * instances race), an assertion id by the INSERT its primary key lets through.
+ * instances race), an assertion id by the INSERT its primary key lets through. The spend functions run in the
+ * caller's transaction when given one, so the successor tokens are issued before the spent row is let go.
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
@@ -32,6 +33,11 @@ export interface IssueRequest {
   requestId?: string | undefined;
 }
 
+/** Run `fn` in `db` if it is a transaction already (the caller's), else in a transaction of its own. */
+function inTransaction<T>(db: Knex | Knex.Transaction, fn: (tx: Knex.Transaction) => Promise<T>): Promise<T> {
+  return (db as Knex.Transaction).isTransaction ? fn(db as Knex.Transaction) : (db as Knex).transaction(fn);
+}
+
 /** Issue an access token (and a refresh token), audited, in `db`'s transaction or its own. */
 export async function issueTokens(db: Knex | Knex.Transaction, r: IssueRequest): Promise<IssuedTokens> {
   const now = Date.now();
@@ -54,8 +60,7 @@ export async function issueTokens(db: Knex | Knex.Transaction, r: IssueRequest):
       after: { grantType: r.grantType, grantId, scopes, expiresAt: new Date(now + r.accessTtlMs).toISOString(), refresh: Boolean(refreshToken) },
     });
   };
-  if ((db as Knex.Transaction).isTransaction) await write(db);
-  else await (db as Knex).transaction(write);
+  await inTransaction(db, write);
   return { accessToken, expiresIn: Math.round(r.accessTtlMs / 1000), refreshToken, scopes: r.scopes };
 }
 
@@ -79,9 +84,9 @@ export interface RefreshGrant { clientId: string; scopes: Scope[]; grantId: stri
  * Spend a refresh token of `clientId` (RFC 6749 §6; rotated on every use, RFC 9700 §4.14.2). A token already spent is
  * a replay: its whole grant is revoked, so neither the thief nor the client can go on with it (`reused`).
  */
-export async function spendRefreshToken(db: Knex, clientId: string, token: string, actor: string, now = Date.now()): Promise<Spent<RefreshGrant>> {
+export async function spendRefreshToken(db: Knex | Knex.Transaction, clientId: string, token: string, actor: string, now = Date.now()): Promise<Spent<RefreshGrant>> {
   const hash = digest(token);
-  return db.transaction(async (tx) => {
+  return inTransaction(db, async (tx) => {
     const n = await tx('oauth_tokens')
       .where({ token_hash: hash, kind: 'refresh', client_id: clientId }).whereNull('used_at').whereNull('revoked_at').andWhere('expires_at', '>', now)
       .whereExists((q) => q.select(tx.raw('1')).from('oauth_clients as c').whereRaw('c.id = oauth_tokens.client_id').whereNull('c.revoked_at'))
@@ -175,9 +180,9 @@ export interface CodeGrant extends AuthorizationRequest { grantId: string }
  * time are revoked (RFC 6749 §4.1.2: "SHOULD revoke (when possible) all tokens previously issued based on that
  * authorization code").
  */
-export async function spendCode(db: Knex, clientId: string, code: string, actor: string, now = Date.now()): Promise<Spent<CodeGrant>> {
+export async function spendCode(db: Knex | Knex.Transaction, clientId: string, code: string, actor: string, now = Date.now()): Promise<Spent<CodeGrant>> {
   const hash = digest(code);
-  return db.transaction(async (tx) => {
+  return inTransaction(db, async (tx) => {
     const n = await tx('oauth_codes').where({ code_hash: hash, client_id: clientId }).whereNull('used_at').andWhere('expires_at', '>', now).update({ used_at: now });
     const row = await tx('oauth_codes').where({ code_hash: hash, client_id: clientId }).first();
     if (n === 1) return { ok: true, value: { ...toRequest(row), grantId: row.grant_id } };
