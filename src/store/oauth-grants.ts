@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { writeAudit } from './audit.js';
+import { dialectOf } from './db.js';
 import { digest, newSecretValue } from './tokens.js';
 import { formatScopes, parseScopes, type Scope } from './scopes.js';
 
@@ -91,7 +92,7 @@ export async function spendRefreshToken(db: Knex | Knex.Transaction, clientId: s
       .where({ token_hash: hash, kind: 'refresh', client_id: clientId }).whereNull('used_at').whereNull('revoked_at').andWhere('expires_at', '>', now)
       .whereExists((q) => q.select(tx.raw('1')).from('oauth_clients as c').whereRaw('c.id = oauth_tokens.client_id').whereNull('c.revoked_at'))
       .update({ used_at: now });
-    const row = await tx('oauth_tokens').where({ token_hash: hash, kind: 'refresh', client_id: clientId }).first();
+    const row = await lockedOnFailure(tx, n, tx('oauth_tokens').where({ token_hash: hash, kind: 'refresh', client_id: clientId })).first();
     if (n === 1) return { ok: true, value: { clientId, scopes: parseScopes(row.scopes), grantId: row.grant_id } };
     if (!row || row.revoked_at !== null) return { ok: false, why: 'unknown' };
     if (row.used_at !== null) {
@@ -100,6 +101,16 @@ export async function spendRefreshToken(db: Knex | Knex.Transaction, clientId: s
     }
     return { ok: false, why: 'expired' };
   });
+}
+
+/**
+ * A spend that failed reads its row FOR UPDATE (PostgreSQL) before it may revoke the grant, so replays of one code or
+ * refresh token revoke one after the other. A failed UPDATE that had waited for the winner keeps that row locked
+ * anyway (PostgreSQL locks the row it rechecks); one that had not would otherwise go on to lock the grant's other
+ * tokens first, and the two would wait on each other ("deadlock detected", a 500 to one of the replays).
+ */
+function lockedOnFailure(tx: Knex.Transaction, updated: number, q: Knex.QueryBuilder): Knex.QueryBuilder {
+  return updated === 0 && dialectOf(tx) === 'pg' ? q.forUpdate() : q;
 }
 
 /** Revoke every token of a grant (a replayed code or refresh token), audited. */
@@ -184,7 +195,7 @@ export async function spendCode(db: Knex | Knex.Transaction, clientId: string, c
   const hash = digest(code);
   return inTransaction(db, async (tx) => {
     const n = await tx('oauth_codes').where({ code_hash: hash, client_id: clientId }).whereNull('used_at').andWhere('expires_at', '>', now).update({ used_at: now });
-    const row = await tx('oauth_codes').where({ code_hash: hash, client_id: clientId }).first();
+    const row = await lockedOnFailure(tx, n, tx('oauth_codes').where({ code_hash: hash, client_id: clientId })).first();
     if (n === 1) return { ok: true, value: { ...toRequest(row), grantId: row.grant_id } };
     if (!row) return { ok: false, why: 'unknown' };
     if (row.used_at !== null) {
