@@ -25,6 +25,11 @@ const CACHE_MS = 1000;
 const DRAIN_MS = 5000;
 /** A token as RFC 6750 §2.1 `b64token` allows, without the scheme: what Okta's "Header" mode sends alone. */
 const RAW_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+/**
+ * A scheme with nothing after it (`Bearer `: clients trim the space) is a missing credential, not a raw token: read
+ * as one it was refused with error="invalid_token", which RFC 6750 §3.1 keeps for a token that was presented.
+ */
+const BARE_SCHEME = /^(bearer|basic)$/i;
 
 export interface RequireOptions {
   /**
@@ -96,7 +101,7 @@ export function createAuthenticator(db: Knex, config: Config, guard: FailureGuar
       const header = req.get('authorization') ?? '';
       // Okta "Header" mode: the whole header is the token. Read as a bearer token (passport only knows that form);
       // a header with a scheme (`Basic ...`, `Bearer ...`) has a space and is left as it is.
-      if (opts.rawHeader && RAW_TOKEN.test(header)) req.headers.authorization = `Bearer ${header}`;
+      if (opts.rawHeader && RAW_TOKEN.test(header) && !BARE_SCHEME.test(header)) req.headers.authorization = `Bearer ${header}`;
       pp.authenticate(strategyName, { session: false }, (err: unknown, principal: Principal | false) => {
         if (err) return next(err);
         if (principal) {
