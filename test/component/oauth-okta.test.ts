@@ -51,10 +51,16 @@ for (const store of stores()) {
       }
     });
 
-    test('`Basic <the SCIM token>` is not read as a raw token; the admin API takes no raw token at all', async () => {
+    test('`Basic <the SCIM token>` and a bare scheme are not read as raw tokens; the admin API takes no raw token at all', async () => {
       const b = await scim(s, `Basic ${s.token}`, 'GET', '/Users');
       assert.equal(b.status, 401, b.text);
       assert.equal(b.headers.get('www-authenticate'), 'Bearer realm="scim"');
+      // A bare scheme is no token at all (RFC 6750 §3.1: no error code), not the raw token "Bearer".
+      for (const bare of ['Bearer', 'Bearer ', 'basic']) {
+        const r = await scim(s, bare, 'GET', '/Users');
+        assert.equal(r.status, 401, r.text);
+        assert.equal(r.headers.get('www-authenticate'), 'Bearer realm="scim"', bare);
+      }
       const raw = await fetch(`${s.url}/admin/v1/clients`, { headers: { Authorization: s.adminToken } });
       assert.equal(raw.status, 401, await raw.text());
       const bearer = await fetch(`${s.url}/admin/v1/clients`, { headers: { Authorization: `Bearer ${s.adminToken}` } });
