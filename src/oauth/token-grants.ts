@@ -8,8 +8,10 @@
  * code client, a federated client or one without redirect URIs a client credentials client.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Knex } from 'knex';
+import { AppError } from '../errors/app-error.js';
 import { issueTokens, spendCode, spendRefreshToken, sweepExpired, type IssuedTokens } from '../store/oauth-grants.js';
-import { formatScopes, type Scope } from '../store/scopes.js';
+import { allows, formatScopes, type Scope } from '../store/scopes.js';
 import type { ClientRow } from '../store/oauth-clients.js';
 import { authenticateClient } from './client-auth.js';
 import { oauthError } from './errors.js';
@@ -51,46 +53,66 @@ export async function exchangeToken(deps: OAuthDeps, req: OAuthRequest): Promise
 
 type Base = { clientId: string; secretId: string | undefined; actor: string; requestId: string; accessTtlMs: number };
 
+/**
+ * Spend a code or refresh token and issue its successor in one transaction. The spending UPDATE holds the row until
+ * the new tokens are committed, so a replay racing the one success sees them and its revocation reaches them
+ * (RFC 6749 §4.1.2, RFC 9700 §4.14.2); spent and issued in two transactions, a replay that came in between revoked
+ * the grant before the winner's tokens existed and they stayed live. A refusal returned by `fn` is committed (the
+ * spend, a replay's revocation); one thrown is rolled back.
+ */
+async function spendAndIssue(deps: OAuthDeps, fn: (tx: Knex.Transaction) => Promise<IssuedTokens | AppError>): Promise<IssuedTokens> {
+  const outcome = await deps.db.transaction(fn);
+  if (outcome instanceof AppError) throw outcome;
+  return outcome;
+}
+
 async function byCode(deps: OAuthDeps, req: OAuthRequest, client: ClientRow, base: Base): Promise<IssuedTokens> {
   const p = req.params;
   if (!p.code) throw oauthError('invalid_request', 'code is required');
-  // The code is spent before it is checked: a code that fails a check is gone, as a used one is (§4.1.2).
-  const spent = await spendCode(deps.db, client.id, p.code, base.actor);
-  if (!spent.ok) {
-    throw oauthError('invalid_grant', spent.why === 'reused'
-      ? 'the authorization code was already used; the tokens issued with it are revoked'
-      : spent.why === 'expired' ? 'the authorization code has expired' : 'the authorization code is not valid for this client');
-  }
-  const g = spent.value;
-  // §4.1.3: redirect_uri must repeat the authorization request's when that had one.
-  if ((g.redirectUriSent || p.redirect_uri !== undefined) && p.redirect_uri !== g.redirectUri) {
-    throw oauthError('invalid_grant', 'redirect_uri does not match the one of the authorization request');
-  }
-  if (g.codeChallenge) {
-    if (!p.code_verifier) throw oauthError('invalid_grant', 'code_verifier is required (the authorization request had a code_challenge)');
-    if (!pkceMatches(p.code_verifier, g.codeChallenge, g.codeChallengeMethod ?? 'plain')) throw oauthError('invalid_grant', 'code_verifier does not match the code_challenge');
-  } else if (p.code_verifier !== undefined) {
-    // RFC 9700 §2.1.1: a verifier without a challenge is refused (a downgrade attempt).
-    throw oauthError('invalid_grant', 'code_verifier was sent but the authorization request had no code_challenge');
-  }
-  return issueTokens(deps.db, { ...base, grantType: 'authorization_code', scopes: g.scopes, grantId: g.grantId, refreshTtlMs: deps.config.refreshTokenTtlMs });
+  return spendAndIssue(deps, async (tx) => {
+    // The code is spent before it is checked: a code that fails a check is gone, as a used one is (§4.1.2).
+    const spent = await spendCode(tx, client.id, p.code!, base.actor);
+    if (!spent.ok) {
+      return oauthError('invalid_grant', spent.why === 'reused'
+        ? 'the authorization code was already used; the tokens issued with it are revoked'
+        : spent.why === 'expired' ? 'the authorization code has expired' : 'the authorization code is not valid for this client');
+    }
+    const g = spent.value;
+    // §4.1.3: redirect_uri must repeat the authorization request's when that had one.
+    if ((g.redirectUriSent || p.redirect_uri !== undefined) && p.redirect_uri !== g.redirectUri) {
+      return oauthError('invalid_grant', 'redirect_uri does not match the one of the authorization request');
+    }
+    if (g.codeChallenge) {
+      if (!p.code_verifier) return oauthError('invalid_grant', 'code_verifier is required (the authorization request had a code_challenge)');
+      if (!pkceMatches(p.code_verifier, g.codeChallenge, g.codeChallengeMethod ?? 'plain')) return oauthError('invalid_grant', 'code_verifier does not match the code_challenge');
+    } else if (p.code_verifier !== undefined) {
+      // RFC 9700 §2.1.1: a verifier without a challenge is refused (a downgrade attempt).
+      return oauthError('invalid_grant', 'code_verifier was sent but the authorization request had no code_challenge');
+    }
+    return issueTokens(tx, { ...base, grantType: 'authorization_code', scopes: g.scopes, grantId: g.grantId, refreshTtlMs: deps.config.refreshTokenTtlMs });
+  });
 }
 
 async function byRefresh(deps: OAuthDeps, req: OAuthRequest, client: ClientRow, base: Base): Promise<IssuedTokens> {
   const p = req.params;
   if (!p.refresh_token) throw oauthError('invalid_request', 'refresh_token is required');
   const asked = p.scope === undefined ? undefined : resolveScopes(p.scope, client.scopes);
-  const spent = await spendRefreshToken(deps.db, client.id, p.refresh_token, base.actor);
-  if (!spent.ok) {
-    throw oauthError('invalid_grant', spent.why === 'reused'
-      ? 'the refresh token was already used; every token of its grant is revoked (authorize the client again)'
-      : spent.why === 'expired' ? 'the refresh token has expired' : 'the refresh token is not valid for this client');
-  }
-  const g = spent.value;
-  // §6: a refresh may narrow the scope, never widen it.
-  const scopes: Scope[] = asked ?? g.scopes;
-  if (!scopes.every((s) => g.scopes.includes(s))) throw oauthError('invalid_scope', `the refresh token was granted ${formatScopes(g.scopes)}`);
-  return issueTokens(deps.db, { ...base, grantType: 'refresh_token', scopes, grantId: g.grantId, refreshTtlMs: deps.config.refreshTokenTtlMs });
+  return spendAndIssue(deps, async (tx) => {
+    const spent = await spendRefreshToken(tx, client.id, p.refresh_token!, base.actor);
+    if (!spent.ok) {
+      return oauthError('invalid_grant', spent.why === 'reused'
+        ? 'the refresh token was already used; every token of its grant is revoked (authorize the client again)'
+        : spent.why === 'expired' ? 'the refresh token has expired' : 'the refresh token is not valid for this client');
+    }
+    const g = spent.value;
+    // §6: a refresh may narrow the access token's scope, never widen it; the new refresh token keeps the grant's.
+    // Narrower is what the granted scopes allow (store/scopes.ts: a scim grant covers scim:read), as at /authorize.
+    // Thrown, so rolled back: asking too much is the client's mistake, not a replay, and must not cost it the grant
+    // (spent, the token it would retry with would count as reused and revoke everything).
+    const scopes: Scope[] = asked ?? g.scopes;
+    if (!scopes.every((s) => allows(g.scopes, s))) throw oauthError('invalid_scope', `the refresh token was granted ${formatScopes(g.scopes)}`);
+    return issueTokens(tx, { ...base, grantType: 'refresh_token', scopes, refreshScopes: g.scopes, grantId: g.grantId, refreshTtlMs: deps.config.refreshTokenTtlMs });
+  });
 }
 
 /** RFC 7636 §4.6: S256 compares BASE64URL(SHA256(verifier)) with the challenge; plain compares them as they are. */

@@ -3,11 +3,13 @@
  * and the assertion ids already used. Every value is random, shown once and stored as its SHA-256 digest, so every
  * instance on the database accepts it and a revocation is seen by all of them at the next lookup. Single use is the
  * database's job: a code or refresh token is spent by the UPDATE that finds it unspent (one winner however many
- * instances race), an assertion id by the INSERT its primary key lets through.
+ * instances race), an assertion id by the INSERT its primary key lets through. The spend functions run in the
+ * caller's transaction when given one, so the successor tokens are issued before the spent row is let go.
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { writeAudit } from './audit.js';
+import { dialectOf } from './db.js';
 import { digest, newSecretValue } from './tokens.js';
 import { formatScopes, parseScopes, type Scope } from './scopes.js';
 
@@ -19,12 +21,22 @@ export interface IssueRequest {
   accessTtlMs: number;
   /** Give a refresh token too (authorization code and refresh grants; never client credentials, RFC 6749 §4.4.3). */
   refreshTtlMs?: number | undefined;
+  /**
+   * The refresh token's scopes when they differ from the access token's: a refresh that narrows the scope narrows the
+   * access token only; the new refresh token keeps the scope of the one presented (RFC 6749 §6: "MUST be identical").
+   */
+  refreshScopes?: Scope[] | undefined;
   grantId?: string | undefined;
   secretId?: string | undefined;
   /** For the audit row: the grant type and who asks. */
   grantType: string;
   actor: string;
   requestId?: string | undefined;
+}
+
+/** Run `fn` in `db` if it is a transaction already (the caller's), else in a transaction of its own. */
+function inTransaction<T>(db: Knex | Knex.Transaction, fn: (tx: Knex.Transaction) => Promise<T>): Promise<T> {
+  return (db as Knex.Transaction).isTransaction ? fn(db as Knex.Transaction) : (db as Knex).transaction(fn);
 }
 
 /** Issue an access token (and a refresh token), audited, in `db`'s transaction or its own. */
@@ -34,11 +46,14 @@ export async function issueTokens(db: Knex | Knex.Transaction, r: IssueRequest):
   const accessToken = newSecretValue('oat');
   const refreshToken = r.refreshTtlMs ? newSecretValue('ort') : undefined;
   const scopes = formatScopes(r.scopes);
-  const row = (kind: string, value: string, ttl: number) => ({
-    token_hash: digest(value), kind, client_id: r.clientId, scopes, grant_id: grantId, secret_id: r.secretId ?? null,
+  const row = (kind: string, value: string, ttl: number, scopeText: string) => ({
+    token_hash: digest(value), kind, client_id: r.clientId, scopes: scopeText, grant_id: grantId, secret_id: r.secretId ?? null,
     created_at: now, expires_at: now + ttl, used_at: null, revoked_at: null,
   });
-  const rows = [row('access', accessToken, r.accessTtlMs), ...(refreshToken ? [row('refresh', refreshToken, r.refreshTtlMs!)] : [])];
+  const rows = [
+    row('access', accessToken, r.accessTtlMs, scopes),
+    ...(refreshToken ? [row('refresh', refreshToken, r.refreshTtlMs!, formatScopes(r.refreshScopes ?? r.scopes))] : []),
+  ];
   const write = async (tx: Knex | Knex.Transaction) => {
     await tx('oauth_tokens').insert(rows);
     await writeAudit(tx, {
@@ -46,8 +61,7 @@ export async function issueTokens(db: Knex | Knex.Transaction, r: IssueRequest):
       after: { grantType: r.grantType, grantId, scopes, expiresAt: new Date(now + r.accessTtlMs).toISOString(), refresh: Boolean(refreshToken) },
     });
   };
-  if ((db as Knex.Transaction).isTransaction) await write(db);
-  else await (db as Knex).transaction(write);
+  await inTransaction(db, write);
   return { accessToken, expiresIn: Math.round(r.accessTtlMs / 1000), refreshToken, scopes: r.scopes };
 }
 
@@ -71,14 +85,14 @@ export interface RefreshGrant { clientId: string; scopes: Scope[]; grantId: stri
  * Spend a refresh token of `clientId` (RFC 6749 §6; rotated on every use, RFC 9700 §4.14.2). A token already spent is
  * a replay: its whole grant is revoked, so neither the thief nor the client can go on with it (`reused`).
  */
-export async function spendRefreshToken(db: Knex, clientId: string, token: string, actor: string, now = Date.now()): Promise<Spent<RefreshGrant>> {
+export async function spendRefreshToken(db: Knex | Knex.Transaction, clientId: string, token: string, actor: string, now = Date.now()): Promise<Spent<RefreshGrant>> {
   const hash = digest(token);
-  return db.transaction(async (tx) => {
+  return inTransaction(db, async (tx) => {
     const n = await tx('oauth_tokens')
       .where({ token_hash: hash, kind: 'refresh', client_id: clientId }).whereNull('used_at').whereNull('revoked_at').andWhere('expires_at', '>', now)
       .whereExists((q) => q.select(tx.raw('1')).from('oauth_clients as c').whereRaw('c.id = oauth_tokens.client_id').whereNull('c.revoked_at'))
       .update({ used_at: now });
-    const row = await tx('oauth_tokens').where({ token_hash: hash, kind: 'refresh', client_id: clientId }).first();
+    const row = await lockedOnFailure(tx, n, tx('oauth_tokens').where({ token_hash: hash, kind: 'refresh', client_id: clientId })).first();
     if (n === 1) return { ok: true, value: { clientId, scopes: parseScopes(row.scopes), grantId: row.grant_id } };
     if (!row || row.revoked_at !== null) return { ok: false, why: 'unknown' };
     if (row.used_at !== null) {
@@ -87,6 +101,16 @@ export async function spendRefreshToken(db: Knex, clientId: string, token: strin
     }
     return { ok: false, why: 'expired' };
   });
+}
+
+/**
+ * A spend that failed reads its row FOR UPDATE (PostgreSQL) before it may revoke the grant, so replays of one code or
+ * refresh token revoke one after the other. A failed UPDATE that had waited for the winner keeps that row locked
+ * anyway (PostgreSQL locks the row it rechecks); one that had not would otherwise go on to lock the grant's other
+ * tokens first, and the two would wait on each other ("deadlock detected", a 500 to one of the replays).
+ */
+function lockedOnFailure(tx: Knex.Transaction, updated: number, q: Knex.QueryBuilder): Knex.QueryBuilder {
+  return updated === 0 && dialectOf(tx) === 'pg' ? q.forUpdate() : q;
 }
 
 /** Revoke every token of a grant (a replayed code or refresh token), audited. */
@@ -167,11 +191,11 @@ export interface CodeGrant extends AuthorizationRequest { grantId: string }
  * time are revoked (RFC 6749 §4.1.2: "SHOULD revoke (when possible) all tokens previously issued based on that
  * authorization code").
  */
-export async function spendCode(db: Knex, clientId: string, code: string, actor: string, now = Date.now()): Promise<Spent<CodeGrant>> {
+export async function spendCode(db: Knex | Knex.Transaction, clientId: string, code: string, actor: string, now = Date.now()): Promise<Spent<CodeGrant>> {
   const hash = digest(code);
-  return db.transaction(async (tx) => {
+  return inTransaction(db, async (tx) => {
     const n = await tx('oauth_codes').where({ code_hash: hash, client_id: clientId }).whereNull('used_at').andWhere('expires_at', '>', now).update({ used_at: now });
-    const row = await tx('oauth_codes').where({ code_hash: hash, client_id: clientId }).first();
+    const row = await lockedOnFailure(tx, n, tx('oauth_codes').where({ code_hash: hash, client_id: clientId })).first();
     if (n === 1) return { ok: true, value: { ...toRequest(row), grantId: row.grant_id } };
     if (!row) return { ok: false, why: 'unknown' };
     if (row.used_at !== null) {
