@@ -85,6 +85,14 @@ for (const store of stores()) {
       assertOAuthError(differs, 400, 'invalid_request', /differs/);
     });
 
+    test('malformed HTTP Basic credentials are invalid_client, a NUL in the client_id included (never a 500)', async () => {
+      const b64 = (raw: string) => ({ Authorization: `Basic ${Buffer.from(raw).toString('base64')}` });
+      for (const raw of ['a%00b:x', 'a\u0000b:x', `${c.id}%00:${c.secret}`, 'no-colon', '%ZZ:x']) {
+        assertOAuthError(await tokenRequest(s, { grant_type: 'client_credentials' }, b64(raw)), 401, 'invalid_client');
+        assertOAuthError(await tokenRequest(s, { token: 'x' }, b64(raw), '/oauth/revoke'), 401, 'invalid_client');
+      }
+    });
+
     test('GET /oauth/token is 405 with Allow: POST; an unknown OAuth path is 404; both RFC 6749 JSON', async () => {
       const get = await raw(s, 'GET', '/oauth/token?grant_type=client_credentials', undefined, auth);
       assertOAuthError(get, 405, 'invalid_request');
