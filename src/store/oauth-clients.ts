@@ -110,13 +110,17 @@ export async function revokeSecret(db: Knex, clientId: string, secretId: string,
   });
 }
 
-/** Revoke a client: its secrets and every token it holds stop working (the lookups join the client). */
+/**
+ * Revoke a client: its secrets and every token it holds stop working (the lookups join the client). Its secrets are
+ * marked revoked too, so a listing does not show a revoked client with "live" secrets.
+ */
 export async function revokeClient(db: Knex, clientId: string, actor: string): Promise<boolean> {
   return db.transaction(async (tx) => {
     const now = Date.now();
     const c = await tx('oauth_clients').where({ id: clientId }).whereNull('revoked_at').first();
     if (!c) return false;
     await tx('oauth_clients').where({ id: clientId }).update({ revoked_at: now });
+    await tx('oauth_client_secrets').where({ client_id: clientId }).whereNull('revoked_at').update({ revoked_at: now });
     await tx('oauth_tokens').where({ client_id: clientId }).whereNull('revoked_at').update({ revoked_at: now });
     await writeAudit(tx, { actor, operation: 'revoke_client', resourceType: 'Client', resourceId: clientId, before: describe(toClient(c)) });
     return true;
