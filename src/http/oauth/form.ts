@@ -52,5 +52,8 @@ export function basicCredentials(req: Request): { id: string; secret: string } |
       throw invalidClient('the HTTP Basic credentials are not form-urlencoded');
     }
   };
-  return { id: part(decoded.slice(0, colon)), secret: part(decoded.slice(colon + 1)) };
+  const id = part(decoded.slice(0, colon));
+  // As in the body (formParams): PostgreSQL refuses a NUL in a text value, so the client_id lookup would fail as a 500.
+  if (id.includes('\u0000')) throw invalidClient('the HTTP Basic client_id contains a NUL character');
+  return { id, secret: part(decoded.slice(colon + 1)) };
 }
