@@ -93,3 +93,13 @@ test('each invalid Mattermost setting is a ConfigError naming it, and never show
     assert.ok(!msg.includes(MM.MATTERMOST_TOKEN) && !msg.includes('hunter22'), msg);
   }
 });
+
+test('OAUTH_TOKEN_TTL: 60m to 360m, the window Entra checks; 59m and 361m are refused', () => {
+  assert.equal(loadConfig({}).oauth.accessTokenTtlMs, 3_600_000, 'default 1h');
+  assert.equal(loadConfig({ OAUTH_TOKEN_TTL: '6h' }).oauth.accessTokenTtlMs, 21_600_000);
+  assert.equal(loadConfig({ OAUTH_TOKEN_TTL: '60m' }).oauth.accessTokenTtlMs, 3_600_000);
+  assert.equal(loadConfig({ OAUTH_TOKEN_TTL: '360m' }).oauth.accessTokenTtlMs, 21_600_000);
+  for (const bad of ['59m', '361m', '7h', '0', 'soon']) {
+    assert.match(configError({ OAUTH_TOKEN_TTL: bad }), /^OAUTH_TOKEN_TTL must be a duration between 60m and 360m/, bad);
+  }
+});
