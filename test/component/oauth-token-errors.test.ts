@@ -93,6 +93,11 @@ for (const store of stores()) {
       }
     });
 
+    test('a %00 in an OAuth URL is invalid_request (never a 500)', async () => {
+      assertOAuthError(await raw(s, 'GET', '/oauth/authorize?response_type=code&client_id=a%00b'), 400, 'invalid_request', /NUL/);
+      assertOAuthError(await raw(s, 'POST', '/oauth/token?x=%00', 'grant_type=client_credentials', { 'Content-Type': FORM, ...auth }), 400, 'invalid_request', /NUL/);
+    });
+
     test('GET /oauth/token is 405 with Allow: POST; an unknown OAuth path is 404; both RFC 6749 JSON', async () => {
       const get = await raw(s, 'GET', '/oauth/token?grant_type=client_credentials', undefined, auth);
       assertOAuthError(get, 405, 'invalid_request');

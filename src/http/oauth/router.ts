@@ -13,6 +13,7 @@ import type { Authenticator } from '../auth.js';
 import { authorizeRouter } from './authorize.js';
 import { AppError } from '../../errors/app-error.js';
 import { basicCredentials, formBody, formParams } from './form.js';
+import { NUL_IN_URL } from '../nul.js';
 
 export interface OAuthRouterDeps extends OAuthDeps { auth: Authenticator; publicUrl: () => string }
 
@@ -48,6 +49,8 @@ function guarded(deps: OAuthRouterDeps, handler: (req: Request, res: Response) =
 export function oauthRouter(deps: OAuthRouterDeps): Router {
   const router = Router();
   router.use(noStore);
+  // PostgreSQL text cannot hold a NUL: a decoded %00 in a query (the authorization request's client_id) would be a 500.
+  router.use((req, _res, next) => next(NUL_IN_URL.test(req.url) ? oauthError('invalid_request', 'the request URL must not contain the NUL character (%00)') : undefined));
   router.post('/token', formBody(), guarded(deps, async (req, res) => {
     res.json(await exchangeToken(deps, oauthRequest(req)));
   }));
