@@ -330,6 +330,15 @@ for (const store of stores()) {
       }
     });
 
+    // Fixed: the Basic client_id reached the lookup with its NUL, which PostgreSQL refuses (a 500).
+    test('a NUL in the HTTP Basic client_id or secret is invalid_client, not a 500', async () => {
+      const c = await secretClient();
+      for (const [id, secret] of [['a%00b', 'x'], [`${c.id}%00`, c.secret], [c.id, `${c.secret}%00`]]) {
+        oauthError(await token({ grant_type: 'client_credentials' }, { Authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` }), 401, 'invalid_client');
+      }
+      oauthError(await token({ grant_type: 'client_credentials' }, { Authorization: `Basic ${Buffer.from('a\u0000b:x').toString('base64')}` }), 401, 'invalid_client');
+    });
+
     test('nothing secret reached the log, and nothing answered 5xx', () => {
       const logs = s.output() + s2.output();
       for (const value of secrets) if (value) assert.ok(!logs.includes(value), `a secret value is in the log: ${value.slice(0, 8)}...`);
