@@ -339,6 +339,15 @@ for (const store of stores()) {
       oauthError(await token({ grant_type: 'client_credentials' }, { Authorization: `Basic ${Buffer.from('a\u0000b:x').toString('base64')}` }), 401, 'invalid_client');
     });
 
+    // Fixed: client_id or state with %00 reached the client lookup or the consent row, which PostgreSQL refuses (a 500).
+    test('a NUL in an /oauth/authorize parameter is shown as invalid_request, not a 500', async () => {
+      const c = await secretClient({ redirectUris: [REDIRECT] });
+      for (const query of ['client_id=a%00b&response_type=code', `client_id=${c.id}&response_type=code&state=a%00b`, `client_id=${c.id}&response_type=code&redirect_uri=${encodeURIComponent(REDIRECT)}%00`]) {
+        shownToBrowser(await send(s.url, 'GET', `/oauth/authorize?${query}`, { Accept: 'text/html' }));
+        oauthError(await send(s.url, 'GET', `/oauth/authorize?${query}`, { Accept: 'application/json' }), 400, 'invalid_request');
+      }
+    });
+
     test('nothing secret reached the log, and nothing answered 5xx', () => {
       const logs = s.output() + s2.output();
       for (const value of secrets) if (value) assert.ok(!logs.includes(value), `a secret value is in the log: ${value.slice(0, 8)}...`);
