@@ -45,7 +45,9 @@ async function byAssertion(deps: OAuthDeps, req: OAuthRequest): Promise<Authenti
     client = await getClient(deps.db, p.client_id);
   } else {
     const peek = AssertionVerifier.peek(assertion);
-    const found = peek?.iss && peek.sub ? await federatedClientsFor(deps.db, peek.iss, peek.sub) : [];
+    // Unverified text: a NUL in it would make PostgreSQL refuse the lookup (a 500); no client is registered with one.
+    const usable = (v: string | undefined): v is string => v !== undefined && v !== '' && !v.includes('\u0000');
+    const found = peek && usable(peek.iss) && usable(peek.sub) ? await federatedClientsFor(deps.db, peek.iss, peek.sub) : [];
     if (found.length > 1) throw invalidClient('several clients are registered for this issuer and subject: send client_id');
     client = found[0];
   }

@@ -348,6 +348,15 @@ for (const store of stores()) {
       }
     });
 
+    // Fixed: without client_id the client is looked up by the assertion's unverified iss and sub, NUL and all (a 500 on PostgreSQL).
+    test('an assertion without client_id whose iss or sub holds a NUL is invalid_client, not a 500', async () => {
+      const { privateKey } = await keys;
+      for (const claims of [{ iss: 'https://issuer.example/\u0000', sub: 'x' }, { iss: 'https://issuer.example/', sub: 'x\u0000' }]) {
+        const value = await new SignJWT({ ...claims, aud: 'api://scim' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setExpirationTime('10m').sign(privateKey);
+        oauthError(await assertion(undefined, value), 401, 'invalid_client');
+      }
+    });
+
     test('nothing secret reached the log, and nothing answered 5xx', () => {
       const logs = s.output() + s2.output();
       for (const value of secrets) if (value) assert.ok(!logs.includes(value), `a secret value is in the log: ${value.slice(0, 8)}...`);
