@@ -8,6 +8,8 @@
  * code client, a federated client or one without redirect URIs a client credentials client.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Knex } from 'knex';
+import { AppError } from '../errors/app-error.js';
 import { issueTokens, spendCode, spendRefreshToken, sweepExpired, type IssuedTokens } from '../store/oauth-grants.js';
 import { formatScopes, type Scope } from '../store/scopes.js';
 import type { ClientRow } from '../store/oauth-clients.js';
@@ -37,10 +39,8 @@ export async function exchangeToken(deps: OAuthDeps, req: OAuthRequest): Promise
   let issued: IssuedTokens;
   if (grantType === 'client_credentials') {
     issued = await issueTokens(deps.db, { ...base, grantType, scopes: resolveScopes(req.params.scope, client.scopes) });
-  } else if (grantType === 'authorization_code') {
-    issued = await byCode(deps, req, client, base);
   } else {
-    issued = await byRefresh(deps, req, client, base);
+    issued = await spendAndIssue(deps, (tx) => (grantType === 'authorization_code' ? byCode : byRefresh)(tx, deps, req, client, base));
   }
   sweepNowAndThen(deps);
   return {
@@ -51,46 +51,58 @@ export async function exchangeToken(deps: OAuthDeps, req: OAuthRequest): Promise
 
 type Base = { clientId: string; secretId: string | undefined; actor: string; requestId: string; accessTtlMs: number };
 
-async function byCode(deps: OAuthDeps, req: OAuthRequest, client: ClientRow, base: Base): Promise<IssuedTokens> {
+/**
+ * A code or refresh token is spent in the transaction that issues its tokens. On PostgreSQL a concurrent replay then
+ * waits on the spent row's lock until the tokens are committed, finds it spent and revokes the grant with them; spent
+ * in a transaction of its own, a replay could revoke the grant before the tokens existed, and they lived on. A refusal
+ * is returned, not thrown, so the spend and any revocation it caused are committed.
+ */
+async function spendAndIssue(deps: OAuthDeps, grant: (tx: Knex.Transaction) => Promise<IssuedTokens | AppError>): Promise<IssuedTokens> {
+  const out = await deps.db.transaction(grant);
+  if (out instanceof AppError) throw out;
+  return out;
+}
+
+async function byCode(tx: Knex.Transaction, deps: OAuthDeps, req: OAuthRequest, client: ClientRow, base: Base): Promise<IssuedTokens | AppError> {
   const p = req.params;
-  if (!p.code) throw oauthError('invalid_request', 'code is required');
+  if (!p.code) return oauthError('invalid_request', 'code is required');
   // The code is spent before it is checked: a code that fails a check is gone, as a used one is (§4.1.2).
-  const spent = await spendCode(deps.db, client.id, p.code, base.actor);
+  const spent = await spendCode(tx, client.id, p.code, base.actor);
   if (!spent.ok) {
-    throw oauthError('invalid_grant', spent.why === 'reused'
+    return oauthError('invalid_grant', spent.why === 'reused'
       ? 'the authorization code was already used; the tokens issued with it are revoked'
       : spent.why === 'expired' ? 'the authorization code has expired' : 'the authorization code is not valid for this client');
   }
   const g = spent.value;
   // §4.1.3: redirect_uri must repeat the authorization request's when that had one.
   if ((g.redirectUriSent || p.redirect_uri !== undefined) && p.redirect_uri !== g.redirectUri) {
-    throw oauthError('invalid_grant', 'redirect_uri does not match the one of the authorization request');
+    return oauthError('invalid_grant', 'redirect_uri does not match the one of the authorization request');
   }
   if (g.codeChallenge) {
-    if (!p.code_verifier) throw oauthError('invalid_grant', 'code_verifier is required (the authorization request had a code_challenge)');
-    if (!pkceMatches(p.code_verifier, g.codeChallenge, g.codeChallengeMethod ?? 'plain')) throw oauthError('invalid_grant', 'code_verifier does not match the code_challenge');
+    if (!p.code_verifier) return oauthError('invalid_grant', 'code_verifier is required (the authorization request had a code_challenge)');
+    if (!pkceMatches(p.code_verifier, g.codeChallenge, g.codeChallengeMethod ?? 'plain')) return oauthError('invalid_grant', 'code_verifier does not match the code_challenge');
   } else if (p.code_verifier !== undefined) {
     // RFC 9700 §2.1.1: a verifier without a challenge is refused (a downgrade attempt).
-    throw oauthError('invalid_grant', 'code_verifier was sent but the authorization request had no code_challenge');
+    return oauthError('invalid_grant', 'code_verifier was sent but the authorization request had no code_challenge');
   }
-  return issueTokens(deps.db, { ...base, grantType: 'authorization_code', scopes: g.scopes, grantId: g.grantId, refreshTtlMs: deps.config.refreshTokenTtlMs });
+  return issueTokens(tx, { ...base, grantType: 'authorization_code', scopes: g.scopes, grantId: g.grantId, refreshTtlMs: deps.config.refreshTokenTtlMs });
 }
 
-async function byRefresh(deps: OAuthDeps, req: OAuthRequest, client: ClientRow, base: Base): Promise<IssuedTokens> {
+async function byRefresh(tx: Knex.Transaction, deps: OAuthDeps, req: OAuthRequest, client: ClientRow, base: Base): Promise<IssuedTokens | AppError> {
   const p = req.params;
-  if (!p.refresh_token) throw oauthError('invalid_request', 'refresh_token is required');
-  const asked = p.scope === undefined ? undefined : resolveScopes(p.scope, client.scopes);
-  const spent = await spendRefreshToken(deps.db, client.id, p.refresh_token, base.actor);
+  if (!p.refresh_token) return oauthError('invalid_request', 'refresh_token is required');
+  const asked = p.scope === undefined ? undefined : resolveScopes(p.scope, client.scopes); // thrown before anything is spent
+  const spent = await spendRefreshToken(tx, client.id, p.refresh_token, base.actor);
   if (!spent.ok) {
-    throw oauthError('invalid_grant', spent.why === 'reused'
+    return oauthError('invalid_grant', spent.why === 'reused'
       ? 'the refresh token was already used; every token of its grant is revoked (authorize the client again)'
       : spent.why === 'expired' ? 'the refresh token has expired' : 'the refresh token is not valid for this client');
   }
   const g = spent.value;
   // §6: a refresh may narrow the scope, never widen it.
   const scopes: Scope[] = asked ?? g.scopes;
-  if (!scopes.every((s) => g.scopes.includes(s))) throw oauthError('invalid_scope', `the refresh token was granted ${formatScopes(g.scopes)}`);
-  return issueTokens(deps.db, { ...base, grantType: 'refresh_token', scopes, grantId: g.grantId, refreshTtlMs: deps.config.refreshTokenTtlMs });
+  if (!scopes.every((s) => g.scopes.includes(s))) return oauthError('invalid_scope', `the refresh token was granted ${formatScopes(g.scopes)}`);
+  return issueTokens(tx, { ...base, grantType: 'refresh_token', scopes, grantId: g.grantId, refreshTtlMs: deps.config.refreshTokenTtlMs });
 }
 
 /** RFC 7636 §4.6: S256 compares BASE64URL(SHA256(verifier)) with the challenge; plain compares them as they are. */

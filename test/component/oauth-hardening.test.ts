@@ -357,6 +357,44 @@ for (const store of stores()) {
       }
     });
 
+    /** A code for `c` approved on the consent page, and the tokens it gives. */
+    async function codeGrant(c: { id: string; secret: string }) {
+      const p = await consentPage(c.id);
+      const approved = await answer(p, { decision: 'approve', credential: s.adminToken });
+      const code = new URL(approved.headers.location).searchParams.get('code')!;
+      secrets.push(code);
+      return code;
+    }
+    /** Every answer 4xx or 200; the tokens of each 200 no longer work (the replay revoked their grant). */
+    async function replayRevokedAll(c: { id: string; secret: string }, answers: Reply[]) {
+      assert.deepEqual(answers.filter((a) => a.status >= 500).map((a) => a.text), []);
+      const won = answers.filter((a) => a.status === 200);
+      assert.equal(won.length, 1, answers.map((a) => a.status).join(','));
+      for (const w of won) {
+        secrets.push(w.body.access_token, w.body.refresh_token);
+        assert.equal((await scim(s2, `Bearer ${w.body.access_token}`, 'GET', '/Users?count=1')).status, 401);
+        oauthError(await token({ grant_type: 'refresh_token', refresh_token: w.body.refresh_token }, { Authorization: basic(c.id, c.secret) }), 400, 'invalid_grant');
+      }
+    }
+
+    // Fixed (PostgreSQL): the winner of a concurrent spend issued its tokens in a later transaction than the spend, so a
+    // loser's grant revocation could run first and the winner's tokens lived on; losers also deadlocked (500).
+    test('concurrent replays of a refresh token or a code on two instances leave no token of the grant alive', async () => {
+      const c = await secretClient({ redirectUris: [REDIRECT] });
+      const auth = { Authorization: basic(c.id, c.secret) };
+      for (let round = 0; round < 8; round++) {
+        const first = await token({ grant_type: 'authorization_code', code: await codeGrant(c), redirect_uri: REDIRECT }, auth);
+        assert.equal(first.status, 200, first.text);
+        secrets.push(first.body.access_token, first.body.refresh_token);
+        const refresh = { grant_type: 'refresh_token', refresh_token: first.body.refresh_token };
+        await replayRevokedAll(c, await Promise.all([s, s2, s, s2].map((server) => token(refresh, auth, server))));
+      }
+      for (let round = 0; round < 8; round++) {
+        const exchange = { grant_type: 'authorization_code', code: await codeGrant(c), redirect_uri: REDIRECT };
+        await replayRevokedAll(c, await Promise.all([s, s2, s, s2].map((server) => token(exchange, auth, server))));
+      }
+    });
+
     test('nothing secret reached the log, and nothing answered 5xx', () => {
       const logs = s.output() + s2.output();
       for (const value of secrets) if (value) assert.ok(!logs.includes(value), `a secret value is in the log: ${value.slice(0, 8)}...`);
