@@ -12,9 +12,9 @@ import type { Knex } from 'knex';
 import { AppError } from '../errors/app-error.js';
 import { issueTokens, spendCode, spendRefreshToken, sweepExpired, type IssuedTokens } from '../store/oauth-grants.js';
 import { formatScopes, type Scope } from '../store/scopes.js';
-import type { ClientRow } from '../store/oauth-clients.js';
+import { holdLiveSecret, type ClientRow } from '../store/oauth-clients.js';
 import { authenticateClient } from './client-auth.js';
-import { oauthError } from './errors.js';
+import { invalidClient, oauthError } from './errors.js';
 import { resolveScopes } from './scope-request.js';
 import type { OAuthDeps, OAuthRequest } from './context.js';
 
@@ -36,12 +36,9 @@ export async function exchangeToken(deps: OAuthDeps, req: OAuthRequest): Promise
       : 'this client is registered for the client credentials grant');
   }
   const base = { clientId: client.id, secretId, actor, requestId: req.requestId, accessTtlMs: deps.config.accessTokenTtlMs };
-  let issued: IssuedTokens;
-  if (grantType === 'client_credentials') {
-    issued = await issueTokens(deps.db, { ...base, grantType, scopes: resolveScopes(req.params.scope, client.scopes) });
-  } else {
-    issued = await spendAndIssue(deps, (tx) => (grantType === 'authorization_code' ? byCode : byRefresh)(tx, deps, req, client, base));
-  }
+  const issued = await issueInOneTransaction(deps, secretId, (tx) => grantType === 'client_credentials'
+    ? issueTokens(tx, { ...base, grantType, scopes: resolveScopes(req.params.scope, client.scopes) })
+    : (grantType === 'authorization_code' ? byCode : byRefresh)(tx, deps, req, client, base));
   sweepNowAndThen(deps);
   return {
     access_token: issued.accessToken, token_type: 'Bearer', expires_in: issued.expiresIn, scope: formatScopes(issued.scopes),
@@ -52,13 +49,20 @@ export async function exchangeToken(deps: OAuthDeps, req: OAuthRequest): Promise
 type Base = { clientId: string; secretId: string | undefined; actor: string; requestId: string; accessTtlMs: number };
 
 /**
- * A code or refresh token is spent in the transaction that issues its tokens. On PostgreSQL a concurrent replay then
- * waits on the spent row's lock until the tokens are committed, finds it spent and revokes the grant with them; spent
- * in a transaction of its own, a replay could revoke the grant before the tokens existed, and they lived on. A refusal
- * is returned, not thrown, so the spend and any revocation it caused are committed.
+ * Tokens are issued in one transaction with what entitles the client to them, so that on PostgreSQL a concurrent
+ * revocation either is seen by the issue or waits for it and then revokes what it issued:
+ * - the secret the client authenticated with is held (FOR SHARE) and must still be live: `secret revoke --tokens`
+ *   running meanwhile otherwise revoked the tokens committed so far, and those committed just after lived on;
+ * - a code or refresh token is spent in it: a concurrent replay waits on the spent row until the tokens exist, then
+ *   revokes them with the grant (spent in a transaction of its own, the grant could be revoked before they existed).
+ * The secret is held first, as a revocation locks it before the tokens: neither can hold what the other waits for.
+ * A refusal is returned, not thrown, so the spend and any revocation it caused are committed.
  */
-async function spendAndIssue(deps: OAuthDeps, grant: (tx: Knex.Transaction) => Promise<IssuedTokens | AppError>): Promise<IssuedTokens> {
-  const out = await deps.db.transaction(grant);
+async function issueInOneTransaction(deps: OAuthDeps, secretId: string | undefined, grant: (tx: Knex.Transaction) => Promise<IssuedTokens | AppError>): Promise<IssuedTokens> {
+  const out = await deps.db.transaction(async (tx) => {
+    if (secretId !== undefined && !(await holdLiveSecret(tx, secretId))) return invalidClient('client authentication failed');
+    return grant(tx);
+  });
   if (out instanceof AppError) throw out;
   return out;
 }
