@@ -114,10 +114,16 @@ export interface AuthorizationRequest {
   codeChallengeMethod: 'S256' | 'plain' | null;
 }
 
-/** Keep an authorization request until the admin answers the consent form; returns its id. */
+/**
+ * Keep an authorization request until the admin answers the consent form; returns its id. Anyone who knows a code
+ * client's id can make one (the consent page is not authenticated), so each first deletes a few expired ones: the
+ * table then holds at most what its TTL lets in, where the sweep after token requests (500 a minute) fell behind a
+ * flood and let it grow without end.
+ */
 export async function saveConsent(db: Knex, r: AuthorizationRequest, csrf: string, ttlMs: number): Promise<string> {
   const id = randomUUID();
   const now = Date.now();
+  await db('oauth_consents').whereIn('id', db('oauth_consents').where('expires_at', '<', now).select('id').limit(10)).delete();
   await db('oauth_consents').insert({
     id, csrf_hash: digest(csrf), client_id: r.clientId, redirect_uri: r.redirectUri, redirect_uri_sent: r.redirectUriSent,
     scopes: formatScopes(r.scopes), state: r.state, code_challenge: r.codeChallenge, code_challenge_method: r.codeChallengeMethod,

@@ -12,7 +12,7 @@ import { request, createServer, type Server } from 'node:http';
 import { createHmac, randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { createDatabase, startServer, stores, type TestDatabase, type TestServer } from '../helpers/server.ts';
+import { connect, createDatabase, startServer, stores, type TestDatabase, type TestServer } from '../helpers/server.ts';
 import { basic, registerClient } from '../helpers/oauth.ts';
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -413,6 +413,21 @@ for (const store of stores()) {
           secrets.push(r.body.access_token);
           assert.equal(await scimStatus(s2, `Bearer ${r.body.access_token}`), 401);
         }
+      }
+    });
+
+    // Fixed: pending requests were deleted only by the sweep after token requests, 500 a minute, so unauthenticated
+    // GETs of the consent page could grow the table without end.
+    test('each new consent page deletes expired pending requests, so a flood of them cannot pile up', async () => {
+      const c = await secretClient({ redirectUris: [REDIRECT] });
+      for (let i = 0; i < 30; i++) await consentPage(c.id);
+      const k = connect(db.url);
+      try {
+        assert.equal(await k('oauth_consents').where({ client_id: c.id }).update({ expires_at: 1 }), 30);
+        for (let i = 0; i < 30; i++) await consentPage(c.id);
+        assert.deepEqual(await k('oauth_consents').where('expires_at', '<', Date.now()).select('id'), []);
+      } finally {
+        await k.destroy();
       }
     });
 
