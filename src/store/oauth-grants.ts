@@ -98,10 +98,17 @@ export async function revokeGrant(tx: Knex.Transaction, grantId: string, actor: 
   return n;
 }
 
-/** Revoke one token of `clientId` by value (RFC 7009); true if a live one was found. */
+/**
+ * Revoke one token of `clientId` by value (RFC 7009); true if a live one was found. A refresh token takes its grant's
+ * access tokens with it (§2.1: they SHOULD be invalidated too): a client revoking it to end its access otherwise left
+ * the access token working for up to OAUTH_TOKEN_TTL.
+ */
 export async function revokeTokenValue(db: Knex, clientId: string, token: string): Promise<boolean> {
-  const n = await db('oauth_tokens').where({ token_hash: digest(token), client_id: clientId }).whereNull('revoked_at').update({ revoked_at: Date.now() });
-  return n > 0;
+  const hash = digest(token);
+  const row = await db('oauth_tokens').where({ token_hash: hash, client_id: clientId }).whereNull('revoked_at').first('kind', 'grant_id');
+  if (!row) return false;
+  await db('oauth_tokens').where(row.kind === 'refresh' ? { grant_id: row.grant_id } : { token_hash: hash }).whereNull('revoked_at').update({ revoked_at: Date.now() });
+  return true;
 }
 
 export interface AuthorizationRequest {

@@ -431,6 +431,21 @@ for (const store of stores()) {
       }
     });
 
+    // Fixed: revoking a refresh token left the access token of its grant working until it expired.
+    test('a client revoking its refresh token (RFC 7009) ends the access token of the same grant; another client cannot revoke it', async () => {
+      const c = await secretClient({ redirectUris: [REDIRECT] });
+      const other = await secretClient();
+      const t = await token({ grant_type: 'authorization_code', code: await codeGrant(c), redirect_uri: REDIRECT }, { Authorization: basic(c.id, c.secret) });
+      assert.equal(t.status, 200, t.text);
+      secrets.push(t.body.access_token, t.body.refresh_token);
+      const revoke = (who: { id: string; secret: string }) => send(s.url, 'POST', '/oauth/revoke', { 'Content-Type': FORM, Authorization: basic(who.id, who.secret) }, form({ token: t.body.refresh_token, token_type_hint: 'refresh_token' }));
+      assert.equal((await revoke(other)).status, 200); // RFC 7009 §2.2: no error for a token that is not the client's
+      assert.equal(await scimStatus(s2, `Bearer ${t.body.access_token}`), 200); // s2 now trusts it for a second (http/auth.ts); s does not
+      assert.equal((await revoke(c)).status, 200);
+      assert.equal(await scimStatus(s, `Bearer ${t.body.access_token}`), 401);
+      oauthError(await token({ grant_type: 'refresh_token', refresh_token: t.body.refresh_token }, { Authorization: basic(c.id, c.secret) }), 400, 'invalid_grant');
+    });
+
     test('nothing secret reached the log, and nothing answered 5xx', () => {
       const logs = s.output() + s2.output();
       for (const value of secrets) if (value) assert.ok(!logs.includes(value), `a secret value is in the log: ${value.slice(0, 8)}...`);
