@@ -264,7 +264,7 @@ for (const store of stores()) {
       const c = await secretClient({ name: xss, redirectUris: [REDIRECT, weird] });
       const { page } = await consentPage(c.id, { redirect_uri: weird, state: `"><script>alert(3)</script>` });
       for (const raw of ['<script', '<img', '<b>', 'alert(3)']) assert.ok(!page.text.includes(raw), `${raw} in the page`);
-      assert.ok(page.text.includes('&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;'));
+      assert.ok(page.text.includes('&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;'), 'the client name is shown escaped');
       const csp = String(page.headers['content-security-policy']);
       assert.match(csp, /default-src 'none'/);
       assert.match(csp, /frame-ancestors 'none'/);
@@ -325,7 +325,7 @@ for (const store of stores()) {
       assert.ok(statuses.includes(429), statuses.join(','));
       const refused = await asAttacker('guess-again');
       oauthError(refused, 429, 'temporarily_unavailable');
-      assert.ok(Number(refused.headers['retry-after']) > 0);
+      assert.ok(Number(refused.headers['retry-after']) > 0, 'Retry-After');
       for (const r of [await asAttacker(c.secret), await token({ grant_type: 'client_credentials' }, { Authorization: basic(c.id, c.secret) })]) {
         assert.equal(r.status, 200, r.text);
         secrets.push(r.body.access_token);
@@ -444,6 +444,21 @@ for (const store of stores()) {
       assert.equal((await revoke(c)).status, 200);
       assert.equal(await scimStatus(s, `Bearer ${t.body.access_token}`), 401);
       oauthError(await token({ grant_type: 'refresh_token', refresh_token: t.body.refresh_token }, { Authorization: basic(c.id, c.secret) }), 400, 'invalid_grant');
+    });
+
+    // Fixed: the throttle's warning logged the client_id as sent, which with id and secret swapped is the secret.
+    test('a client secret sent as the client_id (id and secret swapped in the IdP) is not logged when the throttle engages', async () => {
+      const c = await secretClient();
+      const from = nextAddress();
+      for (const basicAuth of [true, false]) {
+        for (let i = 0; i < 11; i++) {
+          const params = { grant_type: 'client_credentials', ...(basicAuth ? {} : { client_id: c.secret, client_secret: c.id }) };
+          const r = await token(params, { 'X-Forwarded-For': from, ...(basicAuth ? { Authorization: basic(c.secret, c.id) } : {}) });
+          assert.ok(r.status === 401 || r.status === 429, r.text);
+        }
+      }
+      assert.match(s.output(), /token endpoint throttle engaged/);
+      assert.ok(!s.output().includes(c.secret), 'the secret is in the log');
     });
 
     test('nothing secret reached the log, and nothing answered 5xx', () => {
