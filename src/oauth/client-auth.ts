@@ -45,7 +45,9 @@ async function byAssertion(deps: OAuthDeps, req: OAuthRequest): Promise<Authenti
     client = await getClient(deps.db, p.client_id);
   } else {
     const peek = AssertionVerifier.peek(assertion);
-    const found = peek?.iss && peek.sub ? await federatedClientsFor(deps.db, peek.iss, peek.sub) : [];
+    // Unverified text: a NUL in it would make PostgreSQL refuse the lookup (a 500); no client is registered with one.
+    const usable = (v: string | undefined): v is string => v !== undefined && v !== '' && !v.includes('\u0000');
+    const found = peek && usable(peek.iss) && usable(peek.sub) ? await federatedClientsFor(deps.db, peek.iss, peek.sub) : [];
     if (found.length > 1) throw invalidClient('several clients are registered for this issuer and subject: send client_id');
     client = found[0];
   }
@@ -65,6 +67,9 @@ async function byAssertion(deps: OAuthDeps, req: OAuthRequest): Promise<Authenti
   return { client, secretId: undefined, method: 'assertion' };
 }
 
+/** Client ids are UUIDs (store/oauth-clients.ts); the assertion path's key for an assertion of no known client. */
+const LOGGABLE_KEY = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|assertion:unknown)$/i;
+
 /** Count the failure against the client_id; refuse with 429 once it has had too many, else invalid_client. */
 function failed(deps: OAuthDeps, req: OAuthRequest, clientId: string, description: string): never {
   const key = clientId.slice(0, 100);
@@ -72,6 +77,8 @@ function failed(deps: OAuthDeps, req: OAuthRequest, clientId: string, descriptio
   if (wait > 0) {
     throw oauthError('temporarily_unavailable', 'too many failed authentication attempts for this client; retry later', 429, { 'Retry-After': String(Math.ceil(wait / 1000)) });
   }
-  if (deps.throttle.fail(key)) deps.log.warn('token endpoint throttle engaged', { clientId: key, failures: deps.throttle.limit, windowSeconds: deps.throttle.windowMs / 1000, client: req.client });
+  // A client_id that is no client id is not logged: an IdP configured with id and secret swapped sends the secret there.
+  const shown = LOGGABLE_KEY.test(key) ? key : `(${clientId.length} characters, not a client id)`;
+  if (deps.throttle.fail(key)) deps.log.warn('token endpoint throttle engaged', { clientId: shown, failures: deps.throttle.limit, windowSeconds: deps.throttle.windowMs / 1000, client: req.client });
   throw invalidClient(description);
 }

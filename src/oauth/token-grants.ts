@@ -12,9 +12,10 @@ import type { Knex } from 'knex';
 import { AppError } from '../errors/app-error.js';
 import { issueTokens, spendCode, spendRefreshToken, sweepExpired, type IssuedTokens } from '../store/oauth-grants.js';
 import { allows, formatScopes, type Scope } from '../store/scopes.js';
-import type { ClientRow } from '../store/oauth-clients.js';
+import { classifyDbError } from '../store/db.js';
+import { holdLiveSecret, type ClientRow } from '../store/oauth-clients.js';
 import { authenticateClient } from './client-auth.js';
-import { oauthError } from './errors.js';
+import { invalidClient, oauthError } from './errors.js';
 import { resolveScopes } from './scope-request.js';
 import type { OAuthDeps, OAuthRequest } from './context.js';
 
@@ -36,14 +37,9 @@ export async function exchangeToken(deps: OAuthDeps, req: OAuthRequest): Promise
       : 'this client is registered for the client credentials grant');
   }
   const base = { clientId: client.id, secretId, actor, requestId: req.requestId, accessTtlMs: deps.config.accessTokenTtlMs };
-  let issued: IssuedTokens;
-  if (grantType === 'client_credentials') {
-    issued = await issueTokens(deps.db, { ...base, grantType, scopes: resolveScopes(req.params.scope, client.scopes) });
-  } else if (grantType === 'authorization_code') {
-    issued = await byCode(deps, req, client, base);
-  } else {
-    issued = await byRefresh(deps, req, client, base);
-  }
+  const issued = await issueInOneTransaction(deps, secretId, (tx) => grantType === 'client_credentials'
+    ? issueTokens(tx, { ...base, grantType, scopes: resolveScopes(req.params.scope, client.scopes) })
+    : (grantType === 'authorization_code' ? byCode : byRefresh)(tx, deps, req, client, base));
   sweepNowAndThen(deps);
   return {
     access_token: issued.accessToken, token_type: 'Bearer', expires_in: issued.expiresIn, scope: formatScopes(issued.scopes),
@@ -54,65 +50,77 @@ export async function exchangeToken(deps: OAuthDeps, req: OAuthRequest): Promise
 type Base = { clientId: string; secretId: string | undefined; actor: string; requestId: string; accessTtlMs: number };
 
 /**
- * Spend a code or refresh token and issue its successor in one transaction. The spending UPDATE holds the row until
- * the new tokens are committed, so a replay racing the one success sees them and its revocation reaches them
- * (RFC 6749 §4.1.2, RFC 9700 §4.14.2); spent and issued in two transactions, a replay that came in between revoked
- * the grant before the winner's tokens existed and they stayed live. A refusal returned by `fn` is committed (the
- * spend, a replay's revocation); one thrown is rolled back.
+ * Tokens are issued in one transaction with what entitles the client to them, so that on PostgreSQL a concurrent
+ * revocation either is seen by the issue or waits for it and then revokes what it issued:
+ * - the secret the client authenticated with is held (FOR SHARE) and must still be live: `secret revoke --tokens`
+ *   running meanwhile otherwise revoked the tokens committed so far, and those committed just after lived on;
+ * - a code or refresh token is spent in it: a concurrent replay waits on the spent row until the tokens exist, then
+ *   revokes them with the grant (spent in a transaction of its own, the grant could be revoked before they existed).
+ * The secret is held first, as a revocation locks it before the tokens: neither can hold what the other waits for.
+ * A refusal is returned, not thrown, so the spend and any revocation it caused are committed.
  */
-async function spendAndIssue(deps: OAuthDeps, fn: (tx: Knex.Transaction) => Promise<IssuedTokens | AppError>): Promise<IssuedTokens> {
-  const outcome = await deps.db.transaction(fn);
-  if (outcome instanceof AppError) throw outcome;
-  return outcome;
+async function issueInOneTransaction(deps: OAuthDeps, secretId: string | undefined, grant: (tx: Knex.Transaction) => Promise<IssuedTokens | AppError>): Promise<IssuedTokens> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const out = await deps.db.transaction(async (tx) => {
+        if (secretId !== undefined && !(await holdLiveSecret(tx, secretId))) return invalidClient('client authentication failed');
+        return grant(tx);
+      });
+      if (out instanceof AppError) throw out;
+      return out;
+    } catch (err) {
+      // PostgreSQL may still abort one of two transactions that lock a grant's rows in different orders (a replay of
+      // an old refresh token meeting a refresh with the current one): the whole exchange ran in it and rolled back,
+      // so it is run again, after a short random pause, rather than answered with a 500.
+      if (classifyDbError(err).kind !== 'concurrency' || attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
+    }
+  }
 }
 
-async function byCode(deps: OAuthDeps, req: OAuthRequest, client: ClientRow, base: Base): Promise<IssuedTokens> {
+async function byCode(tx: Knex.Transaction, deps: OAuthDeps, req: OAuthRequest, client: ClientRow, base: Base): Promise<IssuedTokens | AppError> {
   const p = req.params;
-  if (!p.code) throw oauthError('invalid_request', 'code is required');
-  return spendAndIssue(deps, async (tx) => {
-    // The code is spent before it is checked: a code that fails a check is gone, as a used one is (§4.1.2).
-    const spent = await spendCode(tx, client.id, p.code!, base.actor);
-    if (!spent.ok) {
-      return oauthError('invalid_grant', spent.why === 'reused'
-        ? 'the authorization code was already used; the tokens issued with it are revoked'
-        : spent.why === 'expired' ? 'the authorization code has expired' : 'the authorization code is not valid for this client');
-    }
-    const g = spent.value;
-    // §4.1.3: redirect_uri must repeat the authorization request's when that had one.
-    if ((g.redirectUriSent || p.redirect_uri !== undefined) && p.redirect_uri !== g.redirectUri) {
-      return oauthError('invalid_grant', 'redirect_uri does not match the one of the authorization request');
-    }
-    if (g.codeChallenge) {
-      if (!p.code_verifier) return oauthError('invalid_grant', 'code_verifier is required (the authorization request had a code_challenge)');
-      if (!pkceMatches(p.code_verifier, g.codeChallenge, g.codeChallengeMethod ?? 'plain')) return oauthError('invalid_grant', 'code_verifier does not match the code_challenge');
-    } else if (p.code_verifier !== undefined) {
-      // RFC 9700 §2.1.1: a verifier without a challenge is refused (a downgrade attempt).
-      return oauthError('invalid_grant', 'code_verifier was sent but the authorization request had no code_challenge');
-    }
-    return issueTokens(tx, { ...base, grantType: 'authorization_code', scopes: g.scopes, grantId: g.grantId, refreshTtlMs: deps.config.refreshTokenTtlMs });
-  });
+  if (!p.code) return oauthError('invalid_request', 'code is required');
+  // The code is spent before it is checked: a code that fails a check is gone, as a used one is (§4.1.2).
+  const spent = await spendCode(tx, client.id, p.code, base.actor);
+  if (!spent.ok) {
+    return oauthError('invalid_grant', spent.why === 'reused'
+      ? 'the authorization code was already used; the tokens issued with it are revoked'
+      : spent.why === 'expired' ? 'the authorization code has expired' : 'the authorization code is not valid for this client');
+  }
+  const g = spent.value;
+  // §4.1.3: redirect_uri must repeat the authorization request's when that had one.
+  if ((g.redirectUriSent || p.redirect_uri !== undefined) && p.redirect_uri !== g.redirectUri) {
+    return oauthError('invalid_grant', 'redirect_uri does not match the one of the authorization request');
+  }
+  if (g.codeChallenge) {
+    if (!p.code_verifier) return oauthError('invalid_grant', 'code_verifier is required (the authorization request had a code_challenge)');
+    if (!pkceMatches(p.code_verifier, g.codeChallenge, g.codeChallengeMethod ?? 'plain')) return oauthError('invalid_grant', 'code_verifier does not match the code_challenge');
+  } else if (p.code_verifier !== undefined) {
+    // RFC 9700 §2.1.1: a verifier without a challenge is refused (a downgrade attempt).
+    return oauthError('invalid_grant', 'code_verifier was sent but the authorization request had no code_challenge');
+  }
+  return issueTokens(tx, { ...base, grantType: 'authorization_code', scopes: g.scopes, grantId: g.grantId, refreshTtlMs: deps.config.refreshTokenTtlMs });
 }
 
-async function byRefresh(deps: OAuthDeps, req: OAuthRequest, client: ClientRow, base: Base): Promise<IssuedTokens> {
+async function byRefresh(tx: Knex.Transaction, deps: OAuthDeps, req: OAuthRequest, client: ClientRow, base: Base): Promise<IssuedTokens | AppError> {
   const p = req.params;
-  if (!p.refresh_token) throw oauthError('invalid_request', 'refresh_token is required');
-  const asked = p.scope === undefined ? undefined : resolveScopes(p.scope, client.scopes);
-  return spendAndIssue(deps, async (tx) => {
-    const spent = await spendRefreshToken(tx, client.id, p.refresh_token!, base.actor);
-    if (!spent.ok) {
-      return oauthError('invalid_grant', spent.why === 'reused'
-        ? 'the refresh token was already used; every token of its grant is revoked (authorize the client again)'
-        : spent.why === 'expired' ? 'the refresh token has expired' : 'the refresh token is not valid for this client');
-    }
-    const g = spent.value;
-    // §6: a refresh may narrow the access token's scope, never widen it; the new refresh token keeps the grant's.
-    // Narrower is what the granted scopes allow (store/scopes.ts: a scim grant covers scim:read), as at /authorize.
-    // Thrown, so rolled back: asking too much is the client's mistake, not a replay, and must not cost it the grant
-    // (spent, the token it would retry with would count as reused and revoke everything).
-    const scopes: Scope[] = asked ?? g.scopes;
-    if (!scopes.every((s) => allows(g.scopes, s))) throw oauthError('invalid_scope', `the refresh token was granted ${formatScopes(g.scopes)}`);
-    return issueTokens(tx, { ...base, grantType: 'refresh_token', scopes, refreshScopes: g.scopes, grantId: g.grantId, refreshTtlMs: deps.config.refreshTokenTtlMs });
-  });
+  if (!p.refresh_token) return oauthError('invalid_request', 'refresh_token is required');
+  const asked = p.scope === undefined ? undefined : resolveScopes(p.scope, client.scopes); // thrown before anything is spent
+  const spent = await spendRefreshToken(tx, client.id, p.refresh_token, base.actor);
+  if (!spent.ok) {
+    return oauthError('invalid_grant', spent.why === 'reused'
+      ? 'the refresh token was already used; every token of its grant is revoked (authorize the client again)'
+      : spent.why === 'expired' ? 'the refresh token has expired' : 'the refresh token is not valid for this client');
+  }
+  const g = spent.value;
+  // §6: a refresh may narrow the access token's scope, never widen it; the new refresh token keeps the grant's.
+  // Narrower is what the granted scopes allow (store/scopes.ts: a scim grant covers scim:read), as at /authorize.
+  // Thrown, so rolled back: asking too much is the client's mistake, not a replay, and must not cost it the grant
+  // (spent, the token it would retry with would count as reused and revoke everything).
+  const scopes: Scope[] = asked ?? g.scopes;
+  if (!scopes.every((s) => allows(g.scopes, s))) throw oauthError('invalid_scope', `the refresh token was granted ${formatScopes(g.scopes)}`);
+  return issueTokens(tx, { ...base, grantType: 'refresh_token', scopes, refreshScopes: g.scopes, grantId: g.grantId, refreshTtlMs: deps.config.refreshTokenTtlMs });
 }
 
 /** RFC 7636 §4.6: S256 compares BASE64URL(SHA256(verifier)) with the challenge; plain compares them as they are. */

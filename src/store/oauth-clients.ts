@@ -148,6 +148,14 @@ export async function secretsOf(db: Knex, clientId: string): Promise<SecretRow[]
   return (await db('oauth_client_secrets').where({ client_id: clientId }).orderBy('created_at', 'asc')).map(toSecret);
 }
 
+/**
+ * Whether a secret is still live, held until the transaction ends (PostgreSQL: FOR SHARE; SQLite runs one transaction
+ * at a time): a revocation of it waits for the tokens the transaction issues with it, and then sees them.
+ */
+export async function holdLiveSecret(tx: Knex.Transaction, secretId: string): Promise<boolean> {
+  return Boolean(await tx('oauth_client_secrets').where({ id: secretId }).whereNull('revoked_at').forShare().first('id'));
+}
+
 export type SecretCheck = { ok: true; secretId: string } | { ok: false; why: 'unknown' | 'expired' };
 
 /**

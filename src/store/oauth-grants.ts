@@ -122,10 +122,17 @@ export async function revokeGrant(tx: Knex.Transaction, grantId: string, actor: 
   return n;
 }
 
-/** Revoke one token of `clientId` by value (RFC 7009); true if a live one was found. */
+/**
+ * Revoke one token of `clientId` by value (RFC 7009); true if a live one was found. A refresh token takes its grant's
+ * access tokens with it (§2.1: they SHOULD be invalidated too): a client revoking it to end its access otherwise left
+ * the access token working for up to OAUTH_TOKEN_TTL.
+ */
 export async function revokeTokenValue(db: Knex, clientId: string, token: string): Promise<boolean> {
-  const n = await db('oauth_tokens').where({ token_hash: digest(token), client_id: clientId }).whereNull('revoked_at').update({ revoked_at: Date.now() });
-  return n > 0;
+  const hash = digest(token);
+  const row = await db('oauth_tokens').where({ token_hash: hash, client_id: clientId }).whereNull('revoked_at').first('kind', 'grant_id');
+  if (!row) return false;
+  await db('oauth_tokens').where(row.kind === 'refresh' ? { grant_id: row.grant_id } : { token_hash: hash }).whereNull('revoked_at').update({ revoked_at: Date.now() });
+  return true;
 }
 
 export interface AuthorizationRequest {
@@ -138,10 +145,16 @@ export interface AuthorizationRequest {
   codeChallengeMethod: 'S256' | 'plain' | null;
 }
 
-/** Keep an authorization request until the admin answers the consent form; returns its id. */
+/**
+ * Keep an authorization request until the admin answers the consent form; returns its id. Anyone who knows a code
+ * client's id can make one (the consent page is not authenticated), so each first deletes a few expired ones: the
+ * table then holds at most what its TTL lets in, where the sweep after token requests (500 a minute) fell behind a
+ * flood and let it grow without end.
+ */
 export async function saveConsent(db: Knex, r: AuthorizationRequest, csrf: string, ttlMs: number): Promise<string> {
   const id = randomUUID();
   const now = Date.now();
+  await db('oauth_consents').whereIn('id', db('oauth_consents').where('expires_at', '<', now).select('id').limit(10)).delete();
   await db('oauth_consents').insert({
     id, csrf_hash: digest(csrf), client_id: r.clientId, redirect_uri: r.redirectUri, redirect_uri_sent: r.redirectUriSent,
     scopes: formatScopes(r.scopes), state: r.state, code_challenge: r.codeChallenge, code_challenge_method: r.codeChallengeMethod,

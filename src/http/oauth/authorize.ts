@@ -21,12 +21,14 @@ const COOKIE = 'oauth_consent';
 
 export interface AuthorizeDeps { db: Knex; auth: Authenticator; publicUrl: () => string }
 
-/** The query's parameters, each at most once (RFC 6749 §3.1), empty ones as absent. */
+/** The query's parameters, each at most once (RFC 6749 §3.1), empty ones as absent, none with a NUL (as in form.ts). */
 function queryParams(req: Request): Record<string, string> {
   const q = req.originalUrl.indexOf('?');
   const out: Record<string, string> = Object.create(null);
   for (const [k, v] of new URLSearchParams(q < 0 ? '' : req.originalUrl.slice(q + 1))) {
     if (k in out) throw oauthError('invalid_request', `parameter ${k.slice(0, 40)} is given more than once`);
+    // A NUL would reach the client lookup or the pending request's row, which PostgreSQL refuses (a 500).
+    if (v.includes('\u0000')) throw oauthError('invalid_request', `parameter ${k.slice(0, 40)} contains a NUL character`);
     if (v !== '') out[k] = v;
   }
   return out;

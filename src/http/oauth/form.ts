@@ -46,11 +46,15 @@ export function basicCredentials(req: Request): { id: string; secret: string } |
   const colon = decoded.indexOf(':');
   if (colon < 0) throw invalidClient('the HTTP Basic credentials are malformed');
   const part = (s: string) => {
+    let v: string;
     try {
-      return decodeURIComponent(s.replace(/\+/g, ' '));
+      v = decodeURIComponent(s.replace(/\+/g, ' '));
     } catch {
       throw invalidClient('the HTTP Basic credentials are not form-urlencoded');
     }
+    // As in the body (formParams): a NUL would reach the client_id lookup, which PostgreSQL refuses (a 500).
+    if (v.includes('\u0000')) throw invalidClient('the HTTP Basic credentials contain a NUL character');
+    return v;
   };
   const id = part(decoded.slice(0, colon));
   // As in the body (formParams): PostgreSQL refuses a NUL in a text value, so the client_id lookup would fail as a 500.
