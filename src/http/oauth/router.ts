@@ -50,7 +50,8 @@ export function oauthRouter(deps: OAuthRouterDeps): Router {
   const router = Router();
   router.use(noStore);
   // PostgreSQL text cannot hold a NUL: a decoded %00 in a query (the authorization request's client_id) would be a 500.
-  router.use((req, _res, next) => next(NUL_IN_URL.test(req.url) ? oauthError('invalid_request', 'the request URL must not contain the NUL character (%00)') : undefined));
+  // /authorize checks its own parameters, to tell a browser in a page (authorize.ts).
+  router.use((req, _res, next) => next(req.path !== '/authorize' && NUL_IN_URL.test(req.url) ? oauthError('invalid_request', 'the request URL must not contain the NUL character (%00)') : undefined));
   router.post('/token', formBody(), guarded(deps, async (req, res) => {
     res.json(await exchangeToken(deps, oauthRequest(req)));
   }));
