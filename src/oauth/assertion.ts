@@ -14,6 +14,7 @@
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
+  customFetch,
   decodeJwt,
   errors,
   jwksCache,
@@ -23,6 +24,23 @@ import {
   type JWSHeaderParameters,
   type JWTVerifyGetKey,
 } from 'jose';
+
+/** A JWKS is a few keys, a few KB: a larger answer is refused rather than read into memory (jose reads it whole). */
+const MAX_JWKS_BYTES = 256 * 1024;
+
+/** fetch for jose that stops reading a JWKS answer past MAX_JWKS_BYTES (a fetch failure, as jose sees it). */
+async function boundedFetch(url: string, options: { headers: Headers; method: 'GET'; redirect: 'manual'; signal: AbortSignal }): Promise<Response> {
+  const r = await fetch(url, options);
+  if (Number(r.headers.get('content-length') ?? 0) > MAX_JWKS_BYTES) throw new Error(`JWKS answer larger than ${MAX_JWKS_BYTES} bytes`);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of r.body ?? []) {
+    size += (chunk as Uint8Array).byteLength;
+    if (size > MAX_JWKS_BYTES) throw new Error(`JWKS answer larger than ${MAX_JWKS_BYTES} bytes`);
+    chunks.push(chunk as Uint8Array);
+  }
+  return new Response(Buffer.concat(chunks), { status: r.status, statusText: r.statusText, headers: r.headers });
+}
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -177,6 +195,7 @@ export class AssertionVerifier {
           cooldownDuration: this.cooldownMs,
           timeoutDuration: this.timeoutMs,
           [jwksCache]: cache,
+          [customFetch]: boundedFetch,
         }),
         cache,
         stale: undefined,

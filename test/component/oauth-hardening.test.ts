@@ -431,6 +431,20 @@ for (const store of stores()) {
       }
     });
 
+    // Fixed: Express answered HEAD with the GET handler, which stored a pending consent each time.
+    test('HEAD /oauth/authorize is 405 and stores no pending request', async () => {
+      const c = await secretClient({ redirectUris: [REDIRECT] });
+      const r = await send(s.url, 'HEAD', `/oauth/authorize?response_type=code&client_id=${c.id}&redirect_uri=${encodeURIComponent(REDIRECT)}`, {});
+      assert.equal(r.status, 405);
+      assert.equal(r.headers['allow'], 'GET, POST');
+      const k = connect(db.url);
+      try {
+        assert.deepEqual(await k('oauth_consents').where({ client_id: c.id }).select('id'), []);
+      } finally {
+        await k.destroy();
+      }
+    });
+
     // Fixed: revoking a refresh token left the access token of its grant working until it expired.
     test('a client revoking its refresh token (RFC 7009) ends the access token of the same grant; another client cannot revoke it', async () => {
       const c = await secretClient({ redirectUris: [REDIRECT] });

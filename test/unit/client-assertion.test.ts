@@ -24,7 +24,7 @@ async function key(kid: string): Promise<Key> {
 }
 const [keyA, keyB, intruder] = await Promise.all([key('kid-a'), key('kid-b'), key('kid-a')]);
 
-type Mode = 'up' | '503' | 'hang';
+type Mode = 'up' | '503' | 'hang' | 'huge';
 async function jwksServer(keys: Key[]) {
   let served = keys.map((k) => k.jwk);
   let mode: Mode = 'up';
@@ -34,6 +34,8 @@ async function jwksServer(keys: Key[]) {
     if (mode === 'hang') return;
     if (mode === '503') { res.writeHead(503, { 'Content-Type': 'text/plain' }); res.end('unavailable\n'); return; }
     res.writeHead(200, { 'Content-Type': 'application/json' });
+    // 'huge': a valid JWKS padded past the verifier's 256 KB bound, sent chunked (no Content-Length to refuse it by).
+    if (mode === 'huge') { res.write(`{"pad":"${'x'.repeat(300 * 1024)}",`); res.end(`"keys":${JSON.stringify(served)}}`); return; }
     res.end(JSON.stringify({ keys: served }));
   });
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
@@ -262,4 +264,16 @@ test('tuning values that jose would reject surface when the verifier is made, no
   assert.throws(() => new AssertionVerifier({ timeoutMs: 1.5 }), RangeError);
   assert.throws(() => new AssertionVerifier({ cooldownMs: -1 }), RangeError);
   assert.throws(() => new AssertionVerifier({ maxStaleMs: Number.NaN }), RangeError);
+});
+
+test('a JWKS answer larger than 256 KB is not read: the keys in it are not used', async () => {
+  const s = await jwksServer([keyA]);
+  try {
+    s.mode = 'huge';
+    refused(await new AssertionVerifier().verify(client(s.url), await sign(keyA)), 'the JWKS endpoint is unreachable and no cached key matches');
+    s.mode = 'up';
+    assert.equal((await new AssertionVerifier().verify(client(s.url), await sign(keyA))).ok, true, 'the same keys, served small, verify');
+  } finally {
+    await s.close();
+  }
 });

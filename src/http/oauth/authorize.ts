@@ -45,6 +45,8 @@ export function authorizeRouter(deps: AuthorizeDeps): Router {
   const secure = () => deps.publicUrl().startsWith('https:');
   const setCookie = (res: Response, value: string) => res.cookie(COOKIE, value, { httpOnly: true, sameSite: 'strict', secure: secure(), path: '/oauth', maxAge: 10 * 60_000 });
 
+  // Express would answer HEAD with the GET handler, which stores a pending request: HEAD is refused instead.
+  r.head('/authorize', (_req, _res, next) => next(oauthError('invalid_request', 'HEAD is not allowed on /oauth/authorize', 405, { Allow: 'GET, POST' })));
   r.get('/authorize', async (req, res, next) => {
     let params: Record<string, string>;
     try {
