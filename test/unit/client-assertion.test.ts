@@ -175,8 +175,9 @@ test('JWKS endpoint down: cached keys keep working for a known kid, an unknown k
   // maxStaleMs leaves room for a loaded machine between the fetch and the checks that cached keys still work.
   const v = new AssertionVerifier({ cacheMaxAgeMs: 100, cooldownMs: 50, maxStaleMs: 2500, onJwksUnreachable: (url, log) => outages.push(`${url} ${log}`) });
   try {
-    const fetchedAt = Date.now();
     assert.equal((await v.verify(client(s.url), await sign(keyA))).ok, true);
+    // Taken after the fetch: the cache's age counts from when jose stored the keys, which a loaded machine can delay.
+    const fetchedAt = Date.now();
     await s.close();
     await sleep(150); // past cacheMaxAge: jose refetches, fails, and would refuse on its own
     const r = await v.verify(client(s.url), await sign(keyA));
@@ -185,7 +186,7 @@ test('JWKS endpoint down: cached keys keep working for a known kid, an unknown k
     assert.match(outages[0]!, /\/discovery\/v2\.0\/keys JWKS fetch failed: .*(ECONNREFUSED|fetch failed)/);
     const unknown = refused(await v.verify(client(s.url), await sign(keyB)), 'the JWKS endpoint is unreachable and no cached key matches');
     assert.doesNotMatch(unknown.log, /eyJ/, 'no token text in the log');
-    await sleep(fetchedAt + 2550 - Date.now());
+    await sleep(fetchedAt + 2600 - Date.now());
     refused(await v.verify(client(s.url), await sign(keyA)), 'the JWKS endpoint is unreachable and the cached keys are too old');
   } finally {
     await s.close();
