@@ -27,6 +27,8 @@ export interface Config {
   bodyLimit: number;
   /** filter.maxResults advertised and enforced (RFC 7644 §5). */
   maxResults: number;
+  /** /Bulk limits (RFC 7644 §3.7.4), advertised in /ServiceProviderConfig: operations per request, body bytes. */
+  bulk: { maxOperations: number; maxPayloadSize: number };
   /** Default page size when the client sends no `count`. */
   defaultPageSize: number;
   /** Default channels joined with a team (open channels, created with every team). */
@@ -211,6 +213,8 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrlDerived: !env.PUBLIC_URL,
     bodyLimit: int(env, 'BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024, 512 * 1024 * 1024),
     maxResults: int(env, 'FILTER_MAX_RESULTS', 1000, 1, 100000),
+    // RFC 7643 §8.5's example figures: 1,000 operations in 1 MiB.
+    bulk: { maxOperations: int(env, 'BULK_MAX_OPERATIONS', 1000, 1, 10000), maxPayloadSize: int(env, 'BULK_MAX_PAYLOAD_BYTES', 1048576, 1024, 64 * 1024 * 1024) },
     defaultPageSize: int(env, 'DEFAULT_PAGE_SIZE', 100, 1, 100000),
     defaultChannels,
     groupMappingFile,

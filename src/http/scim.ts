@@ -22,6 +22,7 @@ import { createLimiter, rateLimit } from './rate-limit.js';
 import { resourceRoutes } from './resource-routes.js';
 import { UserResource } from '../scim/resources/users.js';
 import { GroupResource } from '../scim/resources/groups.js';
+import { BULK_PATH, bulkRoute, payloadTooLarge } from './bulk-route.js';
 
 export const SCIM_MOUNT = '/scim/v2';
 const MAX_DEPTH = 32;
@@ -72,7 +73,7 @@ export function scimRouter(deps: ScimDeps): Router {
   // After construction: the router's constructor resets these (scimmy-routers `routers.js`, `SCIMMY.Config.set`).
   SCIMMY.Config.set({
     patch: true,
-    bulk: false,
+    bulk: { supported: true, maxOperations: config.bulk.maxOperations, maxPayloadSize: config.bulk.maxPayloadSize },
     filter: { supported: true, maxResults: config.maxResults },
     sort: true,
     etag: true,
@@ -86,14 +87,25 @@ export function scimRouter(deps: ScimDeps): Router {
   // Reads (GET, HEAD, OPTIONS, a POST to .search: RFC 7644 §3.4.3) need scim:read, everything else scim. Okta's
   // "Header" mode (a token with no `Bearer `) is accepted here only.
   router.use(deps.auth.require(scopeFor, { rawHeader: true }));
-  router.use(rateLimit(createLimiter(deps.db, config, deps.log), config));
+  const limiter = createLimiter(deps.db, config, deps.log);
+  router.use(rateLimit(limiter, config));
   // Discovery endpoints are read-only (RFC 7644 §4): other methods get 405, not SCIMMY's 404.
   router.all(/^\/(ServiceProviderConfig|Schemas|ResourceTypes)(\/.*)?$/i, (req, res, next) => {
     if (req.method === 'GET' || req.method === 'HEAD') return next();
     res.setHeader('Allow', 'GET');
     sendError(res, 405, null, `${req.method} is not allowed on ${req.path}`);
   });
-  router.use(express.json({ type: (req) => isJson(req as Request), limit: config.bodyLimit, strict: false }));
+  // /Bulk has its own limit, maxPayloadSize (RFC 7644 §3.7.4), checked while the body is read (a Content-Length over
+  // it is refused unread) and counted after any Content-Encoding is undone; over it, the 413 names the limit.
+  const json = express.json({ type: (req) => isJson(req as Request), limit: config.bodyLimit, strict: false });
+  const bulkJson = express.json({ type: (req) => isJson(req as Request), limit: config.bulk.maxPayloadSize, strict: false });
+  router.use((req: Request, res: Response, next: NextFunction) => {
+    if (!(req.method === 'POST' && BULK_PATH.test(req.path))) return json(req, res, next);
+    bulkJson(req, res, (err?: unknown) => {
+      if ((err as { type?: string } | undefined)?.type === 'entity.too.large') return sendError(res, 413, null, payloadTooLarge(config.bulk.maxPayloadSize));
+      next(err);
+    });
+  });
   router.use((req: Request, res: Response, next: NextFunction) => {
     if (req.body !== undefined && depthOf(req.body) > MAX_DEPTH) return sendError(res, 400, 'invalidSyntax', `request body is nested deeper than ${MAX_DEPTH} levels`);
     if (req.body !== undefined && hasNul(req.body)) return sendError(res, 400, 'invalidValue', 'strings must not contain the NUL character (U+0000)');
@@ -102,14 +114,14 @@ export function scimRouter(deps: ScimDeps): Router {
   });
 
   router.all(/^\/\.search$/i, (_req, res) => sendError(res, 404, null, 'search across resource types is not supported; POST /Users/.search or /Groups/.search'));
-  // Not offered (ServiceProviderConfig says bulk.supported=false; a bearer token is an IdP, not a user, so there is no
-  // /Me): unknown endpoints, 404 like any other, instead of SCIMMY's 501.
-  router.all(/^\/(Bulk|Me)(\/.*)?$/i, (req, res) => sendError(res, 404, null, `no such endpoint: ${req.method} ${req.path.slice(0, 200)}`));
+  // Not offered (a bearer token is an IdP, not a user, so there is no /Me): unknown endpoints, 404 like any other,
+  // instead of SCIMMY's 501.
+  router.all(/^\/(Bulk\/.+|Me(\/.*)?)$/i, (req, res) => sendError(res, 404, null, `no such endpoint: ${req.method} ${req.path.slice(0, 200)}`));
   // OPTIONS: what the path allows, without a body (Express would otherwise answer with a text/plain method list).
   router.options(/.*/, (req, res) => {
     const p = req.path;
     const allow = /^\/(ServiceProviderConfig|Schemas|ResourceTypes)(\/.*)?$/i.test(p) ? 'GET, HEAD'
-      : /^\/(Users|Groups)\/\.search$/i.test(p) ? 'POST'
+      : /^\/(Users|Groups)\/\.search$/i.test(p) || BULK_PATH.test(p) ? 'POST'
         : /^\/(Users|Groups)\/?$/i.test(p) ? 'GET, HEAD, POST'
           : /^\/(Users|Groups)\/[^/]+$/i.test(p) ? 'GET, HEAD, PUT, PATCH, DELETE' : undefined;
     if (!allow) return sendError(res, 404, null, `no such endpoint: OPTIONS ${p.slice(0, 200)}`);
@@ -147,7 +159,8 @@ export function scimRouter(deps: ScimDeps): Router {
       if (v.length > 4000 || !v.split(',').every((a) => ATTR_PATH.test(a.trim()) && !/^(true|false|and|or|not)$/i.test(a.trim()))) return sendError(res, 400, 'invalidValue', `${k} must be a comma-separated list of attribute paths`);
     }
     Object.defineProperty(req, 'query', { value: forScimmy, writable: true, configurable: true, enumerable: true });
-    if ((req.method === 'POST' || req.method === 'PUT') && !isSearch) req.body = normalizeBody(req.body);
+    // A bulk job's operations are normalised one by one (resources/bulk.ts), as the single requests they stand for.
+    if ((req.method === 'POST' || req.method === 'PUT') && !isSearch && !BULK_PATH.test(req.path)) req.body = normalizeBody(req.body);
 
     const ctx: ScimContext = {
       db: deps.db, config, log: deps.log, sync: deps.sync, applyGroupRules: deps.applyGroupRules,
@@ -161,6 +174,7 @@ export function scimRouter(deps: ScimDeps): Router {
     next();
   });
 
+  router.use(bulkRoute({ config, limiter }));
   router.use(resourceRoutes([UserResource, GroupResource], () => config.publicUrl));
   // What is left (discovery, unknown endpoints) is scimmy-routers', which renders its errors itself: their detail
   // goes to the access log like that of every other error.

@@ -31,7 +31,7 @@ for (const store of stores()) {
       const c = res.body;
       assert.deepEqual(c.schemas, [SPC]);
       assert.equal(c.patch.supported, true);
-      assert.equal(c.bulk.supported, false);
+      assert.deepEqual(c.bulk, { supported: true, maxOperations: 1000, maxPayloadSize: 1048576 });
       assert.equal(c.filter.supported, true);
       assert.equal(c.filter.maxResults, 250);
       assert.equal(c.sort.supported, true);

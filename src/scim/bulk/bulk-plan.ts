@@ -1,0 +1,167 @@
+/**
+ * The order a bulk job runs in (RFC 7644 §3.7: the service provider "MAY elect to optimize the sequence of
+ * operations" but must reach "the same stateful result" as the client meant). Request order, except that a POST runs
+ * before every operation that references its bulkId, whatever order they arrived in (§3.7.2). A cycle of POSTs that
+ * reference each other (§3.7.1) is broken where an attribute can be split off: that POST creates its resource
+ * without the circular attributes and a later step patches them in once the others exist; a cycle nothing can be
+ * split from is answered 409, as §3.7.1 allows.
+ */
+import type { BulkOperation } from './bulk-request.js';
+import { referenceOf, referencesIn, splitForCycle } from './bulk-references.js';
+import { isObj } from '../shared/json.js';
+
+export type Step =
+  /** Run operation `index`, with `data` (its own, or what is left of it after a cycle was split). */
+  | { kind: 'run'; index: number; data: unknown }
+  /** Patch the resource operation `index` created with the attributes split off for a cycle. */
+  | { kind: 'complete'; index: number; patch: Record<string, unknown> }
+  /** Operation `index` is on a cycle of references that cannot be split: answered 409 without running. */
+  | { kind: 'circular'; index: number; bulkIds: string[] };
+
+/** The bulkIds an operation references, in its data or its path. */
+export function referencesOf(op: BulkOperation, data: unknown = op.data): Set<string> {
+  const refs = referencesIn(data);
+  const inPath = referenceOf(op.target?.id);
+  if (inPath !== undefined) refs.add(inPath);
+  return refs;
+}
+
+/** A binary min-heap of node numbers: ready nodes run lowest (earliest in the request) first. */
+class MinHeap {
+  private a: number[] = [];
+  get size() { return this.a.length; }
+  push(v: number) {
+    const a = this.a;
+    a.push(v);
+    for (let i = a.length - 1; i > 0;) {
+      const p = (i - 1) >> 1;
+      if (a[p]! <= a[i]!) break;
+      [a[p], a[i]] = [a[i]!, a[p]!];
+      i = p;
+    }
+  }
+  pop(): number {
+    const a = this.a;
+    const top = a[0]!;
+    const last = a.pop()!;
+    if (a.length) {
+      a[0] = last;
+      for (let i = 0; ;) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < a.length && a[l]! < a[m]!) m = l;
+        if (r < a.length && a[r]! < a[m]!) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i]!, a[m]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+/**
+ * The steps of a bulk job. Nodes 0..n-1 are the operations; a split-off completion becomes node n, n+1, ... and
+ * waits for the POSTs its attributes reference. Malformed operations are steps too (answered with their fault in
+ * their place), so that failOnErrors counts them where the client would.
+ */
+export function planBulk(ops: readonly BulkOperation[]): Step[] {
+  const creator = new Map<string, number>();
+  for (const op of ops) if (op.method === 'POST' && op.bulkId !== undefined) creator.set(op.bulkId, op.index);
+
+  const deps: Set<number>[] = [];
+  const dependents: number[][] = [];
+  const pendingDeps: number[] = [];
+  const payload: (Step & { kind: 'run' | 'complete' })[] = [];
+  const done: boolean[] = [];
+  const addNode = (step: Step & { kind: 'run' | 'complete' }, on: Iterable<number>): number => {
+    const node = payload.length;
+    payload.push(step);
+    deps.push(new Set());
+    dependents.push([]);
+    done.push(false);
+    let pending = 0;
+    for (const d of on) {
+      if (deps[node]!.has(d)) continue;
+      deps[node]!.add(d);
+      if (!done[d]) {
+        pending++;
+        dependents[d]!.push(node);
+      }
+    }
+    pendingDeps.push(pending);
+    return node;
+  };
+  const creatorsOf = (refs: Iterable<string>): number[] => [...refs].flatMap((r) => (creator.has(r) ? [creator.get(r)!] : []));
+
+  // Operations first, so that node i is operation i; a self-reference is a dependency on itself (a cycle of one).
+  for (const op of ops) {
+    const node = payload.length;
+    payload.push({ kind: 'run', index: op.index, data: op.data });
+    deps.push(new Set());
+    dependents.push([]);
+    done.push(false);
+    pendingDeps.push(0);
+    if (op.fault) continue;
+    for (const d of creatorsOf(referencesOf(op))) deps[node]!.add(d);
+  }
+  for (let i = 0; i < ops.length; i++) {
+    pendingDeps[i] = deps[i]!.size;
+    for (const d of deps[i]!) dependents[d]!.push(i);
+  }
+
+  const steps: Step[] = [];
+  const ready = new MinHeap();
+  for (let i = 0; i < ops.length; i++) if (pendingDeps[i] === 0) ready.push(i);
+  let left = ops.length;
+  let lowest = 0;
+  const finish = (node: number) => {
+    done[node] = true;
+    left--;
+    for (const t of dependents[node]!) if (--pendingDeps[t]! === 0 && !done[t]) ready.push(t);
+  };
+
+  while (left > 0) {
+    while (ready.size) {
+      const node = ready.pop();
+      if (done[node]) continue;
+      steps.push(payload[node]!);
+      finish(node);
+    }
+    if (left === 0) break;
+    // Stuck: every node left waits on another. Walk from the earliest waiting node along undone dependencies until a
+    // node repeats: the nodes from there on are a cycle (only POSTs have dependents, so it is a cycle of POSTs).
+    while (done[lowest]) lowest++;
+    const seenAt = new Map<number, number>();
+    const path: number[] = [];
+    let cur = lowest;
+    while (!seenAt.has(cur)) {
+      seenAt.set(cur, path.length);
+      path.push(cur);
+      cur = [...deps[cur]!].find((d) => !done[d])!;
+    }
+    const cycle = path.slice(seenAt.get(cur)!).sort((a, b) => a - b);
+    let broken = false;
+    for (const node of cycle) {
+      const op = ops[node]!;
+      if (!isObj(op.data)) continue;
+      const pending = new Set([...referencesOf(op)].filter((r) => creator.has(r) && !done[creator.get(r)!]));
+      const split = splitForCycle(op.data, pending);
+      if (!split) continue;
+      steps.push({ kind: 'run', index: node, data: split.data });
+      finish(node);
+      addNode({ kind: 'complete', index: node, patch: split.patch }, creatorsOf(referencesIn(split.patch)));
+      const completion = payload.length - 1;
+      left++;
+      if (pendingDeps[completion] === 0) ready.push(completion);
+      broken = true;
+      break;
+    }
+    if (broken) continue;
+    for (const node of cycle) {
+      steps.push({ kind: 'circular', index: node, bulkIds: cycle.map((n) => ops[n]!.bulkId!).filter((b) => b !== undefined) });
+      finish(node);
+    }
+  }
+  return steps;
+}

@@ -1,0 +1,150 @@
+/**
+ * SCIM /Bulk (RFC 7644 §3.7): the operations of a BulkRequest, run in the order bulk-plan.ts gives, each through the
+ * same resource handler as the single request (UserResource, GroupResource): same validation, uniqueness, group sync,
+ * audit rows and outbox entries, in the operation's own transaction. So a bulk create is, afterwards, exactly a
+ * single create, and an operation that fails leaves nothing behind and does not undo the ones before it ("The service
+ * provider MUST continue performing as many changes as possible and disregard partial failures", §3.7).
+ */
+import type { ScimContext } from '../use-cases/context.js';
+import type { ResourceResult } from '../shared/resource-result.js';
+import { errorBody, type ErrorBody } from '../shared/errors.js';
+import { etagOf } from '../shared/versions.js';
+import { normalizeBody } from '../shared/client-dialects.js';
+import { toAppError } from '../../errors/error-mapping.js';
+import { BULK_RESPONSE, type BulkOperation, type BulkRequest, type ResourceKind } from '../bulk/bulk-request.js';
+import { planBulk, referencesOf, type Step } from '../bulk/bulk-plan.js';
+import { referenceOf, resolveReferences } from '../bulk/bulk-references.js';
+import { UserResource } from './users.js';
+import { GroupResource } from './groups.js';
+
+/** One entry of the BulkResponse (§3.7.3): statuses are strings, as in the RFC's examples. */
+export interface BulkResponseEntry {
+  method: string;
+  bulkId?: string;
+  location?: string;
+  version?: string;
+  status: string;
+  response?: ErrorBody;
+}
+
+export interface BulkResponse { schemas: string[]; Operations: BulkResponseEntry[] }
+
+export interface BulkRun {
+  /** Take one rate-limit token for an operation after the first (the request itself took one); false: over the limit. */
+  takeToken?: () => Promise<boolean>;
+  /** True once the client has gone: nobody will read the answer, so nothing more is run for it. */
+  abandoned?: () => boolean;
+}
+
+const RESOURCES = { Users: UserResource, Groups: GroupResource } as const;
+
+class Failure {
+  constructor(readonly status: number, readonly detail: string) {}
+}
+
+/** Run a bulk job and answer its BulkResponse. Never throws for an operation's failure: that is the operation's entry. */
+export async function runBulk(request: BulkRequest, base: ScimContext, run: BulkRun = {}): Promise<BulkResponse> {
+  const ops = request.operations;
+  const creators = new Map<string, BulkOperation>();
+  for (const op of ops) if (op.method === 'POST' && op.bulkId !== undefined) creators.set(op.bulkId, op);
+  const ids = new Map<string, string>();
+  const entries: (BulkResponseEntry | undefined)[] = new Array(ops.length);
+  let errors = 0;
+  let first = true;
+
+  const locationOf = (kind: ResourceKind, id: string) => `${base.config.publicUrl}/${kind}/${id}`;
+  const entryOf = (op: BulkOperation): BulkResponseEntry => ({ method: op.method, ...(op.bulkId !== undefined ? { bulkId: op.bulkId } : {}), status: '' });
+  const fail = (entry: BulkResponseEntry, status: number, scimType: string | null, detail: string): BulkResponseEntry => {
+    errors++;
+    return { ...entry, status: String(status), response: errorBody(status, scimType, detail) };
+  };
+
+  /** Why a referenced bulkId has no id (its POST is not in the request, or failed), or undefined when all resolve. */
+  const unresolved = (refs: Iterable<string>): string | undefined => {
+    for (const ref of refs) {
+      if (ids.has(ref)) continue;
+      const creator = creators.get(ref);
+      return creator
+        ? `bulkId "${ref.slice(0, 60)}" cannot be resolved: operation ${creator.index + 1}, which creates it, failed`
+        : `bulkId "${ref.slice(0, 60)}" cannot be resolved: no POST in this request has that bulkId`;
+    }
+    return undefined;
+  };
+
+  /** The resource handler's answer for one operation, or the SCIM error it failed with. */
+  const dispatch = async (op: BulkOperation, method: string, id: string | undefined, data: unknown, ifMatch: string | undefined): Promise<ResourceResult> => {
+    if (!first && run.takeToken && !(await run.takeToken())) throw new Failure(429, 'too many requests: the rate limit of this token was reached during the bulk job; retry this operation later');
+    first = false;
+    const ctx: ScimContext = { ...base, method, ifMatch, query: {} };
+    const Resource = RESOURCES[op.target!.kind];
+    switch (method) {
+      case 'POST': return new (Resource as any)({}).write(normalizeBody(data), ctx);
+      case 'PUT': return new Resource(id, {}).write(normalizeBody(data), ctx);
+      case 'PATCH': return new Resource(id, {}).patch(data, ctx);
+      default: return new Resource(id).dispose(ctx);
+    }
+  };
+
+  /** The error an operation failed with, as the client may see it (an internal failure's text never leaves the log). */
+  const errorOf = (err: unknown): { status: number; scimType: string | null; detail: string } => {
+    if (err instanceof Failure) return { status: err.status, scimType: null, detail: err.detail };
+    const e = toAppError(err);
+    if (e.internal) base.log.error('bulk operation failed', { requestId: base.requestId, error: String((e.cause as any)?.stack ?? e.cause).slice(0, 2000) });
+    return { status: e.status, scimType: e.scimType, detail: e.detail };
+  };
+
+  const runOperation = async (op: BulkOperation, data: unknown): Promise<BulkResponseEntry> => {
+    const entry = entryOf(op);
+    if (op.fault) return fail(entry, op.fault.status, op.fault.scimType, op.fault.detail);
+    const target = op.target!;
+    const pathRef = referenceOf(target.id);
+    const id = pathRef !== undefined ? ids.get(pathRef) : target.id;
+    const located = id !== undefined ? { ...entry, location: locationOf(target.kind, id) } : entry;
+    const why = unresolved(referencesOf(op, data));
+    if (why) return fail(located, 409, null, why);
+    try {
+      const result = await dispatch(op, op.method, id, resolveReferences(data, ids), op.version);
+      const status = op.method === 'POST' ? 201 : op.method === 'DELETE' ? 204 : result.body !== undefined ? 200 : 204;
+      const createdId = op.method === 'POST' ? (result.body as { id?: string } | undefined)?.id : undefined;
+      if (createdId !== undefined && op.bulkId !== undefined) ids.set(op.bulkId, createdId);
+      return {
+        ...located,
+        ...(result.location !== undefined ? { location: result.location } : {}),
+        ...(result.version !== undefined ? { version: etagOf(result.version) } : {}),
+        status: String(status),
+      };
+    } catch (err) {
+      const e = errorOf(err);
+      return fail(located, e.status, e.scimType, e.detail);
+    }
+  };
+
+  /** A POST split for a cycle: patch in what it was created without, now that the others exist. */
+  const complete = async (op: BulkOperation, patch: Record<string, unknown>, entry: BulkResponseEntry): Promise<BulkResponseEntry> => {
+    const id = op.bulkId !== undefined ? ids.get(op.bulkId) : undefined;
+    if (id === undefined) return entry; // its POST failed, and was counted
+    const why = unresolved(referencesOf(op, patch));
+    const prefix = 'created, but its circular references could not be resolved (RFC 7644 §3.7.1)';
+    if (why) return fail(entry, 409, null, `${prefix}: ${why}`);
+    try {
+      const result = await dispatch(op, 'PATCH', id, resolveReferences(patch, ids), undefined);
+      return { ...entry, ...(result.version !== undefined ? { version: etagOf(result.version) } : {}) };
+    } catch (err) {
+      const e = errorOf(err);
+      return fail(entry, 409, null, `${prefix}: ${e.detail}`);
+    }
+  };
+
+  for (const step of planBulk(ops) as Step[]) {
+    if (request.failOnErrors !== undefined && errors >= request.failOnErrors) break;
+    if (run.abandoned?.()) break;
+    const op = ops[step.index]!;
+    if (step.kind === 'run') entries[op.index] = await runOperation(op, step.data);
+    else if (step.kind === 'complete') entries[op.index] = await complete(op, step.patch, entries[op.index]!);
+    else {
+      const others = step.bulkIds.filter((b) => b !== op.bulkId).map((b) => `"${b.slice(0, 60)}"`).join(', ');
+      entries[op.index] = fail(entryOf(op), 409, null, `circular bulkId references (with ${others || 'itself'}) cannot be resolved: none of the resources on the cycle can be created without them`);
+    }
+  }
+  return { schemas: [BULK_RESPONSE], Operations: entries.filter((e): e is BulkResponseEntry => e !== undefined) };
+}
