@@ -28,6 +28,7 @@ import { getBigGroup } from './scenarios/get-big-group.js';
 import { entraReplay } from './scenarios/entra-replay.js';
 import { stackFloor } from './scenarios/stack-floor.js';
 import { mattermostInitialSync } from './scenarios/mattermost-initial-sync.js';
+import { bulkCreate } from './scenarios/bulk-create.js';
 import { startFake } from './lib/mattermost.js';
 import { outboxCostLines } from './lib/report.js';
 import type { Knex } from 'knex';
@@ -39,7 +40,7 @@ import { openDb } from '../src/store/db.js';
  */
 const ALL: Scenario[] = [
   stackFloor, lookupUsernameHit, lookupUsernameMiss, lookupExternalId, groupsMatch,
-  putUser, patchUser, groupPatch, createUsers, paging, getBigGroup, entraReplay, mattermostInitialSync,
+  putUser, patchUser, groupPatch, createUsers, paging, getBigGroup, entraReplay, bulkCreate, mattermostInitialSync,
 ];
 
 /** Wait until requests left queued by a stopped scenario are done: /readyz queries the database behind them. */
