@@ -19,6 +19,8 @@ export const payloadTooLarge = (max: number): string => `The size of the bulk op
 
 export function bulkRoute(deps: { config: Config; limiter: Limiter | undefined }): Router {
   const router = Router();
+  // On PostgreSQL a few independent creates at once, leaving most of the pool to other requests.
+  const concurrency = /^postgres(ql)?:/.test(deps.config.databaseUrl) ? Math.max(1, Math.min(4, Math.floor(deps.config.dbPoolMax / 2))) : 1;
   router.post(BULK_PATH, async (req: Request, res: Response, next: NextFunction) => {
     try {
       const parsed = parseBulkRequest(req.body, deps.config.bulk);
@@ -31,6 +33,7 @@ export function bulkRoute(deps: { config: Config; limiter: Limiter | undefined }
       const body = await runBulk(parsed.value, ctx, {
         ...(limiter ? { takeToken: async () => (await limiter.take(key)).ok } : {}),
         abandoned: () => gone,
+        concurrency,
       });
       if (gone) return;
       res.status(200).type('application/scim+json').send(JSON.stringify(body));

@@ -263,6 +263,23 @@ for (const store of stores()) {
       assert.equal(m.teams.get(tn)?.addedBy, `group:${g}`);
     });
 
+    test('creates that run side by side end as the request order would: of two with one userName, the first wins', async () => {
+      for (let round = 0; round < 5; round++) {
+        const tag = rand();
+        const ops: unknown[] = [];
+        for (let i = 0; i < 40; i++) {
+          const name = `race.${tag}.${i}@example.com`;
+          ops.push(post(`a${i}`, '/Users', { ...newUser(), userName: name }), post(`b${i}`, '/Users', { ...newUser(), userName: name.toUpperCase() }));
+        }
+        const out = await run(bulk(ops));
+        assert.deepEqual(out.map((o) => o.status), ops.map((_, i) => (i % 2 ? '409' : '201')), `round ${round}`);
+        const list = await api.get(`/Users?filter=${encodeURIComponent(`userName sw "race.${tag}."`)}&count=100`);
+        assert.equal(list.body.totalResults, 40);
+        const created = new Set(out.filter((o) => o.status === '201').map((o) => o.location.split('/').pop()));
+        assert.deepEqual(new Set(list.body.Resources.map((r: any) => r.id)), created);
+      }
+    });
+
     test('a bulk of 1,000 creates: every one 201, every one stored and audited', async () => {
       const tag = rand();
       const users = Array.from({ length: 1000 }, (_, i) => ({ ...newUser(), userName: `bulk.${tag}.${i}@example.com`, externalId: `bulk-${tag}-${i}` }));

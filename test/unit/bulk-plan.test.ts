@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseBulkRequest, BULK_REQUEST } from '../../src/scim/bulk/bulk-request.ts';
-import { planBulk, type Step } from '../../src/scim/bulk/bulk-plan.ts';
+import { batchesOf, planBulk, type Step } from '../../src/scim/bulk/bulk-plan.ts';
 import { referencesIn, resolveReferences, splitForCycle } from '../../src/scim/bulk/bulk-references.ts';
 
 const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
@@ -97,4 +97,21 @@ test('splitForCycle keeps what does not reference the pending bulkIds', () => {
   assert.deepEqual(split.data, { userName: 'x', members: [{ value: 'fixed' }], [ENT]: { department: 'D' } });
   assert.deepEqual((split.patch as any).Operations.map((o: any) => [o.op, o.path]), [['add', 'members'], ['replace', `${ENT}:manager`]]);
   assert.equal(splitForCycle({ 'urn:x': { list: ['bulkId:a'] } }, new Set(['a'])), undefined);
+});
+
+test('batchesOf: consecutive independent user POSTs run together; a shared key, a reference or anything else splits', () => {
+  const u = (id: string, userName: string, extra: Record<string, unknown> = {}) => ({ method: 'POST', path: '/Users', bulkId: id, data: { userName, ...extra } });
+  const ops = [
+    u('a', 'a@x'), u('b', 'b@x'), u('c', 'A@X'), // c shares a's userName (case-insensitively)
+    u('d', 'jane'), u('e', 'jane1'), // one workspace-username base: suffixes would depend on order
+    u('f', 'f@x', { externalId: 'X1' }), u('g', 'g@x', { externalId: 'X1' }),
+    u('h', 'h@x', { emails: [{ value: 'Same@x' }] }), u('i', 'i@x', { emails: [{ value: 'same@X' }] }),
+    { method: 'DELETE', path: '/Users/bulkId:a' }, u('j', 'j@x'), u('k', 'k@x', { x: 'bulkId:j' }), grp('g1', []), u('l', 'l@x'),
+  ];
+  const parsed = parseBulkRequest({ schemas: [BULK_REQUEST], Operations: ops }, { maxOperations: 100 });
+  assert.ok(parsed.ok);
+  const steps = planBulk(parsed.value.operations);
+  const shape = (concurrent: boolean) => batchesOf(steps, parsed.value.operations, concurrent).map((b) => b.map((s) => parsed.value.operations[s.index]!.bulkId ?? `#${s.index}`).join(''));
+  assert.deepEqual(shape(true), ['ab', 'cd', 'ef', 'gh', 'i', '#9', 'j', 'k', 'g1', 'l']);
+  assert.deepEqual(shape(false), ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', '#9', 'j', 'k', 'g1', 'l']);
 });

@@ -9,6 +9,7 @@
 import type { BulkOperation } from './bulk-request.js';
 import { referenceOf, referencesIn, splitForCycle } from './bulk-references.js';
 import { isObj } from '../shared/json.js';
+import { cleanUsername } from '../shared/username.js';
 
 export type Step =
   /** Run operation `index`, with `data` (its own, or what is left of it after a cycle was split). */
@@ -164,4 +165,52 @@ export function planBulk(ops: readonly BulkOperation[]): Step[] {
     }
   }
   return steps;
+}
+
+/**
+ * What would make two user POSTs' outcomes depend on their order: the same userName, externalId or email (the later
+ * one is a 409 when run after the other), or workspace usernames from one base (the suffixes handed out would swap).
+ * Values are compared lower-cased: a pair that only a full Unicode case fold equates is rare enough to run together,
+ * and then the database still refuses the duplicate, whichever comes second.
+ */
+function userKeys(data: unknown): string[] {
+  if (!isObj(data)) return [];
+  const keys: string[] = [];
+  const userName = data.userName;
+  if (typeof userName === 'string') keys.push(`u:${userName.toLowerCase()}`, `w:${cleanUsername(userName).replace(/\d+$/, '').slice(0, 60)}`);
+  if (typeof data.externalId === 'string') keys.push(`x:${data.externalId}`);
+  if (Array.isArray(data.emails)) for (const e of data.emails) if (isObj(e) && typeof e.value === 'string') keys.push(`e:${e.value.toLowerCase()}`);
+  return keys;
+}
+
+/**
+ * The steps in batches whose members may run at the same time: consecutive user POSTs that reference nothing created
+ * in their own batch and share no key (above), so any order of them ends in the state the sequence would. Everything
+ * else (PUT, PATCH, DELETE, group POSTs, whose group rules may create teams, completions) is a batch of its own.
+ * `concurrent: false` (SQLite's one writer; failOnErrors, which must stop exactly after the N-th error) gives
+ * batches of one.
+ */
+export function batchesOf(steps: readonly Step[], ops: readonly BulkOperation[], concurrent: boolean): Step[][] {
+  const batches: Step[][] = [];
+  let open: { steps: Step[]; keys: Set<string>; bulkIds: Set<string> } | undefined;
+  for (const step of steps) {
+    const op = ops[step.index]!;
+    const joinable = concurrent && step.kind === 'run' && !op.fault && op.method === 'POST' && op.target?.kind === 'Users';
+    if (!joinable) {
+      open = undefined;
+      batches.push([step]);
+      continue;
+    }
+    const keys = userKeys(step.data);
+    const refs = referencesOf(op, step.data);
+    if (open && (keys.some((k) => open!.keys.has(k)) || [...refs].some((r) => open!.bulkIds.has(r)))) open = undefined;
+    if (!open) {
+      open = { steps: [], keys: new Set(), bulkIds: new Set() };
+      batches.push(open.steps);
+    }
+    open.steps.push(step);
+    for (const k of keys) open.keys.add(k);
+    if (op.bulkId !== undefined) open.bulkIds.add(op.bulkId);
+  }
+  return batches;
 }

@@ -12,7 +12,7 @@ import { etagOf } from '../shared/versions.js';
 import { normalizeBody } from '../shared/client-dialects.js';
 import { toAppError } from '../../errors/error-mapping.js';
 import { BULK_RESPONSE, type BulkOperation, type BulkRequest, type ResourceKind } from '../bulk/bulk-request.js';
-import { planBulk, referencesOf, type Step } from '../bulk/bulk-plan.js';
+import { batchesOf, planBulk, referencesOf, type Step } from '../bulk/bulk-plan.js';
 import { referenceOf, resolveReferences } from '../bulk/bulk-references.js';
 import { UserResource } from './users.js';
 import { GroupResource } from './groups.js';
@@ -34,6 +34,12 @@ export interface BulkRun {
   takeToken?: () => Promise<boolean>;
   /** True once the client has gone: nobody will read the answer, so nothing more is run for it. */
   abandoned?: () => boolean;
+  /**
+   * How many independent user creates may run at once (bulk-plan.ts batchesOf): 1 on SQLite, whose one connection
+   * runs one transaction at a time anyway; a few on PostgreSQL, where each operation otherwise waits out its round
+   * trips alone. Default 1.
+   */
+  concurrency?: number;
 }
 
 const RESOURCES = { Users: UserResource, Groups: GroupResource } as const;
@@ -135,9 +141,7 @@ export async function runBulk(request: BulkRequest, base: ScimContext, run: Bulk
     }
   };
 
-  for (const step of planBulk(ops) as Step[]) {
-    if (request.failOnErrors !== undefined && errors >= request.failOnErrors) break;
-    if (run.abandoned?.()) break;
+  const perform = async (step: Step): Promise<void> => {
     const op = ops[step.index]!;
     if (step.kind === 'run') entries[op.index] = await runOperation(op, step.data);
     else if (step.kind === 'complete') entries[op.index] = await complete(op, step.patch, entries[op.index]!);
@@ -145,6 +149,17 @@ export async function runBulk(request: BulkRequest, base: ScimContext, run: Bulk
       const others = step.bulkIds.filter((b) => b !== op.bulkId).map((b) => `"${b.slice(0, 60)}"`).join(', ');
       entries[op.index] = fail(entryOf(op), 409, null, `circular bulkId references (with ${others || 'itself'}) cannot be resolved: none of the resources on the cycle can be created without them`);
     }
+  };
+
+  // failOnErrors must stop right after the N-th error, so with it nothing runs beside anything else.
+  const concurrency = request.failOnErrors === undefined ? Math.max(1, run.concurrency ?? 1) : 1;
+  for (const batch of batchesOf(planBulk(ops), ops, concurrency > 1)) {
+    if (request.failOnErrors !== undefined && errors >= request.failOnErrors) break;
+    if (run.abandoned?.()) break;
+    let next = 0;
+    await Promise.all(Array.from({ length: Math.min(concurrency, batch.length) }, async () => {
+      while (next < batch.length && !run.abandoned?.()) await perform(batch[next++]!);
+    }));
   }
   return { schemas: [BULK_RESPONSE], Operations: entries.filter((e): e is BulkResponseEntry => e !== undefined) };
 }
