@@ -35,6 +35,8 @@ export function bulkRoute(deps: { config: Config; limiter: Limiter | undefined }
         abandoned: () => gone,
         concurrency,
       });
+      const failed = body.Operations.filter((o) => Number(o.status) >= 400).length;
+      res.locals.bulk = { operations: parsed.value.operations.length, processed: body.Operations.length, failed };
       if (gone) return;
       res.status(200).type('application/scim+json').send(JSON.stringify(body));
     } catch (err) {

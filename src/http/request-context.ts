@@ -38,6 +38,8 @@ export function requestContext(log: Logger) {
         client: req.ip,
         ...(principal ? { actor: principal.name } : {}),
         ...(res.statusCode >= 400 && typeof res.locals.errorDetail === 'string' ? { detail: res.locals.errorDetail.slice(0, 300) } : {}),
+        // A bulk job is one 200 whatever its operations did: how many ran and how many failed (bulk-route.ts).
+        ...(res.locals.bulk ? { bulk: res.locals.bulk } : {}),
       });
     });
     next();

@@ -306,7 +306,7 @@ describe('SCIM /Bulk limits come from settings', () => {
   let s: TestServer;
   before(async () => {
     db = await createDatabase('sqlite');
-    s = await startServer('sqlite', db, { env: { BULK_MAX_OPERATIONS: '3', BULK_MAX_PAYLOAD_BYTES: '4096' } });
+    s = await startServer('sqlite', db, { env: { BULK_MAX_OPERATIONS: '3', BULK_MAX_PAYLOAD_BYTES: '4096', LOG_LEVEL: 'http' } });
   });
   after(async () => {
     await s?.stop();
@@ -324,5 +324,15 @@ describe('SCIM /Bulk limits come from settings', () => {
     assert.match(big.body.detail, /maxPayloadSize \(4096\)/);
     const three = await api.post('/Bulk', bulk(Array.from({ length: 3 }, (_, i) => post(`u${i}`, '/Users', newUser()))));
     assert.equal(three.status, 200, three.text);
+  });
+
+  test('the access line of a bulk job says what its operations did (the HTTP status is 200 either way)', async () => {
+    const api = client(s);
+    const bad = { method: 'DELETE', path: `/Users/${crypto.randomUUID()}` };
+    const id = `bulk-log-${rand()}`;
+    assert.equal((await api.post('/Bulk', bulk([bad, post('w1', '/Users', newUser())], { failOnErrors: 1 }), { 'X-Request-Id': id })).status, 200);
+    await new Promise((r) => setTimeout(r, 50));
+    const line = s.output().split('\n').map((l) => { try { return JSON.parse(l); } catch { return undefined; } }).find((l) => l?.requestId === id && l.message === 'request');
+    assert.deepEqual(line?.bulk, { operations: 2, processed: 1, failed: 1 }, s.output().slice(-2000));
   });
 });
