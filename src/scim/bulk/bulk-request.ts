@@ -65,6 +65,11 @@ function operation(raw: unknown, index: number): BulkOperation {
   const fault = (status: number, scimType: ScimType | null, detail: string): BulkOperation => ({ ...op, fault: { status, scimType, detail: `operation ${index + 1}: ${detail}` } });
 
   if (!isObj(raw)) return fault(400, 'invalidSyntax', 'an operation must be an object');
+  // A version that is not a string (a number, an object) must not be dropped as if absent: the client asked for a
+  // precondition (RFC 7644 §3.7: version is the If-Match of the operation), and running without it could overwrite a
+  // change it meant to guard against. null is unassigned (RFC 7643 §2.5), so it is no version.
+  const rawVersion = member(o, 'version');
+  if (rawVersion !== undefined && rawVersion !== null && typeof rawVersion !== 'string') return fault(400, 'invalidSyntax', 'version must be a string: the ETag of the resource (RFC 7644 §3.7)');
   if (!METHODS.includes(method)) return fault(400, 'invalidSyntax', 'method must be one of POST, PUT, PATCH, DELETE');
   const m = PATH.exec(path);
   if (!m) return fault(400, 'invalidPath', 'path must be /Users or /Groups, followed by /{id} except for POST');
