@@ -182,6 +182,8 @@ for (const store of stores()) {
       const r = await runCli(target.url, ['import', 'mattermost', FIXTURE], { MATTERMOST_URL: 'http://127.0.0.1:9', MATTERMOST_TOKEN: 'a'.repeat(26) });
       assert.equal(r.code, 0, r.stderr);
       const report = JSON.parse(r.stdout);
+      assert.deepEqual(r.stderr.split('\n').filter(Boolean).length, 1, `stderr is not a terminal: one summary line\n${r.stderr}`);
+      assert.match(r.stderr, /^import: 18 lines; people created 3/);
       assert.deepEqual(report.skippedLines, { role: 1, scheme: 1, emoji: 1, bot: 1, post: 1, direct_channel: 1, direct_post: 1 });
       assert.deepEqual(report.people, { created: 3, matched: 0, skipped: 0 });
       assert.deepEqual(report.teams, { created: 2, matched: 0, skipped: 0 });
