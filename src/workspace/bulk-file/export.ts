@@ -85,12 +85,16 @@ export async function* exportLines(db: Knex, opts: ExportOptions, stats: ExportS
   const version = emit({ type: 'version', version: 1, info: { generator: 'scim-workspace-provisioning', created: new Date(now).toISOString() } }, 'version');
   if (version) yield version;
 
+  // What was written, by id: memberships are placed under these names, and memberships of anything else (archived
+  // teams and channels, lines left out) are not written. Teams and channels are few next to people.
+  const teamNames = new Map<string, string>();
+  const channelNames = new Map<string, { team: string; name: string }>();
   for (let after: string | undefined; ;) {
     const page = await listTeams(db, { limit: PAGE, after });
     for (const t of page) {
       const line: TeamLine = { type: 'team', team: { name: t.name, display_name: t.display_name, type: t.type, allow_open_invite: t.type === 'O' } };
       const text = emit(line, `team ${t.name}`);
-      if (text) { stats.teams++; yield text; }
+      if (text) { stats.teams++; teamNames.set(t.id, t.name); yield text; }
     }
     if (page.length < PAGE) break;
     after = page[page.length - 1]!.name;
@@ -102,7 +106,12 @@ export async function* exportLines(db: Knex, opts: ExportOptions, stats: ExportS
       const deleted = millis(c.archived_at);
       const line: ChannelLine = { type: 'channel', channel: { team: c.team_name, name: c.name, display_name: c.display_name, type: c.type, ...(deleted ? { deleted_at: deleted } : {}) } };
       const text = emit(line, `channel ${c.team_name}/${c.name}`);
-      if (text) { stats.channels++; if (deleted) stats.archivedChannels++; yield text; }
+      if (text) {
+        stats.channels++;
+        if (deleted) stats.archivedChannels++;
+        else channelNames.set(c.id, { team: c.team_name, name: c.name });
+        yield text;
+      }
     }
     if (page.length < PAGE) break;
     after = { team: page[page.length - 1]!.team_name, name: page[page.length - 1]!.name };
@@ -116,14 +125,23 @@ export async function* exportLines(db: Knex, opts: ExportOptions, stats: ExportS
     const m = await exportMemberships(db, page.map((u) => u.id));
     const teamsOf = new Map<string, UserTeam[]>();
     for (const t of m.teams) {
+      const name = teamNames.get(t.syncable_id);
+      if (!name) continue;
       const list = teamsOf.get(t.user_id) ?? [];
-      list.push({ name: t.team_name, roles: bool(t.scheme_admin) ? 'team_user team_admin' : 'team_user', channels: [] });
+      list.push({ name, roles: bool(t.scheme_admin) ? 'team_user team_admin' : 'team_user', channels: [] });
       teamsOf.set(t.user_id, list);
     }
     for (const c of m.channels) {
+      const ch = channelNames.get(c.syncable_id);
+      if (!ch) continue;
       // A channel membership sits under its team's; Mattermost has none without the team's.
-      const team = teamsOf.get(c.user_id)?.find((t) => t.name === c.team_name);
-      team?.channels!.push({ name: c.channel_name, roles: bool(c.scheme_admin) ? 'channel_user channel_admin' : 'channel_user' });
+      const team = teamsOf.get(c.user_id)?.find((t) => t.name === ch.team);
+      team?.channels!.push({ name: ch.name, roles: bool(c.scheme_admin) ? 'channel_user channel_admin' : 'channel_user' });
+    }
+    const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+    for (const list of teamsOf.values()) {
+      list.sort(byName);
+      for (const t of list) t.channels!.sort(byName);
     }
     for (const u of page) {
       const line = userLineOf(u, teamsOf.get(u.id) ?? [], opts.signIn);

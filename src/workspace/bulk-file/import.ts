@@ -21,7 +21,7 @@ import { writeAuditMany, type AuditEntry } from '../../store/audit.js';
 import { bool } from '../../store/db.js';
 import { fold } from '../../store/fold.js';
 import {
-  insertMembers, insertUsers, memberRows, usersByEmails, usersByUserNameFolds, usersByUsernames, type KnownUser, type NewMember,
+  analyzeAfterImport, insertMembers, insertUsers, memberRows, usersByEmails, usersByUserNameFolds, usersByUsernames, type KnownUser, type NewMember,
 } from '../../store/bulk-file.js';
 import type { UserRow, ValueRow } from '../../store/users.js';
 import { getChannelByName, getTeamByName, insertChannels, insertTeam, listChannels, reviveMember, type ChannelRow, type TeamRow } from '../../store/workspace.js';
@@ -260,6 +260,7 @@ export async function importFile(ctx: WorkspaceCtx, source: LineSource, opts: Im
     if (err instanceof DryRun) return report;
     throw err;
   }
+  if (report.people.created + report.teamMemberships.added + report.channelMemberships.added > 10_000) await analyzeAfterImport(ctx.db);
   return report;
 }
 
@@ -334,6 +335,7 @@ async function applyPeople(
   }
   if (problems.any) return; // the import fails: keep checking the rest of the file, apply nothing more
   await insertUsers(tx, newRows, newValues);
+  const createdIds = new Set(newRows.map((r) => r.id));
 
   // ---- memberships --------------------------------------------------------------------------------------------
   const teamAdds: (NewMember & { line: number })[] = [];
@@ -367,7 +369,9 @@ async function applyPeople(
   }
   if (problems.any) return;
   for (const [kind, adds, counts] of [['team', teamAdds, report.teamMemberships], ['channel', channelAdds, report.channelMemberships]] as const) {
-    const existing = await memberRows(tx, kind, adds.map((m) => m.syncableId), adds.map((m) => m.userId));
+    // People created in this batch have no memberships yet: only the matched ones are looked up.
+    const known = adds.filter((m) => !createdIds.has(m.userId));
+    const existing = await memberRows(tx, kind, known.map((m) => m.syncableId), known.map((m) => m.userId));
     const fresh: NewMember[] = [];
     for (const m of adds) {
       const row = existing.get(`${m.syncableId}:${m.userId}`);
