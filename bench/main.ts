@@ -29,6 +29,7 @@ import { entraReplay } from './scenarios/entra-replay.js';
 import { stackFloor } from './scenarios/stack-floor.js';
 import { mattermostInitialSync } from './scenarios/mattermost-initial-sync.js';
 import { bulkCreate } from './scenarios/bulk-create.js';
+import { fileTransfer } from './file-transfer.js';
 import { startFake } from './lib/mattermost.js';
 import { outboxCostLines } from './lib/report.js';
 import type { Knex } from 'knex';
@@ -116,17 +117,23 @@ const program = new Command('bench')
   .option('--mm-rate-limit <perSec,burst>', "the fake's rate limit, as Mattermost's RateLimitSettings PerSec,MaxBurst (defaults there: 10,100); off by default")
   .option('--mm-max-rps <n>', 'MATTERMOST_MAX_RPS for mattermost-initial-sync (0 = unpaced)', '0')
   .option('--mm-concurrency <n>', 'MATTERMOST_CONCURRENCY', '4')
-  .option('--drain-timeout <seconds>', 'how long mattermost-initial-sync waits for the outbox to empty', '600');
+  .option('--drain-timeout <seconds>', 'how long mattermost-initial-sync waits for the outbox to empty', '600')
+  .option('--file-transfer [users]', 'only this: cli export and import of a Mattermost bulk-import file of this many people (default 100000), time and peak memory (bench/file-transfer.ts)');
 
 interface Opts {
   store: 'sqlite' | 'pg' | 'both'; users?: string; duration?: string; connections: string; scenarios?: string;
   quick?: boolean; full?: boolean; profile?: string | boolean; pgUrl: string; json?: string; entraScale?: string; sqliteSync?: 'FULL' | 'NORMAL';
   connector?: 'on' | 'both'; connectorDelivery: 'trickle' | 'live'; rounds: string; mmRateLimit?: string; mmMaxRps: string; mmConcurrency: string; drainTimeout: string;
+  fileTransfer?: string | boolean;
 }
 
 async function main(): Promise<void> {
   const o = program.parse().opts<Opts>();
   const stores: Store[] = o.full || o.store === 'both' ? ['sqlite', 'pg'] : [o.store];
+  if (o.fileTransfer) {
+    for (const store of stores) for (const l of await fileTransfer({ store, pgUrl: o.pgUrl, ...(typeof o.fileTransfer === 'string' ? { users: Number(o.fileTransfer) } : {}) })) console.log(l);
+    return;
+  }
   const sizes = list(o.users ?? (o.quick ? '1000,10000' : '1000,100000')).map(Number).sort((a, b) => a - b);
   if (sizes.some((n) => !Number.isInteger(n) || n < 10)) throw new Error('--users takes integers of at least 10');
   const duration = Number(o.duration ?? (o.quick ? 1.5 : o.full ? 10 : 3));

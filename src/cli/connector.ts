@@ -15,6 +15,7 @@ import type { ConnectorCtx } from '../connector/context.js';
 import { discardDelivery, listDeliveries, retryAllParked, retryDelivery } from '../connector/deliveries.js';
 import { MattermostFailure } from '../connector/mattermost-api.js';
 import { reconcile } from '../connector/reconcile.js';
+import { startProgress } from './progress.js';
 import { checkMattermost, connectorStatus } from '../connector/status.js';
 import { actor, CliError, note, withDb } from './context.js';
 
@@ -130,9 +131,17 @@ export function register(program: Command): void {
     .option('--dry-run', 'only report the differences')
     .action(async (o: { dryRun?: boolean }) => {
       await withConnector(async (db, cfg, who) => {
-        const r = await reconcile(ctxFor(db, cfg, !!o.dryRun), { actor: who });
+        // A walk over every entity, one Mattermost call or more each: a running count with its rate.
+        const progress = startProgress(o.dryRun ? 'connector reconcile (dry run)' : 'connector reconcile', 'entities');
+        let r;
+        try {
+          r = await reconcile(ctxFor(db, cfg, !!o.dryRun), { actor: who, onChecked: (n) => progress.update(n) });
+        } catch (err) {
+          progress.abort();
+          throw err;
+        }
+        progress.finish(`checked ${r.checked}, ${o.dryRun ? 'would fix' : 'fixed'} ${r.fixed}, failed ${r.failed}`, r.checked);
         json(r);
-        note(`checked ${r.checked}, ${o.dryRun ? 'would fix' : 'fixed'} ${r.fixed}, failed ${r.failed}`);
       });
     });
 }

@@ -10,12 +10,13 @@ import { register as registerUsers } from './users.js';
 import { register as registerWorkspace } from './workspace.js';
 import { register as registerConnector } from './connector.js';
 import { register as registerClients } from './clients.js';
+import { register as registerBulkFile } from './bulk-file.js';
 
-const groups: ((program: Command) => void)[] = [registerTokens, registerClients, registerUsers, registerWorkspace, registerConnector];
+const groups: ((program: Command) => void)[] = [registerTokens, registerClients, registerUsers, registerWorkspace, registerConnector, registerBulkFile];
 
 const program = new Command()
   .name('cli')
-  .description('SCIM provisioning server: tokens, OAuth clients, users, workspace, Mattermost connector')
+  .description('SCIM provisioning server: tokens, OAuth clients, users, workspace, Mattermost connector, export and import of Mattermost bulk-import files')
   .showHelpAfterError()
   .exitOverride();
 for (const register of groups) register(program);

@@ -18,6 +18,7 @@ import { membershipsOf } from '../workspace/members.js';
 import { runReconcile } from '../workspace/reconcile.js';
 import { archiveTeam, createTeam, listTeams, updateTeam } from '../workspace/teams.js';
 import { actor, CliError, note, withDb } from './context.js';
+import { startProgress } from './progress.js';
 
 /** Open the database, build the use-case context, turn use-case errors into one-line CLI errors. */
 async function withWorkspace<T>(fn: (ctx: WorkspaceCtx) => Promise<T>): Promise<T> {
@@ -198,11 +199,26 @@ export function register(program: Command): void {
           channelId = c.id;
         }
         const groupId = o.group ? (await groupRef(ctx.db, o.group)).id : undefined;
-        json(await runReconcile(ctx, {
-          readdRemoved: !!o.readdRemoved,
-          ...(channelId ? { channelId } : t ? { teamId: t.id } : {}),
-          ...(groupId ? { groupId } : {}),
-        }));
+        // One set-based transaction (src/sync/engine.ts): no count to show while it runs, so the time it has taken.
+        const progress = startProgress('reconcile', 'memberships');
+        progress.update(0);
+        const ticker = setInterval(() => progress.update(0), 1000);
+        let stats;
+        try {
+          stats = await runReconcile(ctx, {
+            readdRemoved: !!o.readdRemoved,
+            ...(channelId ? { channelId } : t ? { teamId: t.id } : {}),
+            ...(groupId ? { groupId } : {}),
+          });
+        } catch (err) {
+          progress.abort();
+          throw err;
+        } finally {
+          clearInterval(ticker);
+        }
+        const changed = stats.teamMembersAdded + stats.teamMembersRemoved + stats.channelMembersAdded + stats.channelMembersRemoved;
+        progress.finish(`team members +${stats.teamMembersAdded} -${stats.teamMembersRemoved}, channel members +${stats.channelMembersAdded} -${stats.channelMembersRemoved}, admins +${stats.adminsPromoted} -${stats.adminsDemoted}`, changed);
+        json(stats);
       });
     });
 

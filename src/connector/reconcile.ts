@@ -25,10 +25,11 @@ const PAGE = 200;
 /** Differences listed in the report (all are counted). */
 const LISTED = 1000;
 
-export async function reconcile(ctx: ConnectorCtx, opts: { actor: string; requestId?: string }): Promise<ReconcileReport> {
+export async function reconcile(ctx: ConnectorCtx, opts: { actor: string; requestId?: string; onChecked?: (checked: number) => void }): Promise<ReconcileReport> {
   const report: ReconcileReport = { dryRun: ctx.dryRun, checked: 0, fixed: 0, failed: 0, differences: [], errors: [] };
   const step = async (entity: string, run: () => Promise<Effect>) => {
     report.checked++;
+    opts.onChecked?.(report.checked);
     try {
       const e = await run();
       if (e.changes.length) {

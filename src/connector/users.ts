@@ -16,6 +16,7 @@ import { userMemberships } from '../store/workspace.js';
 import { withSuffix } from '../scim/shared/username.js';
 import { failureOf, MattermostFailure, type MmAnswer } from './mattermost-api.js';
 import { Effect, type ConnectorCtx } from './context.js';
+import { authDataOf } from './auth-data.js';
 
 /** Mattermost's usernames: `^[a-z0-9.\-_]+$`, 1 to 64 characters (model/user.go IsValidUsername); ours are already
  * cleaned by the same rules, so they are sent as they are and only a clash changes them. */
@@ -31,11 +32,6 @@ function wanted(row: UserRow) {
     nickname: row.nickname ?? '',
     position: (row.position ?? '').slice(0, 128),
   };
-}
-
-function authDataOf(ctx: ConnectorCtx, row: UserRow): string | null {
-  const v = ctx.cfg.authData === 'externalId' ? row.external_id : ctx.cfg.authData === 'userName' ? row.user_name : row.email;
-  return v ?? null;
 }
 
 /** Email accounts need a password (app.CreateUser checks one when auth_service is empty). People never learn it: they
@@ -128,13 +124,13 @@ async function findExisting(ctx: ConnectorCtx, row: UserRow): Promise<UserProfil
 async function createUser(ctx: ConnectorCtx, effect: Effect, row: UserRow): Promise<UserProfile | null> {
   const want = wanted(row);
   if (!want.email) throw new MattermostFailure('permanent', 'Mattermost needs an email address and this user has none');
-  const auth = ctx.cfg.authService ? authDataOf(ctx, row) : null;
+  const auth = authDataOf(ctx.cfg, row);
   if (ctx.cfg.authService && !auth) throw new MattermostFailure('permanent', `MATTERMOST_AUTH_DATA=${ctx.cfg.authData} but this user has no ${ctx.cfg.authData}`);
   const body = {
     ...want,
     email_verified: true, // the IdP vouches for the address (an admin token keeps it: CreateUserAsAdmin)
     disable_welcome_email: true,
-    ...(auth ? { auth_service: ctx.cfg.authService, auth_data: auth.slice(0, 128) } : { password: unusablePassword() }),
+    ...(auth ? { auth_service: ctx.cfg.authService, auth_data: auth } : { password: unusablePassword() }),
   };
   const taken = new Set<string>();
   for (let n = 0; n < USERNAME_TRIES; n++) {
@@ -231,11 +227,12 @@ async function settlePatch(ctx: ConnectorCtx, effect: Effect, row: UserRow, rout
 async function patchAuth(ctx: ConnectorCtx, effect: Effect, row: UserRow, mm: UserProfile, hints: readonly string[]): Promise<void> {
   // auth_data is never returned (Sanitize blanks it), so it is sent when the service differs or the attribute it comes
   // from changed (a rebind): PUT /users/{id}/auth, which an admin token may call (IsSystemAdmin check).
-  const auth = ctx.cfg.authService ? authDataOf(ctx, row) : null;
-  const rebound = hints.includes('rebind_user') || (ctx.cfg.authData !== 'externalId' && hints.includes('update_user'));
+  const auth = authDataOf(ctx.cfg, row);
+  // bind_user: an imported person got the externalId an IdP sent (user-lifecycle.ts createUser).
+  const rebound = hints.includes('rebind_user') || hints.includes('bind_user') || (ctx.cfg.authData !== 'externalId' && hints.includes('update_user'));
   if (auth && (mm.auth_service !== ctx.cfg.authService || rebound)) {
     const a = await effect.change(`sign-in set to ${ctx.cfg.authService}`, () =>
-      ctx.api.call('PUT', `${ctx.api.client.getUserRoute(mm.id)}/auth`, { auth_service: ctx.cfg.authService, auth_data: auth.slice(0, 128) }));
+      ctx.api.call('PUT', `${ctx.api.client.getUserRoute(mm.id)}/auth`, { auth_service: ctx.cfg.authService, auth_data: auth }));
     if (a) ctx.api.expect(a, 'update user auth');
   }
 }

@@ -16,6 +16,9 @@
  * - `reactivate_user`: `active` became true again.
  * - `delete_user`: SCIM DELETE; the record is kept, the person leaves their groups.
  * - `purge_user`: the CLI removed a user's row for good.
+ * - `bind_user`: a POST whose externalId was unknown and whose primary email was an imported person's, not yet bound to
+ *   an IdP identity (`cli import mattermost`), bound that person: externalId and the IdP's attributes set, workspace
+ *   username kept.
  *
  * SCIM groups:
  * - `create_group`: a group was provisioned (POST /Groups).
@@ -54,6 +57,12 @@
  * - `mapping_skipped`: a mapping-file rule matched a group but could not apply (reason in `after`).
  * - `reconcile`: a reconcile ran (admin API, CLI), with its scope and counts.
  *
+ * Mattermost bulk-import files (`cli import mattermost`; `after.matched` says whether it already existed here):
+ * - `import_team`: a team of the file was created (with its default channels) or matched by name.
+ * - `import_channel`: a channel of the file was created or matched by team and name.
+ * - `import_user`: a person of the file was created (not yet bound to an IdP identity) or matched by email.
+ *   Their memberships are `team_add` / `channel_add` rows with cause `import`.
+ *
  * Tokens:
  * - `create_token`: a SCIM or admin bearer token was created.
  * - `revoke_token`: a token was revoked.
@@ -76,7 +85,8 @@
  * - `connector_reconcile`: a reconcile compared Mattermost with the store (`after`: what it fixed).
  */
 export type AuditOperation =
-  | 'create_user' | 'restore_user' | 'update_user' | 'rebind_user' | 'deactivate_user' | 'reactivate_user' | 'delete_user' | 'purge_user'
+  | 'create_user' | 'restore_user' | 'update_user' | 'rebind_user' | 'deactivate_user' | 'reactivate_user' | 'delete_user' | 'purge_user' | 'bind_user'
+  | 'import_team' | 'import_channel' | 'import_user'
   | 'create_group' | 'restore_group' | 'rename_group' | 'rebind_group' | 'delete_group' | 'add_group_member' | 'remove_group_member'
   | 'create_team' | 'update_team' | 'archive_team' | 'create_channel' | 'update_channel' | 'archive_channel'
   | 'team_add' | 'team_remove' | 'team_promote' | 'team_demote' | 'channel_add' | 'channel_remove' | 'channel_promote' | 'channel_demote'

@@ -37,12 +37,14 @@ export interface UserRow {
   created_at: number | string;
   updated_at: number | string;
   version: number;
+  /** Set while a person adopted from a Mattermost import file waits for an IdP to send their externalId. */
+  pending_binding_since?: number | string | null;
 }
 
 export interface ValueRow { attr: string; position: number; value: string | null; type: string | null; display: string | null; primary: boolean | number }
 
 /** The attributes of a user a write may set (everything but identity and bookkeeping). */
-export type UserFields = Omit<UserRow, 'id' | 'created_at' | 'updated_at' | 'version' | 'deleted_at' | 'deactivated_at' | 'username'>;
+export type UserFields = Omit<UserRow, 'id' | 'created_at' | 'updated_at' | 'version' | 'deleted_at' | 'deactivated_at' | 'username' | 'pending_binding_since'>;
 
 export const MULTI_VALUED = ['emails', 'phoneNumbers', 'ims', 'photos', 'roles', 'entitlements'] as const;
 
@@ -54,7 +56,7 @@ const ROW_COLUMNS = [
   'id', 'external_id', 'user_name', 'username', 'email', 'display_name', 'first_name', 'last_name', 'formatted_name',
   'nickname', 'position', 'user_type', 'preferred_language', 'locale', 'timezone', 'profile_url', 'employee_number',
   'department', 'cost_center', 'organization', 'division', 'manager_id', 'extra', 'active', 'deactivated_at',
-  'deleted_at', 'created_at', 'updated_at', 'version',
+  'deleted_at', 'created_at', 'updated_at', 'version', 'pending_binding_since',
 ] as const satisfies readonly (keyof UserRow)[];
 export const USER_COLUMNS: readonly string[] = ROW_COLUMNS.map((c) => `users.${c}`);
 /** Compile-time: a UserRow field missing from ROW_COLUMNS makes this `never`, and the line fails to type-check. */
@@ -65,6 +67,11 @@ export async function getUser(db: Knex, id: string, opts: { includeDeleted?: boo
   const q = db<UserRow>('users').where({ id });
   if (!opts.includeDeleted) q.whereNull('deleted_at');
   return q.first(...USER_COLUMNS);
+}
+
+/** The live person adopted from an import file, not yet bound to an IdP identity, whose primary email is `email`. */
+export async function getPendingByEmail(db: Knex, email: string): Promise<UserRow | undefined> {
+  return db<UserRow>('users').where({ email: email.toLowerCase() }).whereNull('deleted_at').whereNotNull('pending_binding_since').first(...USER_COLUMNS);
 }
 
 export async function getUserByExternalId(db: Knex, externalId: string): Promise<UserRow | undefined> {

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Knex } from 'knex';
 import {
-  getUser, getUserByExternalId, getUserWithValues, insertUser, insertValues, replaceValues, revokeSessions, updateUser,
+  getPendingByEmail, getUser, getUserByExternalId, getUserWithValues, insertUser, insertValues, replaceValues, revokeSessions, updateUser,
   lockUsernameBase, usernamesLike, type ValueRow,
   type UserRow,
 } from '../../store/users.js';
@@ -83,6 +83,9 @@ export async function createUser(ctx: ScimContext, body: Json): Promise<Versione
       const bound = await getUserByExternalId(tx, input.fields.external_id);
       if (bound && bound.deleted_at == null) throw scimError(409, 'uniqueness', 'externalId is already bound to another user');
       if (bound) return restoreUser(tx, ctx, bound, input, now);
+      // A person adopted from a Mattermost import file is waiting for exactly this: the IdP's identity for them.
+      const pending = input.fields.email ? await getPendingByEmail(tx, input.fields.email) : undefined;
+      if (pending) return bindUser(tx, ctx, pending, input, now);
     }
     assertManager(input.managerId, null);
     const row: UserRow = {
@@ -121,6 +124,32 @@ async function restoreUser(tx: Knex.Transaction, ctx: ScimContext, bound: UserRo
   return { scim: out, version: row.version };
 }
 
+/**
+ * A POST with an unknown externalId whose primary email is an imported person's who is not yet bound to an IdP
+ * identity (`cli import mattermost`): that person becomes the IdP's, with its externalId and attributes, keeping the
+ * workspace username their Mattermost account already has. Without this the POST would be a 409 (the email is taken)
+ * and the IdP could never take the person over.
+ */
+async function bindUser(tx: Knex.Transaction, ctx: ScimContext, pending: UserRow, input: UserInput, now: number): Promise<Versioned> {
+  assertManager(input.managerId, pending.id);
+  const vals = (await getUserWithValues(tx, pending.id))?.values ?? [];
+  const before = snapshot(pending, vals, ctx.config.publicUrl);
+  const patch: Partial<UserRow> = {
+    ...input.fields,
+    username: pending.username,
+    pending_binding_since: null,
+    deactivated_at: input.fields.active ? null : (pending.deactivated_at ?? now),
+    updated_at: now,
+  };
+  if (!(await updateUser(tx, pending.id, pending.version, patch))) throw new Conflict();
+  await replaceValues(tx, pending.id, input.values);
+  const row = { ...pending, ...patch, version: pending.version + 1 } as UserRow;
+  const out = userToScim(row, input.values, ctx.config.publicUrl);
+  await writeAudit(tx, { ...audit(ctx), operation: 'bind_user', resourceType: 'User', resourceId: row.id, before, after: { ...out, meta: undefined, username: row.username } });
+  await applyActiveChange(tx, ctx, pending, input.fields.active === true, now);
+  return { scim: out, version: row.version };
+}
+
 export interface ReplaceOptions {
   /** PATCH applies its operations to the version it read; PUT to whatever is current. */
   expectedVersion?: number;
@@ -155,6 +184,8 @@ export async function replaceUser(ctx: ScimContext, id: string, body: Json, opts
       username: userNameChanged ? await chooseUsername(tx, fields.user_name, attempt) : row.username,
       deactivated_at: active ? null : (row.deactivated_at ?? now),
       updated_at: now,
+      // An imported person is bound once an IdP sets their externalId (cli import mattermost).
+      ...(row.pending_binding_since != null && fields.external_id ? { pending_binding_since: null } : {}),
     };
     if (!(await updateUser(tx, id, row.version, patch))) throw opts.expectedVersion !== undefined ? new StaleRead() : new Conflict();
     // Most PUTs and PATCHes change a scalar (a title, active): the stored values are then left as they are.
