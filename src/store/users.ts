@@ -70,12 +70,19 @@ export async function getUser(db: Knex, id: string, opts: { includeDeleted?: boo
 }
 
 /** The live person adopted from an import file, not yet bound to an IdP identity, whose primary email is `email`. */
-export async function getPendingByEmail(db: Knex, email: string): Promise<UserRow | undefined> {
-  return db<UserRow>('users').where({ email: email.toLowerCase() }).whereNull('deleted_at').whereNotNull('pending_binding_since').first(...USER_COLUMNS);
-}
-
-export async function getUserByExternalId(db: Knex, externalId: string): Promise<UserRow | undefined> {
-  return db<UserRow>('users').where({ external_id: externalId }).first(...USER_COLUMNS);
+/**
+ * What a create with an externalId must know first, in one statement (a create is the hot path, and on PostgreSQL a
+ * statement's cost is its round trip): the user bound to that externalId (deleted or not), and the live person an
+ * import left waiting for an IdP identity under that email (`pending_binding_since`), if any.
+ */
+export async function findByExternalIdOrPendingEmail(db: Knex, externalId: string, email: string | null): Promise<{ bound?: UserRow; pending?: UserRow }> {
+  const q = db<UserRow>('users').where({ external_id: externalId });
+  if (email) q.orWhere((w) => w.where({ email: email.toLowerCase() }).whereNull('deleted_at').whereNotNull('pending_binding_since'));
+  const rows: UserRow[] = await q.limit(2).select(...USER_COLUMNS);
+  return {
+    bound: rows.find((r) => r.external_id === externalId),
+    pending: rows.find((r) => r.external_id !== externalId),
+  };
 }
 
 /**

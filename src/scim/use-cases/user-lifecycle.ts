@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Knex } from 'knex';
 import {
-  getPendingByEmail, getUser, getUserByExternalId, getUserWithValues, insertUser, insertValues, replaceValues, revokeSessions, updateUser,
+  findByExternalIdOrPendingEmail, getUser, getUserWithValues, insertUser, insertValues, replaceValues, revokeSessions, updateUser,
   lockUsernameBase, usernamesLike, type ValueRow,
   type UserRow,
 } from '../../store/users.js';
@@ -80,11 +80,10 @@ export async function createUser(ctx: ScimContext, body: Json): Promise<Versione
   return withRetry(ctx, async (tx, attempt) => {
     const now = Date.now();
     if (input.fields.external_id) {
-      const bound = await getUserByExternalId(tx, input.fields.external_id);
+      const { bound, pending } = await findByExternalIdOrPendingEmail(tx, input.fields.external_id, input.fields.email);
       if (bound && bound.deleted_at == null) throw scimError(409, 'uniqueness', 'externalId is already bound to another user');
       if (bound) return restoreUser(tx, ctx, bound, input, now);
       // A person adopted from a Mattermost import file is waiting for exactly this: the IdP's identity for them.
-      const pending = input.fields.email ? await getPendingByEmail(tx, input.fields.email) : undefined;
       if (pending) return bindUser(tx, ctx, pending, input, now);
     }
     assertManager(input.managerId, null);
