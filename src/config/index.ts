@@ -3,6 +3,7 @@
  * A bad value stops the server with one line naming the setting; every setting is listed in `.env.example`.
  */
 import { existsSync } from 'node:fs';
+import { parseRoleMapping, type RoleMapping } from './roles.js';
 
 export interface Config {
   port: number;
@@ -44,6 +45,8 @@ export interface Config {
   /** The Mattermost connector; undefined when MATTERMOST_URL is unset (the server then behaves as without it). */
   mattermost: MattermostConfig | undefined;
   oauth: OAuthConfig;
+  /** IdP role values -> system roles, and whether admin-flavoured entitlements exist (src/config/roles.ts). */
+  roleMapping: RoleMapping;
 }
 
 export interface OAuthConfig {
@@ -227,6 +230,7 @@ export function loadConfig(env: Env = process.env): Config {
     dbPoolMax: int(env, 'DB_POOL_MAX', 10, 1, 200),
     mattermost: mattermost(env),
     oauth: oauth(env),
+    roleMapping: parseRoleMapping(env, (m) => { throw new ConfigError(m); }),
   };
 }
 

@@ -39,12 +39,14 @@ export interface UserRow {
   version: number;
   /** Set while a person adopted from a Mattermost import file waits for an IdP to send their externalId. */
   pending_binding_since?: number | string | null;
+  /** The person's system role (migrations/20261205_001_roles.ts), decided from `roles` by src/workspace/roles.ts. */
+  system_role?: 'member' | 'admin' | 'guest';
 }
 
 export interface ValueRow { attr: string; position: number; value: string | null; type: string | null; display: string | null; primary: boolean | number }
 
 /** The attributes of a user a write may set (everything but identity and bookkeeping). */
-export type UserFields = Omit<UserRow, 'id' | 'created_at' | 'updated_at' | 'version' | 'deleted_at' | 'deactivated_at' | 'username' | 'pending_binding_since'>;
+export type UserFields = Omit<UserRow, 'id' | 'created_at' | 'updated_at' | 'version' | 'deleted_at' | 'deactivated_at' | 'username' | 'pending_binding_since' | 'system_role'>;
 
 export const MULTI_VALUED = ['emails', 'phoneNumbers', 'ims', 'photos', 'roles', 'entitlements'] as const;
 
@@ -56,7 +58,7 @@ const ROW_COLUMNS = [
   'id', 'external_id', 'user_name', 'username', 'email', 'display_name', 'first_name', 'last_name', 'formatted_name',
   'nickname', 'position', 'user_type', 'preferred_language', 'locale', 'timezone', 'profile_url', 'employee_number',
   'department', 'cost_center', 'organization', 'division', 'manager_id', 'extra', 'active', 'deactivated_at',
-  'deleted_at', 'created_at', 'updated_at', 'version', 'pending_binding_since',
+  'deleted_at', 'created_at', 'updated_at', 'version', 'pending_binding_since', 'system_role',
 ] as const satisfies readonly (keyof UserRow)[];
 export const USER_COLUMNS: readonly string[] = ROW_COLUMNS.map((c) => `users.${c}`);
 /** Compile-time: a UserRow field missing from ROW_COLUMNS makes this `never`, and the line fails to type-check. */
