@@ -19,6 +19,9 @@
  * - `bind_user`: a POST whose externalId was unknown and whose primary email was an imported person's, not yet bound to
  *   an IdP identity (`cli import mattermost`), bound that person: externalId and the IdP's attributes set, workspace
  *   username kept.
+ * - `change_role`: a person's system role (member, admin, guest) changed because their SCIM `roles` did
+ *   (`before.systemRole`, `after.systemRole`, `after.roles`: the values that decided it); also written at creation
+ *   when the role is not member. Mattermost follows through the outbox (roles, guest promote/demote).
  *
  * SCIM groups:
  * - `create_group`: a group was provisioned (POST /Groups).
@@ -85,7 +88,7 @@
  * - `connector_reconcile`: a reconcile compared Mattermost with the store (`after`: what it fixed).
  */
 export type AuditOperation =
-  | 'create_user' | 'restore_user' | 'update_user' | 'rebind_user' | 'deactivate_user' | 'reactivate_user' | 'delete_user' | 'purge_user' | 'bind_user'
+  | 'create_user' | 'restore_user' | 'update_user' | 'rebind_user' | 'deactivate_user' | 'reactivate_user' | 'delete_user' | 'purge_user' | 'bind_user' | 'change_role'
   | 'import_team' | 'import_channel' | 'import_user'
   | 'create_group' | 'restore_group' | 'rename_group' | 'rebind_group' | 'delete_group' | 'add_group_member' | 'remove_group_member'
   | 'create_team' | 'update_team' | 'archive_team' | 'create_channel' | 'update_channel' | 'archive_channel'

@@ -31,7 +31,7 @@ export function outboxConsumers(db: Knex | Knex.Transaction): readonly Consumer[
 
 /** The operations Mattermost must see, and which entity each is about. Groups themselves never reach Mattermost: their
  * effect is the team and channel memberships the sync derives, each audited (and so queued) on its own. */
-const USER_OPS = new Set<AuditOperation>(['create_user', 'restore_user', 'update_user', 'rebind_user', 'deactivate_user', 'reactivate_user', 'delete_user', 'purge_user', 'bind_user', 'import_user']);
+const USER_OPS = new Set<AuditOperation>(['create_user', 'restore_user', 'update_user', 'rebind_user', 'deactivate_user', 'reactivate_user', 'delete_user', 'purge_user', 'bind_user', 'import_user', 'change_role']);
 const TEAM_OPS = new Set<AuditOperation>(['create_team', 'update_team', 'archive_team', 'import_team']);
 const CHANNEL_OPS = new Set<AuditOperation>(['create_channel', 'update_channel', 'archive_channel', 'import_channel']);
 const TEAM_MEMBER_OPS = new Set<AuditOperation>(['team_add', 'team_remove', 'team_promote', 'team_demote']);
