@@ -221,3 +221,12 @@ export async function userIdPage(db: Knex, after: string | null, limit: number):
   if (after !== null) q.where('id', '>', after);
   return (await q) as string[];
 }
+
+/** A person's system role and the IdP values behind their access (`roles`, `entitlements`), in stored order. */
+export async function getUserAccess(db: Knex, id: string): Promise<{ systemRole: 'member' | 'admin' | 'guest'; roles: string[]; entitlements: string[] } | undefined> {
+  const row = await db('users').where({ id }).first('system_role');
+  if (!row) return undefined;
+  const vals = await db('user_values').where({ user_id: id }).whereIn('attr', ['roles', 'entitlements']).orderBy(['attr', 'position']).select('attr', 'value');
+  const of = (attr: string) => vals.filter((v) => v.attr === attr && v.value != null).map((v) => v.value as string);
+  return { systemRole: row.system_role, roles: of('roles'), entitlements: of('entitlements') };
+}

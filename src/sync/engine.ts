@@ -175,6 +175,9 @@ export class SyncEngine {
     await j.flush(tx);
   }
 
+  /** Placeholder until the guests branch lands: what a change of system role does to memberships. */
+  async userRoleChanged(_tx: Knex.Transaction, _userId: string, _before: string, _after: string, _a: AuditCtx): Promise<void> {}
+
   /**
    * A manual team join (admin API, CLI) joins the team's default channels like any Mattermost team join
    * (`JoinUserToTeam` → `JoinDefaultChannels`); `revived` when a tombstoned membership was brought back.

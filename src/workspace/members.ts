@@ -12,6 +12,7 @@ import {
   userMemberships, type SyncableKind,
 } from '../store/workspace.js';
 import { memberOut, membershipsOut, type Member } from './representation.js';
+import { getUserAccess } from '../store/users.js';
 import { adminByLinks, permittedByLinks } from '../store/group-sync/checks.js';
 import type { ReconcileStats } from '../sync/engine.js';
 import { readChannel } from './channels.js';
@@ -108,9 +109,13 @@ export async function listMembers(ctx: WorkspaceCtx, kind: SyncableKind, id: str
   return { items: rows.map(memberOut), next: rows.length === q.limit ? rows[rows.length - 1]!.user_id : null };
 }
 
-/** Every team and channel membership of a person, removed ones marked (deleted users included: history stays). */
+/**
+ * Every team and channel membership of a person, removed ones marked (deleted users included: history stays), with
+ * their system role and the IdP role and entitlement values it and the `entitlement` memberships come from.
+ */
 export async function membershipsOf(ctx: WorkspaceCtx, userId: string) {
   const user = await getUserState(ctx.db, userId);
   if (!user) throw notFound('user', userId);
-  return { userId, active: user.active, deleted: user.deleted, ...membershipsOut(await userMemberships(ctx.db, userId)) };
+  const access = (await getUserAccess(ctx.db, userId))!;
+  return { userId, active: user.active, deleted: user.deleted, ...access, ...membershipsOut(await userMemberships(ctx.db, userId)) };
 }

@@ -17,6 +17,60 @@ const CORE_PREFIXES = [`${USER_SCHEMA}:`, 'urn:ietf:params:scim:schemas:core:2.0
 const MANAGER_PATHS = new Set(['manager', `${ENTERPRISE}:manager`.toLowerCase()]);
 const BOOLEAN_KEYS = new Set(['active', 'primary']);
 const TYPED_MULTI = new Set(['emails', 'phonenumbers', 'ims', 'photos', 'addresses']);
+/** Assignment lists: Entra app role assignments and Okta roles in `roles`, Okta entitlements in `entitlements`. */
+const ASSIGNMENTS = new Set(['roles', 'entitlements']);
+
+/**
+ * Entra's AppRoleAssignmentsComplex PATCH sends each role as a JSON-encoded string in `value`,
+ * `{"value":"{\"id\":\"<app role id>\",\"value\":\"Admin\",\"displayName\":\"Admin\"}"}` (Microsoft Learn, "Customize
+ * user provisioning attribute-mappings": AppRoleAssignmentsComplex), where its POST sends the role itself
+ * (`{"primary":false,"type":"WindowsAzureActiveDirectoryRole","display":"Admin","value":"Admin"}`). Decoded into the POST
+ * form, so a role reads back the same whichever way it came and the role mapping sees `Admin`. The app role id has no
+ * sub-attribute in RFC 7643 §4.1.2 and is dropped; anything that is not such a JSON object is left as sent.
+ */
+function decodeAssignment(e: Json): Json {
+  if (typeof e.value !== 'string') return e;
+  const text = e.value.trim();
+  if (!text.startsWith('{') || text.length > 4096) return e;
+  let inner: unknown;
+  try {
+    inner = JSON.parse(text);
+  } catch {
+    return e;
+  }
+  if (!isObj(inner) || typeof inner.value !== 'string') return e;
+  const out: Json = { ...e, value: inner.value };
+  const display = inner.displayName ?? inner.display;
+  if (typeof display === 'string' && (out.display === undefined || out.display === null)) out.display = display;
+  if (typeof inner.type === 'string' && (out.type === undefined || out.type === null)) out.type = inner.type;
+  if (typeof inner.primary === 'boolean' && out.primary === undefined) out.primary = inner.primary;
+  return out;
+}
+
+/** A PATCH value for a whole assignment list as a list of elements: Entra may send one element, or one encoded string. */
+function assignmentList(value: unknown): unknown {
+  if (typeof value === 'string') return [{ value }];
+  return isObj(value) ? [value] : value;
+}
+
+/** The key of `attr` in a resource, whatever its case. */
+const keyIn = (current: Json, attr: string) => Object.keys(current).find((k) => k.toLowerCase() === attr);
+
+/**
+ * `remove` of `roles` or `entitlements` with a `value` naming the elements to remove (Entra's AppRoleAssignmentsComplex
+ * and Okta send this; RFC 7644 §3.5.2.2 would remove the whole attribute, taking every other role with it): the
+ * elements whose `value` matches (case-insensitively, as RFC 7643 §4.1.2 makes them caseExact false) are removed and the
+ * rest kept, as a replace of the list. Removing what is not there changes nothing, so a repeated removal is a no-op.
+ */
+function removeAssignments(attr: string, value: unknown, current: Json): PatchOperation[] {
+  const list = assignmentList(value);
+  const gone = new Set((Array.isArray(list) ? list : []).map((e) => (isObj(e) ? decodeAssignment(e).value : e)).filter((v): v is string => typeof v === 'string').map((v) => v.toLowerCase()));
+  const key = keyIn(current, attr);
+  const held: unknown[] = key && Array.isArray(current[key]) ? current[key] : [];
+  const kept = held.filter((e) => !(isObj(e) && typeof e.value === 'string' && gone.has(e.value.toLowerCase())));
+  if (kept.length === held.length) return [];
+  return kept.length ? [{ op: 'replace', path: key!, value: kept }] : [{ op: 'remove', path: key! }];
+}
 
 /** Entra sends "True"/"False" (any case) for booleans (Entra's SCIM "Known issues" page; scimmy#51, #86). */
 function coerceBool(v: unknown): unknown {
@@ -47,8 +101,9 @@ function coerceManager(v: unknown): unknown {
 export function normalizeBody(body: unknown, depth = 0, attr?: string): unknown {
   if (Array.isArray(body)) return body.filter((v) => v !== null).map((v) => normalizeBody(v, depth + 1, attr));
   if (!isObj(body)) return body;
+  const element = attr !== undefined && ASSIGNMENTS.has(attr) ? decodeAssignment(body) : body;
   const out: Json = {};
-  for (let [key, value] of Object.entries(body)) {
+  for (let [key, value] of Object.entries(element)) {
     if (value === null) continue;
     if (depth === 0 && key.toLowerCase() === `${ENTERPRISE}`.replace(':2.0:User', ':2.0User').toLowerCase()) key = ENTERPRISE;
     const lower = key.toLowerCase();
@@ -168,6 +223,10 @@ export function normalizeOperation(raw: Json, current: Json, schema?: SchemaLook
       return [{ op: 'add', path: m[1]!, value: [normalizeBody(element, 1, m[1]!.toLowerCase())] }];
     }
   }
+  if (ASSIGNMENTS.has(lowerPath)) {
+    if (op === 'remove') return value === undefined ? [{ op, path }] : removeAssignments(lowerPath, value, current);
+    value = assignmentList(value);
+  }
   if (op === 'remove' && !/^members/i.test(path)) return [{ op, path }]; // a value on remove is not RFC; ignore it
   return [{ op, path, value: normalizeBody(value, 1, lowerPath.split(/[[.]/)[0]) }];
 }
@@ -179,6 +238,8 @@ export function normalizeOperation(raw: Json, current: Json, schema?: SchemaLook
  */
 export function dependsOnState(raw: unknown): boolean {
   if (!isObj(raw)) return false;
+  // Removing assignments by value keeps the others: which ones depends on the list as the operations before left it.
+  if (typeof raw.op === 'string' && raw.op.trim().toLowerCase() === 'remove' && raw.value !== undefined && typeof raw.path === 'string' && ASSIGNMENTS.has(raw.path.trim().toLowerCase())) return true;
   const paths = typeof raw.path === 'string' && raw.path.trim() !== '' ? [raw.path] : isObj(raw.value) ? Object.keys(raw.value) : [];
   return paths.some((p) => p.includes('[') || p.trim().toLowerCase() === ENTERPRISE.toLowerCase());
 }

@@ -115,12 +115,20 @@ function compact<T extends Json>(o: T): T | undefined {
 
 export interface GroupRef { value: string; display: string }
 
+/**
+ * Assignment lists read back with `primary` spelled out, true or false: Entra sends `"primary": false` on every app
+ * role (AppRoleAssignmentsComplex), and a role must read back as sent. False is the RFC 7643 §2.4 default, so for a
+ * client that left it out the value means the same.
+ */
+const EXPLICIT_PRIMARY = new Set(['roles', 'entitlements']);
+
 /** Map a stored user to its SCIM representation (before SCIMMY applies `attributes`). */
 export function userToScim(row: UserRow, vals: ValueRow[] = [], baseUrl: string, groups?: GroupRef[]): Json {
   const extra: Json = row.extra ? JSON.parse(row.extra) : {};
   const multi: Json = {};
   for (const v of vals) {
-    (multi[v.attr] ??= []).push(compact({ value: v.value, type: v.type, display: v.display, primary: v.primary === true || v.primary === 1 ? true : undefined }) ?? {});
+    const primary = v.primary === true || v.primary === 1;
+    (multi[v.attr] ??= []).push(compact({ value: v.value, type: v.type, display: v.display, primary: primary ? true : EXPLICIT_PRIMARY.has(v.attr) ? false : undefined }) ?? {});
   }
   const ent = compact({
     employeeNumber: row.employee_number,

@@ -19,6 +19,9 @@ import { cleanUsername, withSuffix } from '../shared/username.js';
 import { userFromScim, userToScim, type UserInput } from '../shared/user-representation.js';
 import { checkIfMatch } from '../shared/versions.js';
 import { Conflict, withRetry } from './transaction.js';
+import { decideSystemRole, reportUnmapped } from '../../workspace/roles.js';
+import { convergeEntitlements, entitlementValues } from '../../sync/entitlements.js';
+import type { SystemRole } from '../../config/roles.js';
 
 type Json = Record<string, any>;
 
@@ -74,6 +77,42 @@ async function applyActiveChange(tx: Knex.Transaction, ctx: ScimContext, row: Us
   }
 }
 
+/** The system role a write's `roles` give (src/workspace/roles.ts); values the mapping does not know are logged once. */
+function roleOf(ctx: ScimContext, values: readonly ValueRow[]): SystemRole {
+  const { role, unmapped } = decideSystemRole(values.filter((v) => v.attr === 'roles'), ctx.config.roleMapping);
+  if (unmapped.length) reportUnmapped(ctx.log, unmapped, ctx.requestId);
+  return role;
+}
+
+const roleValues = (values: readonly ValueRow[]) => values.filter((v) => v.attr === 'roles').map((v) => v.value);
+
+/**
+ * A change of system role, audited with the role values that decided it; the sync then applies what the role means
+ * for memberships (a guest keeps them but is no team or channel admin; a promoted guest gets what links give
+ * members), as Mattermost's DemoteUserToGuest / PromoteGuestToUser do (app/user.go). Mattermost itself follows
+ * through the outbox.
+ */
+async function applyRoleChange(tx: Knex.Transaction, ctx: ScimContext, id: string, before: SystemRole | null, after: SystemRole, values: readonly ValueRow[]): Promise<void> {
+  if ((before ?? 'member') === after) return;
+  await writeAudit(tx, { ...audit(ctx), operation: 'change_role', resourceType: 'User', resourceId: id, before: before ? { systemRole: before } : null, after: { systemRole: after, roles: roleValues(values) } });
+  // A person created just now has no memberships for the role to change.
+  if (before) await ctx.sync.userRoleChanged(tx, id, before, after, audit(ctx));
+}
+
+/**
+ * Entitlements granted or taken away by this write become team and channel memberships (src/sync/entitlements.ts).
+ * Only when the entitlements changed, or the person came back (`force`): every other write costs nothing here.
+ */
+async function applyEntitlements(tx: Knex.Transaction, ctx: ScimContext, id: string, before: readonly ValueRow[], after: readonly ValueRow[], force: boolean): Promise<void> {
+  const was = entitlementValues(before);
+  const now = entitlementValues(after);
+  if (!force && isDeepStrictEqual(was, now)) return;
+  if (!was.length && !now.length) return;
+  await convergeEntitlements(tx, { userId: id, before: was, after: now, mapping: ctx.config.roleMapping, log: ctx.log }, audit(ctx));
+}
+
+const currentRole = (row: UserRow): SystemRole => row.system_role ?? 'member';
+
 export async function createUser(ctx: ScimContext, body: Json): Promise<Versioned> {
   const input = userFromScim(body);
   const base = ctx.config.publicUrl;
@@ -89,6 +128,7 @@ export async function createUser(ctx: ScimContext, body: Json): Promise<Versione
     assertManager(input.managerId, null);
     const row: UserRow = {
       ...input.fields,
+      system_role: roleOf(ctx, input.values),
       id: randomUUID(),
       username: await chooseUsername(tx, input.fields.user_name, attempt),
       deactivated_at: input.fields.active ? null : now,
@@ -100,7 +140,9 @@ export async function createUser(ctx: ScimContext, body: Json): Promise<Versione
     await insertUser(tx, row);
     await insertValues(tx, row.id, input.values);
     const out = userToScim(row, input.values, base);
-    await writeAudit(tx, { ...audit(ctx), operation: 'create_user', resourceType: 'User', resourceId: row.id, after: { ...out, meta: undefined, username: row.username } });
+    await writeAudit(tx, { ...audit(ctx), operation: 'create_user', resourceType: 'User', resourceId: row.id, after: { ...out, meta: undefined, username: row.username, systemRole: row.system_role } });
+    await applyRoleChange(tx, ctx, row.id, null, row.system_role!, input.values);
+    await applyEntitlements(tx, ctx, row.id, [], input.values, false);
     return { scim: out, version: row.version };
   });
 }
@@ -108,8 +150,10 @@ export async function createUser(ctx: ScimContext, body: Json): Promise<Versione
 /** A POST whose externalId belongs to a deleted person brings that person back, history intact. */
 async function restoreUser(tx: Knex.Transaction, ctx: ScimContext, bound: UserRow, input: UserInput, now: number): Promise<Versioned> {
   assertManager(input.managerId, bound.id);
+  const before = (await getUserWithValues(tx, bound.id))?.values ?? [];
   const patch: Partial<UserRow> = {
     ...input.fields,
+    system_role: roleOf(ctx, input.values),
     username: bound.username,
     deleted_at: null,
     deactivated_at: input.fields.active ? null : (bound.deactivated_at ?? now),
@@ -119,7 +163,10 @@ async function restoreUser(tx: Knex.Transaction, ctx: ScimContext, bound: UserRo
   await replaceValues(tx, bound.id, input.values);
   const row = { ...bound, ...patch, version: bound.version + 1 } as UserRow;
   const out = userToScim(row, input.values, ctx.config.publicUrl);
-  await writeAudit(tx, { ...audit(ctx), operation: 'restore_user', resourceType: 'User', resourceId: row.id, after: { ...out, meta: undefined } });
+  await writeAudit(tx, { ...audit(ctx), operation: 'restore_user', resourceType: 'User', resourceId: row.id, after: { ...out, meta: undefined, systemRole: row.system_role } });
+  await applyRoleChange(tx, ctx, row.id, currentRole(bound), row.system_role!, input.values);
+  // The person is back: what their entitlements grant applies again, as for a reactivation.
+  await applyEntitlements(tx, ctx, row.id, before, input.values, true);
   return { scim: out, version: row.version };
 }
 
@@ -135,6 +182,7 @@ async function bindUser(tx: Knex.Transaction, ctx: ScimContext, pending: UserRow
   const before = snapshot(pending, vals, ctx.config.publicUrl);
   const patch: Partial<UserRow> = {
     ...input.fields,
+    system_role: roleOf(ctx, input.values),
     username: pending.username,
     pending_binding_since: null,
     deactivated_at: input.fields.active ? null : (pending.deactivated_at ?? now),
@@ -144,8 +192,10 @@ async function bindUser(tx: Knex.Transaction, ctx: ScimContext, pending: UserRow
   await replaceValues(tx, pending.id, input.values);
   const row = { ...pending, ...patch, version: pending.version + 1 } as UserRow;
   const out = userToScim(row, input.values, ctx.config.publicUrl);
-  await writeAudit(tx, { ...audit(ctx), operation: 'bind_user', resourceType: 'User', resourceId: row.id, before, after: { ...out, meta: undefined, username: row.username } });
+  await writeAudit(tx, { ...audit(ctx), operation: 'bind_user', resourceType: 'User', resourceId: row.id, before, after: { ...out, meta: undefined, username: row.username, systemRole: row.system_role } });
   await applyActiveChange(tx, ctx, pending, input.fields.active === true, now);
+  await applyRoleChange(tx, ctx, row.id, currentRole(pending), row.system_role!, input.values);
+  await applyEntitlements(tx, ctx, row.id, vals, input.values, false);
   return { scim: out, version: row.version };
 }
 
@@ -180,6 +230,7 @@ export async function replaceUser(ctx: ScimContext, id: string, body: Json, opts
     const active = fields.active === true;
     const patch: Partial<UserRow> = {
       ...fields,
+      system_role: roleOf(ctx, input.values),
       username: userNameChanged ? await chooseUsername(tx, fields.user_name, attempt) : row.username,
       deactivated_at: active ? null : (row.deactivated_at ?? now),
       updated_at: now,
@@ -195,6 +246,9 @@ export async function replaceUser(ctx: ScimContext, id: string, body: Json, opts
     const operation = fields.external_id !== row.external_id ? 'rebind_user' : 'update_user';
     await writeAudit(tx, { ...audit(ctx), operation, resourceType: 'User', resourceId: id, before, after: { ...after, username: next.username } });
     await applyActiveChange(tx, ctx, row, active, now);
+    await applyRoleChange(tx, ctx, id, currentRole(row), next.system_role!, input.values);
+    const reactivated = active && !(row.active === true || row.active === 1);
+    await applyEntitlements(tx, ctx, id, vals, input.values, reactivated);
     return { scim: out, version: next.version };
   });
 }
