@@ -24,12 +24,12 @@ export async function exportChannelPage(db: Db, after: { team: string; name: str
   return q;
 }
 
-export type ExportUserRow = Pick<UserRow, 'id' | 'external_id' | 'user_name' | 'username' | 'email' | 'first_name' | 'last_name' | 'nickname' | 'position' | 'locale' | 'active' | 'deactivated_at' | 'updated_at'>;
+export type ExportUserRow = Pick<UserRow, 'id' | 'external_id' | 'user_name' | 'username' | 'email' | 'first_name' | 'last_name' | 'nickname' | 'position' | 'locale' | 'active' | 'deactivated_at' | 'updated_at' | 'system_role'>;
 
 /** People SCIM can see (not deleted), by id, after `after`. */
 export async function exportUserPage(db: Db, after: string | null, limit: number): Promise<ExportUserRow[]> {
   const q = db('users').whereNull('deleted_at').orderBy('id').limit(limit)
-    .select('id', 'external_id', 'user_name', 'username', 'email', 'first_name', 'last_name', 'nickname', 'position', 'locale', 'active', 'deactivated_at', 'updated_at');
+    .select('id', 'external_id', 'user_name', 'username', 'email', 'first_name', 'last_name', 'nickname', 'position', 'locale', 'active', 'deactivated_at', 'updated_at', 'system_role');
   if (after !== null) q.where('id', '>', after);
   return q;
 }

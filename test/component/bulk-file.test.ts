@@ -27,8 +27,8 @@ async function snapshot(sql: Knex) {
   const teams = (await sql('teams').whereNull('archived_at').select('name', 'display_name', 'type')).map((t) => `${t.name}|${t.display_name}|${t.type}`);
   const channels = (await sql('channels as c').join('teams as t', 't.id', 'c.team_id').whereNull('t.archived_at')
     .select('t.name as team', 'c.name', 'c.type', 'c.archived_at')).map((c) => `${c.team}/${c.name}|${c.type}|${c.archived_at == null ? 'live' : 'archived'}`);
-  const people = (await sql('users').whereNull('deleted_at').select('email', 'username', 'first_name', 'last_name', 'active'))
-    .map((u) => `${u.email}|${u.username}|${u.first_name}|${u.last_name}|${b(u.active)}`);
+  const people = (await sql('users').whereNull('deleted_at').select('email', 'username', 'first_name', 'last_name', 'active', 'system_role'))
+    .map((u) => `${u.email}|${u.username}|${u.first_name}|${u.last_name}|${b(u.active)}|${u.system_role}`);
   const teamMembers = (await sql('team_members as m').join('teams as t', 't.id', 'm.team_id').join('users as u', 'u.id', 'm.user_id')
     .whereNull('m.removed_at').whereNull('t.archived_at').whereNull('u.deleted_at').select('t.name', 'u.email', 'm.scheme_admin'))
     .map((m) => `${m.name}|${m.email}|${b(m.scheme_admin)}`);
@@ -58,11 +58,13 @@ for (const store of stores()) {
       server = await startServer(store, db);
       sql = connect(db.url);
       const w = workspace(server);
-      // People: an admin of one team, two members, one deactivated, one the IdP deleted.
+      // People: an admin of one team (and of the workspace), two members (one a guest), one deactivated, one the IdP deleted.
+      const systemRoles: Record<string, string> = { ada: 'system_admin', cyd: 'system_guest' };
       for (const name of ['ada', 'bob', 'cyd', 'dee', 'eve']) {
         const r = rand();
         emails[name] = `${name}.${r}@example.com`;
-        ids[name] = await w.user({ userName: emails[name], externalId: `ext-${name}-${r}`, emails: [{ value: emails[name], primary: true }], name: { givenName: name.toUpperCase(), familyName: `Family ${r}` }, nickName: `${name}-nick`, title: 'Engineer', locale: 'en' });
+        const roles = systemRoles[name] ? { roles: [{ value: systemRoles[name] }] } : {};
+        ids[name] = await w.user({ userName: emails[name], externalId: `ext-${name}-${r}`, emails: [{ value: emails[name], primary: true }], name: { givenName: name.toUpperCase(), familyName: `Family ${r}` }, nickName: `${name}-nick`, title: 'Engineer', locale: 'en', ...roles });
       }
       const eng = await w.team(`eng-${rand()}`);
       const ops = await w.team(`ops-${rand()}`);
@@ -123,7 +125,11 @@ for (const store of stores()) {
       assert.equal(ada.username, adaRow.username);
       assert.equal(ada.auth_service, 'saml');
       assert.equal(ada.auth_data, adaRow.external_id);
-      assert.equal(ada.roles, 'system_user');
+      assert.equal(ada.roles, 'system_user system_admin', 'a workspace admin is exported as one (IsValidUserRoles wants system_user too)');
+      const guest = users.get(emails.cyd)!;
+      assert.equal(guest.roles, 'system_guest');
+      assert.ok(guest.teams!.length > 0 && guest.teams!.every((t: any) => t.roles === 'team_guest'), 'a guest is a guest on every team');
+      assert.equal(users.get(emails.bob)!.roles, 'system_user');
       assert.equal(ada.first_name, 'ADA');
       assert.equal(ada.nickname, 'ada-nick');
       assert.equal(ada.position, 'Engineer');
@@ -192,8 +198,8 @@ for (const store of stores()) {
         const s = await snapshot(other);
         assert.ok(s.teams.includes('contoso|Contoso Ltd.|O') && s.teams.includes('leadership|Leadership|I'), String(s.teams));
         assert.ok(s.channels.includes('contoso/backend|P|live') && s.channels.includes('contoso/old-project|O|archived'));
-        assert.ok(s.people.includes('jdoe@contoso.com|jdoe|Jane|Doe|true'), 'email lower-cased, username kept');
-        assert.ok(s.people.includes('old.timer@contoso.com|old.timer|Old|Timer|false'), 'delete_at: deactivated');
+        assert.ok(s.people.includes('jdoe@contoso.com|jdoe|Jane|Doe|true|member'), 'email lower-cased, username kept');
+        assert.ok(s.people.includes('old.timer@contoso.com|old.timer|Old|Timer|false|member'), 'delete_at: deactivated');
         assert.ok(s.teamMembers.includes('contoso|jdoe@contoso.com|true') && s.teamMembers.includes('leadership|jdoe@contoso.com|false'));
         assert.ok(s.channelMembers.includes('contoso/backend|jdoe@contoso.com|true') && s.channelMembers.includes('contoso/backend|bsmith@contoso.com|false'));
         const old = await other('users').where({ username: 'old.timer' }).first();

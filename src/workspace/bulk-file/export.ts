@@ -45,6 +45,9 @@ export const newExportStats = (): ExportStats => ({ teams: 0, channels: 0, archi
 const clip = (s: string | null, max: number): string | undefined => (s ? [...s].slice(0, max).join('') : undefined);
 const millis = (v: number | string | null | undefined): number | undefined => (v === null || v === undefined ? undefined : Number(v));
 
+/** Mattermost's `users.roles` for a system role (model/role.go; "system_admin" alone is refused by IsValidUserRoles). */
+const SYSTEM_ROLES = { member: 'system_user', admin: 'system_user system_admin', guest: 'system_guest' } as const;
+
 /** The user line of one person and their memberships (roles as app/import_functions.go reads them). */
 export function userLineOf(u: ExportUserRow, teams: UserTeam[], signIn: SignInSettings): UserLine {
   const auth = authDataOf(signIn, u);
@@ -57,7 +60,7 @@ export function userLineOf(u: ExportUserRow, teams: UserTeam[], signIn: SignInSe
     ...(u.last_name ? { last_name: clip(u.last_name, LIMITS.lastName)! } : {}),
     ...(u.nickname ? { nickname: clip(u.nickname, LIMITS.nickname)! } : {}),
     ...(u.position ? { position: clip(u.position, LIMITS.position)! } : {}),
-    roles: 'system_user',
+    roles: SYSTEM_ROLES[u.system_role ?? 'member'],
     ...(u.locale && u.locale.length <= LOCALE_MAX ? { locale: u.locale } : {}),
     // Mattermost marks a deactivated account by its DeleteAt (model/user.go); the import saves it on a new account.
     ...(!active ? { delete_at: millis(u.deactivated_at) ?? millis(u.updated_at)! } : {}),
@@ -123,12 +126,14 @@ export async function* exportLines(db: Knex, opts: ExportOptions, stats: ExportS
     const page = await exportUserPage(db, after, PAGE);
     if (!page.length) break;
     const m = await exportMemberships(db, page.map((u) => u.id));
+    // A guest's memberships are guest memberships (the importer refuses anything else for system_guest: format.ts).
+    const guests = new Set(page.filter((u) => u.system_role === 'guest').map((u) => u.id));
     const teamsOf = new Map<string, UserTeam[]>();
     for (const t of m.teams) {
       const name = teamNames.get(t.syncable_id);
       if (!name) continue;
       const list = teamsOf.get(t.user_id) ?? [];
-      list.push({ name, roles: bool(t.scheme_admin) ? 'team_user team_admin' : 'team_user', channels: [] });
+      list.push({ name, roles: guests.has(t.user_id) ? 'team_guest' : bool(t.scheme_admin) ? 'team_user team_admin' : 'team_user', channels: [] });
       teamsOf.set(t.user_id, list);
     }
     for (const c of m.channels) {
@@ -136,7 +141,7 @@ export async function* exportLines(db: Knex, opts: ExportOptions, stats: ExportS
       if (!ch) continue;
       // A channel membership sits under its team's; Mattermost has none without the team's.
       const team = teamsOf.get(c.user_id)?.find((t) => t.name === ch.team);
-      team?.channels!.push({ name: ch.name, roles: bool(c.scheme_admin) ? 'channel_user channel_admin' : 'channel_user' });
+      team?.channels!.push({ name: ch.name, roles: guests.has(c.user_id) ? 'channel_guest' : bool(c.scheme_admin) ? 'channel_user channel_admin' : 'channel_user' });
     }
     const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
     for (const list of teamsOf.values()) {

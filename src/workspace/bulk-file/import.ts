@@ -266,6 +266,15 @@ export async function importFile(ctx: WorkspaceCtx, source: LineSource, opts: Im
 
 const teamRoles = (roles: string | undefined) => (roles ?? '').split(/\s+/);
 
+/**
+ * The system role of a person the file creates, from their Mattermost `roles` (model/role.go): until an IdP binds
+ * them, the file is all that says what they may do; once bound, the IdP's roles decide.
+ */
+function systemRoleOf(roles: string | undefined): 'member' | 'admin' | 'guest' {
+  const list = teamRoles(roles);
+  return list.includes('system_admin') ? 'admin' : list.includes('system_guest') ? 'guest' : 'member';
+}
+
 /** One batch of people: matched or created, then their memberships; a few statements whatever the batch size. */
 async function applyPeople(
   tx: Knex.Transaction, ctx: WorkspaceCtx, batch: Pending[], places: Places, report: ImportReport, problems: Problems,
@@ -322,7 +331,7 @@ async function applyPeople(
       continue;
     }
     const row: UserRow = {
-      ...input.fields, id: randomUUID(), username,
+      ...input.fields, id: randomUUID(), username, system_role: systemRoleOf(p.user.roles),
       deactivated_at: input.fields.active ? null : p.user.delete_at!, deleted_at: null, created_at: now, updated_at: now, version: 1,
       pending_binding_since: now,
     };
@@ -330,7 +339,7 @@ async function applyPeople(
     for (const v of input.values) newValues.push({ ...v, user_id: row.id });
     report.people.created++;
     sample('created', `person ${email} as ${username} (line ${p.line})${row.active ? '' : ', deactivated'}`);
-    entries.push({ ...a, operation: 'import_user', resourceType: 'User', resourceId: row.id, cause: CAUSE, after: { matched: false, line: p.line, userName: row.user_name, username, email, active: row.active, pendingBinding: true } });
+    entries.push({ ...a, operation: 'import_user', resourceType: 'User', resourceId: row.id, cause: CAUSE, after: { matched: false, line: p.line, userName: row.user_name, username, email, active: row.active, systemRole: row.system_role, pendingBinding: true } });
     people.push({ p, id: row.id });
   }
   if (problems.any) return; // the import fails: keep checking the rest of the file, apply nothing more
