@@ -450,6 +450,41 @@ export const entraChecks: Check[] = [
       expectEqual(pick(got, 'nickName'), nick2, 'nickName after a second Add');
     },
   },
+  // ---------------------------------------------------------------- app roles
+  {
+    suite: 'entra',
+    name: 'app-roles-create-and-read',
+    source: 'MS-ATTR (Customize user provisioning attribute-mappings: AppRoleAssignmentsComplex sends "primary": false and type WindowsAzureActiveDirectoryRole on POST)',
+    async run(ctx) {
+      const roles = [{ primary: false, type: 'WindowsAzureActiveDirectoryRole', display: 'Admin', value: 'Admin' }, { primary: false, type: 'WindowsAzureActiveDirectoryRole', display: 'User', value: 'User' }];
+      const user = await createUser(ctx, entraUserBody(ctx, 'roles', {}, { roles }), ctx.entra);
+      const got = await getUser(ctx.entra, user.id);
+      const list = pick(got, 'roles');
+      expect(Array.isArray(list), `GET must return the roles a POST sent; got ${show(list)}`);
+      expectSameSet((list as Json[]).map((r) => pick(r, 'value')), ['Admin', 'User'], 'role values after POST');
+      for (const r of list as Json[]) expect(pick(r, 'primary') !== true, `role ${pick(r, 'value')} was sent with primary false, read back primary true`);
+    },
+  },
+  {
+    suite: 'entra',
+    name: 'app-roles-patch-stringified-add-remove',
+    source: 'MS-ATTR (AppRoleAssignmentsComplex PATCH: each role a JSON-encoded string in value, Add and Remove with a value list); clients.md §3.18',
+    async run(ctx) {
+      const user = await createUser(ctx, entraUserBody(ctx, 'rolepatch', {}, { roles: [{ primary: false, type: 'WindowsAzureActiveDirectoryRole', display: 'User', value: 'User' }] }), ctx.entra);
+      const encoded = (value: string) => ({ value: JSON.stringify({ id: ctx.run.uuid(), value, displayName: value }) });
+      // Another server may keep the encoded string as the value: a role reads as `Admin` either way.
+      const roleValues = (u: Json) => ((pick(u, 'roles') as Json[] | undefined) ?? []).map((r) => {
+        const v = pick(r, 'value');
+        try { return typeof v === 'string' && v.startsWith('{') ? JSON.parse(v).value : v; } catch { return v; }
+      });
+      await entraPatch(ctx, 'Users', user.id, patchOp({ op: 'Add', path: 'roles', value: [encoded('Admin')] }), 'PATCH Add roles (JSON-encoded)');
+      let got = await getUser(ctx.entra, user.id);
+      expectSameSet(roleValues(got), ['User', 'Admin'], 'roles after Add');
+      await entraPatch(ctx, 'Users', user.id, patchOp({ op: 'Remove', path: 'roles', value: [encoded('Admin')] }), 'PATCH Remove roles with a value');
+      got = await getUser(ctx.entra, user.id);
+      expectSameSet(roleValues(got), ['User'], 'roles after Remove of Admin: only the role named goes, the others stay');
+    },
+  },
   // ---------------------------------------------------------------- lifecycle
   {
     suite: 'entra',
