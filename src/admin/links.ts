@@ -1,7 +1,7 @@
 /**
  * Admin API: group links. PUT/DELETE /groups/:groupId/teams/:teamId and /groups/:groupId/channels/:channelId
- * (body {autoAdd=true, schemeAdmin=false}); each reconciles that team or channel at once. GET /groups[/:id] lists
- * the SCIM groups with their links.
+ * (body {autoAdd=true, schemeAdmin=false, allowGuests=false}; a flag that is not a boolean is a 400 `invalid_value`);
+ * each reconciles that team or channel at once. GET /groups[/:id] lists the SCIM groups with their links.
  */
 import { Router } from 'express';
 import type { SyncableKind } from '../store/workspace.js';
@@ -13,7 +13,7 @@ export function linksRouter(deps: AdminDeps): Router {
   for (const kind of ['team', 'channel'] as const satisfies readonly SyncableKind[]) {
     const path = `/groups/:groupId/${kind}s/:syncableId`;
     r.put(path, async (req, res) => {
-      const b = bodyOf(req, ['autoAdd', 'schemeAdmin']);
+      const b = bodyOf(req, ['autoAdd', 'schemeAdmin', 'allowGuests']);
       const out = await link(ctxOf(req, deps), kind, param(req, 'groupId'), param(req, 'syncableId'), b as LinkInput);
       res.status(out.created ? 201 : 200).json(out);
     });

@@ -159,11 +159,12 @@ export function register(program: Command): void {
     .argument('[channel]', 'channel id or name (link the channel instead of the team)')
     .option('--no-auto-add', 'permit membership without adding group members automatically')
     .option('--scheme-admin', 'group members become team/channel admins')
-    .action(async (groupArg: string, teamArg: string, channelArg: string | undefined, o: { autoAdd: boolean; schemeAdmin?: boolean }) => {
+    .option('--allow-guests', 'also add the group\'s guests (without it, group sync passes guests over)')
+    .action(async (groupArg: string, teamArg: string, channelArg: string | undefined, o: { autoAdd: boolean; schemeAdmin?: boolean; allowGuests?: boolean }) => {
       await withWorkspace(async (ctx) => {
         const g = await groupRef(ctx.db, groupArg);
         const t = await teamRef(ctx.db, teamArg);
-        const input = { autoAdd: o.autoAdd, schemeAdmin: !!o.schemeAdmin };
+        const input = { autoAdd: o.autoAdd, schemeAdmin: !!o.schemeAdmin, allowGuests: !!o.allowGuests };
         const out = channelArg ? await link(ctx, 'channel', g.id, (await channelRef(ctx.db, t, channelArg)).id, input) : await link(ctx, 'team', g.id, t.id, input);
         note(out.created ? 'linked' : out.changed ? 'link changed' : 'link unchanged');
         json(out);

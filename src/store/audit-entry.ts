@@ -52,10 +52,10 @@
  *
  * Group links:
  * - `link_team`: a group was linked to a team.
- * - `update_team_link`: a group-team link's autoAdd or schemeAdmin changed.
+ * - `update_team_link`: a group-team link's autoAdd, schemeAdmin or allowGuests changed.
  * - `unlink_team`: a group-team link was deleted.
  * - `link_channel`: a group was linked to a channel.
- * - `update_channel_link`: a group-channel link's autoAdd or schemeAdmin changed.
+ * - `update_channel_link`: a group-channel link's autoAdd, schemeAdmin or allowGuests changed.
  * - `unlink_channel`: a group-channel link was deleted.
  * - `mapping_skipped`: a mapping-file rule matched a group but could not apply (reason in `after`).
  * - `reconcile`: a reconcile ran (admin API, CLI), with its scope and counts.

@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import { dialectOf } from './db.js';
 import { fold, foldUser, foldValue } from './fold.js';
 import { chunk, marks, rawRows } from './sql.js';
+import type { SystemRole } from '../config/roles.js';
 
 export interface UserRow {
   id: string;
@@ -64,6 +65,14 @@ export const USER_COLUMNS: readonly string[] = ROW_COLUMNS.map((c) => `users.${c
 /** Compile-time: a UserRow field missing from ROW_COLUMNS makes this `never`, and the line fails to type-check. */
 const everyColumn: Exclude<keyof UserRow, (typeof ROW_COLUMNS)[number]> extends never ? true : never = true;
 void everyColumn;
+
+/**
+ * Set a person's system role (the column alone: the SCIM user lifecycle decides the role from `roles`,
+ * src/workspace/roles.ts, and bumps the version; the sync engine's userRoleChanged follows the change).
+ */
+export async function setSystemRole(db: Knex | Knex.Transaction, userId: string, role: SystemRole): Promise<void> {
+  await db('users').where({ id: userId }).update({ system_role: role });
+}
 
 export async function getUser(db: Knex, id: string, opts: { includeDeleted?: boolean } = {}): Promise<UserRow | undefined> {
   const q = db<UserRow>('users').where({ id });

@@ -166,18 +166,28 @@ export async function findLiveGroupsByName(db: Db, displayName: string): Promise
   return db<GroupRef>('groups').whereNull('deleted_at').where({ display_name: displayName }).orderBy([{ column: 'created_at' }, { column: 'id' }]);
 }
 
-export interface LinkRow { group_id: string; auto_add: boolean | number; scheme_admin: boolean | number; created_at: Millis; updated_at: Millis; team_id?: string; channel_id?: string }
+export interface LinkRow {
+  group_id: string; auto_add: boolean | number; scheme_admin: boolean | number;
+  /** The link adds guests too (migrations/20261205_001_roles.ts); without it group sync passes guests over. */
+  allow_guests: boolean | number;
+  created_at: Millis; updated_at: Millis; team_id?: string; channel_id?: string;
+}
+
+export interface LinkValues { autoAdd: boolean; schemeAdmin: boolean; allowGuests: boolean; now: number }
 
 export async function getLink(db: Db, kind: SyncableKind, groupId: string, syncableId: string): Promise<LinkRow | undefined> {
   return db<LinkRow>(LINKS[kind]).where({ group_id: groupId, [KEY[kind]]: syncableId }).first();
 }
 
-export async function insertLink(tx: Db, kind: SyncableKind, groupId: string, syncableId: string, v: { autoAdd: boolean; schemeAdmin: boolean; now: number }): Promise<void> {
-  await tx(LINKS[kind]).insert({ group_id: groupId, [KEY[kind]]: syncableId, auto_add: v.autoAdd, scheme_admin: v.schemeAdmin, created_at: v.now, updated_at: v.now });
+export async function insertLink(tx: Db, kind: SyncableKind, groupId: string, syncableId: string, v: LinkValues): Promise<void> {
+  await tx(LINKS[kind]).insert({
+    group_id: groupId, [KEY[kind]]: syncableId, auto_add: v.autoAdd, scheme_admin: v.schemeAdmin, allow_guests: v.allowGuests, created_at: v.now, updated_at: v.now,
+  });
 }
 
-export async function updateLink(tx: Db, kind: SyncableKind, groupId: string, syncableId: string, v: { autoAdd: boolean; schemeAdmin: boolean; now: number }): Promise<void> {
-  await tx(LINKS[kind]).where({ group_id: groupId, [KEY[kind]]: syncableId }).update({ auto_add: v.autoAdd, scheme_admin: v.schemeAdmin, updated_at: v.now });
+export async function updateLink(tx: Db, kind: SyncableKind, groupId: string, syncableId: string, v: LinkValues): Promise<void> {
+  await tx(LINKS[kind]).where({ group_id: groupId, [KEY[kind]]: syncableId })
+    .update({ auto_add: v.autoAdd, scheme_admin: v.schemeAdmin, allow_guests: v.allowGuests, updated_at: v.now });
 }
 
 export async function deleteLink(tx: Db, kind: SyncableKind, groupId: string, syncableId: string): Promise<boolean> {

@@ -7,6 +7,8 @@
  *   2. channels linked with auto_add: their team first (then its default channels), then the channel;
  *   3. removals from constrained channels, then constrained teams (leaving a team leaves its channels);
  *   4. scheme_admin from scheme_admin links.
+ * Guests (users.system_role = 'guest') are added only through links with allow_guests, never join default channels
+ * and are never made admins (rules.ts addable, defaultChannel, adminOfTeam); userRoleChanged follows a role change.
  * The rules themselves are SQL in src/store/group-sync/rules.ts; the statements in src/store/group-sync/statements.ts.
  *
  * Cost: event methods (membersAdded, membersRemoved, groupDeleted, user*) pass the group and a chunk of at most
@@ -16,13 +18,14 @@
 import type { Knex } from 'knex';
 import { MEMBER_OPERATIONS, writeAuditMany, type AuditEntry } from '../store/audit.js';
 import { bumpGroup, groupIdsOfMember, removeMembers } from '../store/groups.js';
-import { userIdPage } from '../store/users.js';
+import { getUser, userIdPage } from '../store/users.js';
+import type { SystemRole } from '../config/roles.js';
 import { bySyncable } from '../store/group-sync/sql.js';
 import { chunk } from '../store/sql.js';
 import {
   channelAdminsToDemote, channelAdminsToPromote, channelLinkCandidates, channelMembersToRemove, channelsOfLeftTeam,
-  channelTeamCandidates, defaultChannelCandidates, teamAdminsToDemote, teamAdminsToPromote, teamLinkCandidates,
-  teamMembersToRemove, type AddSource, type Target,
+  channelTeamCandidates, defaultChannelCandidates, memberTeamsDefaultChannelCandidates, everyMembershipOf, teamAdminsToDemote,
+  teamAdminsToPromote, teamLinkCandidates, teamMembersToRemove, type AddSource, type Target,
 } from '../store/group-sync/rules.js';
 import { isGroupLinked } from '../store/group-sync/checks.js';
 import { insertMissing, reviveTombstoned, setSchemeAdmin, tombstone, type Changed, type Revive } from '../store/group-sync/statements.js';
@@ -175,12 +178,42 @@ export class SyncEngine {
     await j.flush(tx);
   }
 
-  /** Placeholder until the guests branch lands: what a change of system role does to memberships. */
-  async userRoleChanged(_tx: Knex.Transaction, _userId: string, _before: string, _after: string, _a: AuditCtx): Promise<void> {}
+  /**
+   * The person's system role changed. The user lifecycle calls this in the user's transaction once the users row
+   * holds `after` (every rule reads users.system_role; called earlier it would apply the old role, so it refuses).
+   * - To guest: every membership is kept (Mattermost `DemoteUserToGuest` keeps them) and loses scheme_admin, as
+   *   `DemoteUserToGuest` sets SchemeAdmin=false on all of the user's TeamMembers and ChannelMembers rows
+   *   (sqlstore/user_store.go); each audited `team_demote`/`channel_demote`, cause `guest`. Links without
+   *   allow_guests add them nothing more.
+   * - From guest to member or admin: they join the default channels of the teams they are in (`PromoteGuestToUser`
+   *   runs `JoinDefaultChannels` for each of the user's teams, app/user.go), and the add step runs for them as on
+   *   reactivation, so the links that passed them over as a guest apply now (scheme_admin promotions audited with
+   *   cause `promoted`). Tombstones still win, as in every sync step.
+   * - Between member and admin: nothing; team and channel roles do not follow the system role.
+   * Cost: the person's memberships, groups and their links.
+   */
+  async userRoleChanged(tx: Knex.Transaction, userId: string, before: SystemRole, after: SystemRole, a: AuditCtx): Promise<void> {
+    if (before === after || (before !== 'guest' && after !== 'guest')) return;
+    const row = await getUser(tx, userId, { includeDeleted: true });
+    if (row && row.system_role !== after) throw new Error(`userRoleChanged(${after}) called while users.system_role is ${row.system_role}: update the row first`);
+    const j = new Journal(a);
+    const now = Date.now();
+    if (after === 'guest') {
+      j.role('team', await setSchemeAdmin(tx, 'team_members', everyMembershipOf('team_members', [userId]), false, now), 'guest');
+      j.role('channel', await setSchemeAdmin(tx, 'channel_members', everyMembershipOf('channel_members', [userId]), false, now), 'guest');
+    } else {
+      const defaults = memberTeamsDefaultChannelCandidates([userId]);
+      j.added('channel', await insertMissing(tx, defaults, now));
+      j.added('channel', await reviveTombstoned(tx, defaults, 'sync', now), true);
+      await this.addStep(tx, { userIds: [userId] }, false, j, 'promoted');
+    }
+    await j.flush(tx);
+  }
 
   /**
    * A manual team join (admin API, CLI) joins the team's default channels like any Mattermost team join
-   * (`JoinUserToTeam` → `JoinDefaultChannels`); `revived` when a tombstoned membership was brought back.
+   * (`JoinUserToTeam` → `JoinDefaultChannels`), a guest's excepted (rules.ts defaultChannel); `revived` when a
+   * tombstoned membership was brought back.
    */
   async teamJoined(tx: Knex.Transaction, teamId: string, userId: string, opts: { revived: boolean }, a: AuditCtx): Promise<ReconcileStats> {
     const j = new Journal(a);

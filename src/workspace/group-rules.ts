@@ -35,7 +35,7 @@ export async function applyRule(
     team = (await getTeamByName(tx, rule.team))!;
   }
   if (team.archived_at != null) return skip(`team "${rule.team}" is archived`);
-  const link = { autoAdd: rule.autoAdd, schemeAdmin: rule.schemeAdmin };
+  const link = { autoAdd: rule.autoAdd, schemeAdmin: rule.schemeAdmin, allowGuests: rule.allowGuests };
   const opts = { reconcile: 'ifChanged' as const, cause: 'mapping' };
   if (rule.channel === undefined) {
     const r = await linkTx(tx, sync, 'team', groupId, team.id, link, a, opts);

@@ -15,7 +15,16 @@ import { auditOf, type WorkspaceCtx } from './context.js';
 import { badRequest, notFound } from './errors.js';
 import { assertLive, readTeam } from './teams.js';
 
-export interface LinkInput { autoAdd?: boolean; schemeAdmin?: boolean }
+/**
+ * What a link says. `allowGuests` (default false): whether the link adds guests too. Mattermost's group sync adds
+ * guests like anyone (`TeamMembersToAdd` has no role filter, sqlstore/group_store.go); here a guest gets only what
+ * an admin explicitly opened to guests (README "Guests"). Like auto_add, it governs adding only: turning it off
+ * removes no guest, and a link permits a guest's membership of a constrained team whatever it says (rules.ts
+ * grantsTeam), so a member who becomes a guest keeps their memberships (Mattermost `DemoteUserToGuest`).
+ */
+export interface LinkInput { autoAdd?: boolean; schemeAdmin?: boolean; allowGuests?: boolean }
+
+type LinkFlags = { autoAdd: boolean; schemeAdmin: boolean; allowGuests: boolean };
 
 export interface LinkResult {
   link: ReturnType<typeof linkOut>;
@@ -24,12 +33,14 @@ export interface LinkResult {
   reconcile: ReconcileStats;
 }
 
-function checkInput(v: LinkInput): { autoAdd: boolean; schemeAdmin: boolean } {
-  for (const k of ['autoAdd', 'schemeAdmin'] as const) {
+function checkInput(v: LinkInput): LinkFlags {
+  for (const k of ['autoAdd', 'schemeAdmin', 'allowGuests'] as const) {
     if (v[k] !== undefined && typeof v[k] !== 'boolean') throw badRequest('invalid_value', `${k} must be a boolean`);
   }
-  return { autoAdd: v.autoAdd ?? true, schemeAdmin: v.schemeAdmin ?? false };
+  return { autoAdd: v.autoAdd ?? true, schemeAdmin: v.schemeAdmin ?? false, allowGuests: v.allowGuests ?? false };
 }
+
+const sameFlags = (a: LinkFlags, b: LinkFlags): boolean => a.autoAdd === b.autoAdd && a.schemeAdmin === b.schemeAdmin && a.allowGuests === b.allowGuests;
 
 async function liveSyncable(tx: Knex.Transaction, kind: SyncableKind, id: string): Promise<void> {
   if (kind === 'team') {
@@ -61,7 +72,7 @@ export async function linkTx(
   if (!existing) {
     await insertLink(tx, kind, groupId, syncableId, { ...v, now });
     changed = true;
-  } else if (linkOut(kind, existing).autoAdd !== v.autoAdd || linkOut(kind, existing).schemeAdmin !== v.schemeAdmin) {
+  } else if (!sameFlags(linkOut(kind, existing), v)) {
     await updateLink(tx, kind, groupId, syncableId, { ...v, now });
     changed = true;
   }

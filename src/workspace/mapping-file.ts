@@ -5,7 +5,7 @@
  *
  *   {"links": [{"group": {"externalId": "..."} | {"displayName": "..."},
  *               "team": "team-name", "channel": "channel-name"?,
- *               "autoAdd": true, "schemeAdmin": false,
+ *               "autoAdd": true, "schemeAdmin": false, "allowGuests": false,
  *               "createTeam": {"displayName": "...", "type": "O", "groupConstrained": false}?,
  *               "createChannel": {"displayName": "...", "type": "O", "groupConstrained": false}?}]}
  *
@@ -24,6 +24,8 @@ export interface MappingRule {
   channel?: string;
   autoAdd: boolean;
   schemeAdmin: boolean;
+  /** The link adds guests too (src/workspace/links.ts LinkInput). */
+  allowGuests: boolean;
   /** Create the team (with its default channels) when the rule applies and no team has this name. */
   createTeam?: { displayName: string; type: 'O' | 'I'; groupConstrained: boolean };
   /** Create the channel in the team when the rule applies and the team has no channel of this name. */
@@ -75,11 +77,14 @@ function parseCreate<T extends 'O' | 'I' | 'P'>(v: unknown, where: string, what:
 
 function parseRule(v: unknown, where: string): MappingRule {
   if (!isObj(v)) throw new Invalid(`${where} must be an object`);
-  only(v, where, ['group', 'team', 'channel', 'autoAdd', 'schemeAdmin', 'createTeam', 'createChannel']);
+  only(v, where, ['group', 'team', 'channel', 'autoAdd', 'schemeAdmin', 'allowGuests', 'createTeam', 'createChannel']);
   const group = parseGroup(v.group, `${where}.group`);
   const tp = teamNameProblem(v.team);
   if (tp) throw new Invalid(`${where}.team: ${tp}`);
-  const rule: MappingRule = { group, team: v.team as string, autoAdd: optBool(v, 'autoAdd', where, true), schemeAdmin: optBool(v, 'schemeAdmin', where, false) };
+  const rule: MappingRule = {
+    group, team: v.team as string,
+    autoAdd: optBool(v, 'autoAdd', where, true), schemeAdmin: optBool(v, 'schemeAdmin', where, false), allowGuests: optBool(v, 'allowGuests', where, false),
+  };
   if (v.channel !== undefined) {
     const cp = channelNameProblem(v.channel);
     if (cp) throw new Invalid(`${where}.channel: ${cp}`);

@@ -41,7 +41,7 @@ export const membershipsOut = (m: { teams: TeamMembershipRow[]; channels: Channe
 
 export const linkOut = (kind: SyncableKind, r: LinkRow) => ({
   groupId: r.group_id, [`${kind}Id`]: kind === 'team' ? r.team_id : r.channel_id, autoAdd: bool(r.auto_add), schemeAdmin: bool(r.scheme_admin),
-  createdAt: iso(r.created_at), updatedAt: iso(r.updated_at),
+  allowGuests: bool(r.allow_guests), createdAt: iso(r.created_at), updatedAt: iso(r.updated_at),
 });
 
 /** A group with its team and channel links (store/workspace.ts listGroupsWithLinks). */

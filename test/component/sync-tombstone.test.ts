@@ -6,7 +6,7 @@
  */
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { GROUP_SCHEMA, stores, useServer } from '../helpers/server.ts';
+import { connect, GROUP_SCHEMA, stores, useServer } from '../helpers/server.ts';
 import { teamName, workspace, type MembershipView } from '../helpers/workspace-http.ts';
 
 const NOTHING = { teamMembersAdded: 0, teamMembersRemoved: 0, channelMembersAdded: 0, channelMembersRemoved: 0, readded: 0, adminsPromoted: 0, adminsDemoted: 0 };
@@ -174,6 +174,28 @@ for (const store of stores()) {
       assert.deepEqual(live(m, tn), [true, true, true, true]);
       assert.deepEqual(await ws.reconcile(), NOTHING);
       assert.deepEqual(await ws.reconcile(), NOTHING, 'a second run changes nothing');
+    });
+
+    test('removed because the IdP took an Okta entitlement back (cause entitlement): back as soon as a linked group grants it', async () => {
+      const tn = teamName('entl');
+      const t = await ws.team(tn);
+      const g = await ws.group();
+      await ws.linkTeam(g, t.id);
+      const u = await ws.user();
+      // The tombstone the entitlement assignment leaves (written by the SCIM user lifecycle): the row, as it stores it.
+      const db = connect(env.server.dbUrl);
+      try {
+        await db('team_members').insert({ team_id: t.id, user_id: u, scheme_admin: false, created_at: 1, updated_at: 2, added_by: 'entitlement', removed_at: 2, removed_by: 'entitlement' });
+      } finally {
+        await db.destroy();
+      }
+      await ws.addMembers(g, [u]);
+      const m = await ws.memberships(u);
+      assert.deepEqual(m.teams.get(tn), { active: true, schemeAdmin: false, addedBy: `group:${g}`, removedBy: null });
+      assert.deepEqual([m.channels.get(`${tn}/town-square`)?.active, m.channels.get(`${tn}/off-topic`)?.active], [true, true]);
+      const add = (await ws.audit(`resourceId=${u}`)).find((r) => r.operation === 'team_add');
+      assert.deepEqual([add?.cause, add?.after], [`group:${g}`, { teamId: t.id, userId: u, schemeAdmin: false, readded: true }]);
+      assert.deepEqual(await ws.reconcile({ teamId: t.id }), NOTHING);
     });
 
     test('DELETE /Groups then POST with the same externalId and members: the memberships come back', async () => {

@@ -47,10 +47,10 @@ export function workspace(server: TestServer) {
     async channel(teamId: string, name: string, opts: { type?: 'O' | 'P'; groupConstrained?: boolean } = {}): Promise<string> {
       return ok(await admin.post(`${A}/teams/${teamId}/channels`, { name, displayName: name, ...opts }), 201).body.id;
     },
-    async linkTeam(groupId: string, teamId: string, body: { autoAdd?: boolean; schemeAdmin?: boolean } = {}) {
+    async linkTeam(groupId: string, teamId: string, body: { autoAdd?: boolean; schemeAdmin?: boolean; allowGuests?: boolean } = {}) {
       return ok(await admin.put(`${A}/groups/${groupId}/teams/${teamId}`, body), 200, 201).body;
     },
-    async linkChannel(groupId: string, channelId: string, body: { autoAdd?: boolean; schemeAdmin?: boolean } = {}) {
+    async linkChannel(groupId: string, channelId: string, body: { autoAdd?: boolean; schemeAdmin?: boolean; allowGuests?: boolean } = {}) {
       return ok(await admin.put(`${A}/groups/${groupId}/channels/${channelId}`, body), 200, 201).body;
     },
     async reconcile(body: Record<string, unknown> = {}) {

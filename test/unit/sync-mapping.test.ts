@@ -4,13 +4,14 @@ import assert from 'node:assert/strict';
 import { parseMapping, ruleMatches } from '../../src/workspace/mapping-file.ts';
 import { channelNameProblem, defaultDisplayName, teamNameProblem } from '../../src/workspace/names.ts';
 
-test('a valid file parses with defaults (autoAdd true, schemeAdmin false)', () => {
+test('a valid file parses with defaults (autoAdd true, schemeAdmin false, allowGuests false)', () => {
   const r = parseMapping(JSON.stringify({ links: [
     { group: { externalId: 'e1' }, team: 'eng' },
-    { group: { displayName: 'Sales' }, team: 'sales', channel: 'deals', autoAdd: false, schemeAdmin: true, createTeam: { displayName: 'Sales' }, createChannel: { displayName: 'Deals', type: 'P' } },
+    { group: { displayName: 'Sales' }, team: 'sales', channel: 'deals', autoAdd: false, schemeAdmin: true, allowGuests: true, createTeam: { displayName: 'Sales' }, createChannel: { displayName: 'Deals', type: 'P' } },
   ] }));
   assert.ok(r.ok);
-  assert.deepEqual(r.rules[0], { group: { externalId: 'e1' }, team: 'eng', autoAdd: true, schemeAdmin: false });
+  assert.deepEqual(r.rules[0], { group: { externalId: 'e1' }, team: 'eng', autoAdd: true, schemeAdmin: false, allowGuests: false });
+  assert.deepEqual([r.rules[1]!.autoAdd, r.rules[1]!.schemeAdmin, r.rules[1]!.allowGuests], [false, true, true]);
   assert.deepEqual(r.rules[1]!.createTeam, { displayName: 'Sales', type: 'O', groupConstrained: false });
   assert.deepEqual(r.rules[1]!.createChannel, { displayName: 'Deals', type: 'P', groupConstrained: false });
   assert.deepEqual(parseMapping('{"links": []}'), { ok: true, rules: [] });
@@ -28,6 +29,7 @@ test('invalid files give one line naming the entry, never throw', () => {
     [{ links: [{ group: { externalId: 'x' }, team: 'eng', createChannel: { displayName: 'x' } }] }, /createChannel needs "channel"/],
     [{ links: [{ group: { externalId: 'x' }, team: 'eng', createTeam: { displayName: 'x', type: 'P' } }] }, /createTeam\.type must be one of "O", "I"/],
     [{ links: [{ group: { externalId: 'x' }, team: 'eng', createTeam: { displayName: '' } }] }, /createTeam\.displayName/],
+    [{ links: [{ group: { externalId: 'x' }, team: 'eng', allowGuests: 'yes' }] }, /^links\[0\]\.allowGuests must be true or false$/],
   ];
   for (const [doc, msg] of bad) {
     const r = parseMapping(typeof doc === 'string' ? doc : JSON.stringify(doc));
@@ -40,8 +42,8 @@ test('invalid files give one line naming the entry, never throw', () => {
 });
 
 test('rules match a group by exact externalId or exact displayName', () => {
-  const byExt = { group: { externalId: 'E1' }, team: 'eng', autoAdd: true, schemeAdmin: false };
-  const byName = { group: { displayName: 'Sales' }, team: 'eng', autoAdd: true, schemeAdmin: false };
+  const byExt = { group: { externalId: 'E1' }, team: 'eng', autoAdd: true, schemeAdmin: false, allowGuests: false };
+  const byName = { group: { displayName: 'Sales' }, team: 'eng', autoAdd: true, schemeAdmin: false, allowGuests: false };
   assert.equal(ruleMatches(byExt, { externalId: 'E1', displayName: 'x' }), true);
   assert.equal(ruleMatches(byExt, { externalId: 'e1', displayName: 'x' }), false);
   assert.equal(ruleMatches(byExt, { externalId: null, displayName: 'E1' }), false);

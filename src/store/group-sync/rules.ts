@@ -58,24 +58,35 @@ export const grantsChannel = (channel: string, user: string): string => exists(`
   WHERE pgc.channel_id = ${channel}`);
 
 /**
- * The user is in a live group linked to the team with scheme_admin: team admin at join (`userIsInAdminRoleGroup`,
- * app/team.go) and the admin set of a constrained team (`PermittedSyncableAdmins` → `SyncSyncableRoles`,
- * app/syncables.go).
+ * The user is in a live group linked to the team with scheme_admin and is not a guest: team admin at join
+ * (`userIsInAdminRoleGroup`, asked only `if !user.IsGuest()` in app/teams/teams.go joinUserToTeam) and the admin set
+ * of a constrained team (`PermittedSyncableAdmins` → `SyncSyncableRoles`, app/syncables.go). Guests cannot be team or
+ * channel admins in Mattermost (`DemoteUserToGuest` clears SchemeAdmin everywhere, sqlstore/user_store.go), so a
+ * scheme_admin link never promotes one, and on a constrained syncable a guest admin is demoted with the other
+ * non-admins. The user is named once (checks.ts binds it as one `?`); the users row is a primary-key lookup.
  */
 export const adminOfTeam = (team: string, user: string): string => exists(`
   SELECT 1 FROM group_teams agt
   JOIN groups ag ON ag.id = agt.group_id AND ag.deleted_at IS NULL
   JOIN group_members agm ON agm.group_id = agt.group_id AND agm.user_id = ${user}
+  JOIN users agu ON agu.id = agm.user_id AND agu.system_role <> 'guest'
   WHERE agt.team_id = ${team} AND agt.scheme_admin = TRUE`);
 
 export const adminOfChannel = (channel: string, user: string): string => exists(`
   SELECT 1 FROM group_channels agc
   JOIN groups ag ON ag.id = agc.group_id AND ag.deleted_at IS NULL
   JOIN group_members agm ON agm.group_id = agc.group_id AND agm.user_id = ${user}
+  JOIN users agu ON agu.id = agm.user_id AND agu.system_role <> 'guest'
   WHERE agc.channel_id = ${channel} AND agc.scheme_admin = TRUE`);
 
-/** Only active, undeleted people are ever added: a deactivated person joins nothing until reactivated. */
-const addable = (user: string): string => exists(`SELECT 1 FROM users au WHERE au.id = ${user} AND au.active = TRUE AND au.deleted_at IS NULL`);
+/**
+ * Only active, undeleted people are ever added: a deactivated person joins nothing until reactivated. A guest is
+ * added only where `guests` allows (a SQL boolean: the link's `allow_guests`, or FALSE for default channels), in the
+ * same primary-key lookup of the users row. Departure: Mattermost's `TeamMembersToAdd`/`ChannelMembersToAdd`
+ * (sqlstore/group_store.go) add guests through any link; here a link adds them only when it says so.
+ */
+const addable = (user: string, guests: string): string =>
+  exists(`SELECT 1 FROM users au WHERE au.id = ${user} AND au.active = TRUE AND au.deleted_at IS NULL AND (au.system_role <> 'guest' OR ${guests} = TRUE)`);
 
 /** `, <people>` after a syncable's FROM items, when the people are a FROM item. */
 const andPeople = (p: { from: Cond | null }): string => (p.from ? `, ${p.from.sql}` : '');
@@ -86,26 +97,26 @@ const andPeople = (p: { from: Cond | null }): string => (p.from ? `, ${p.from.sq
  * per-row primary-key lookup: the group's other members are never read. Without ids (reconcile) it is the
  * group's members.
  */
-function people(t: Target, groupCol: string, at?: string): { from: Cond | null; user: string; where: Cond } {
+function people(t: Target, groupCol: string, guestsCol: string, at?: string): { from: Cond | null; user: string; where: Cond } {
   // One person given by a column (a revival checks each tombstoned row it looks at): no FROM item at all.
   if (at) {
     return {
       from: null,
       user: at,
-      where: { sql: `${exists(`SELECT 1 FROM group_members gm WHERE gm.group_id = ${groupCol} AND gm.user_id = ${at}`)} AND ${addable(at)}`, bindings: [] },
+      where: { sql: `${exists(`SELECT 1 FROM group_members gm WHERE gm.group_id = ${groupCol} AND gm.user_id = ${at}`)} AND ${addable(at, guestsCol)}`, bindings: [] },
     };
   }
   if (t.userIds) {
     return {
       from: { sql: `(SELECT column1 AS user_id FROM (VALUES ${t.userIds.map(() => '(?)').join(', ')}) AS v) ids`, bindings: [...t.userIds] },
       user: 'ids.user_id',
-      where: { sql: `${exists(`SELECT 1 FROM group_members gm WHERE gm.group_id = ${groupCol} AND gm.user_id = ids.user_id`)} AND ${addable('ids.user_id')}`, bindings: [] },
+      where: { sql: `${exists(`SELECT 1 FROM group_members gm WHERE gm.group_id = ${groupCol} AND gm.user_id = ids.user_id`)} AND ${addable('ids.user_id', guestsCol)}`, bindings: [] },
     };
   }
   return {
     from: { sql: 'group_members gm', bindings: [] },
     user: 'gm.user_id',
-    where: and({ sql: `gm.group_id = ${groupCol} AND ${addable('gm.user_id')}`, bindings: [] }, inRange('gm.user_id', t)),
+    where: and({ sql: `gm.group_id = ${groupCol} AND ${addable('gm.user_id', guestsCol)}`, bindings: [] }, inRange('gm.user_id', t)),
   };
 }
 
@@ -155,16 +166,19 @@ function rowsOf(table: MemberTable, t: Target): Cond {
 
 /**
  * Which tombstones the sync itself may lift when a live linked group grants the membership again: those the sync
- * caused. `group:<id>` (left a linked group, or the group was deleted), `constraint` (a reconcile or link change
- * found no live linked group) and `team:<id>` (a channel left because its team was left: it needs a live team
- * membership to come back, which channel candidates require). `self` and `admin:<actor>` are a person's choice
- * and stay until an admin re-adds them (readdRemoved or a manual add). Mattermost's `TeamMembersToAdd` /
- * `ChannelMembersToAdd` treat every removal alike (their docs list it as a limitation of group sync); here the IdP
- * is the source of truth, so what it grants again comes back. Causes are written by src/sync/engine.ts
- * (removeStep) and src/workspace/members.ts (removeMember).
+ * or the IdP caused. `group:<id>` (left a linked group, or the group was deleted), `constraint` (a reconcile or
+ * link change found no live linked group), `team:<id>` (a channel left because its team was left: it needs a live
+ * team membership to come back, which channel candidates require) and `entitlement` (the IdP took back an Okta
+ * entitlement `team:<name>` / `channel:<team>:<channel>` that had granted the membership: the IdP's decision, like
+ * a group it removed the person from, so a linked group that still grants it brings it back). `self` and
+ * `admin:<actor>` are a person's choice and stay until an admin re-adds them (readdRemoved or a manual add).
+ * Mattermost's `TeamMembersToAdd` / `ChannelMembersToAdd` treat every removal alike (their docs list it as a
+ * limitation of group sync); here the IdP is the source of truth, so what it grants again comes back. Causes are
+ * written by src/sync/engine.ts (removeStep), src/workspace/members.ts (removeMember) and the entitlement
+ * assignment of the SCIM user lifecycle (`entitlement`).
  */
 export const removedBySync = (col: string): string =>
-  `(${col} = 'constraint' OR ${col} LIKE 'group:%' OR ${col} LIKE 'team:%')`;
+  `(${col} = 'constraint' OR ${col} = 'entitlement' OR ${col} LIKE 'group:%' OR ${col} LIKE 'team:%')`;
 
 /**
  * Teams linked with auto_add (Mattermost `TeamMembersToAdd`, sqlstore/group_store.go, run by
@@ -177,7 +191,7 @@ export function teamLinkCandidates(t: Target): AddSource | null {
 }
 
 function teamLinkBuilt(t: Target, at?: string): Built {
-  const p = people(t, 'gt.group_id', at);
+  const p = people(t, 'gt.group_id', 'gt.allow_guests', at);
   return {
     table: 'team_members',
     key: 'team_id',
@@ -201,7 +215,8 @@ function teamLinkBuilt(t: Target, at?: string): Built {
 }
 
 function channelLinkFrom(t: Target, at?: string): { from: Cond; where: Cond; user: string } {
-  const p = people(t, 'gc.group_id', at);
+  // The channel link's allow_guests governs the team it brings in too: a guest it admits gets the team first.
+  const p = people(t, 'gc.group_id', 'gc.allow_guests', at);
   return {
     from: {
       sql: `group_channels gc
@@ -257,6 +272,19 @@ export function channelLinkCandidates(t: Target): AddSource {
   });
 }
 
+/** The conditions every default-channel join shares, for the channel `c` and the person `user`. */
+function defaultChannel(user: string): Cond {
+  return and(
+    // Guests never join default channels: `JoinUserToTeam` calls `JoinDefaultChannels` only `if !user.IsGuest()`
+    // (app/team.go); a guest gets a default channel only through a channel link that allows guests.
+    { sql: `c.is_default = TRUE AND c.type = 'O' AND c.archived_at IS NULL AND ${addable(user, 'FALSE')}`, bindings: [] },
+    { sql: `(c.group_constrained = FALSE OR ${grantsChannel('c.id', user)})`, bindings: [] },
+  );
+}
+
+const idsFrom = (userIds: readonly string[]): Cond =>
+  ({ sql: `(SELECT column1 AS user_id FROM (VALUES ${userIds.map(() => '(?)').join(', ')}) AS v) ids`, bindings: [...userIds] });
+
 /**
  * The default channels of a team someone just joined (`JoinUserToTeam` → `JoinDefaultChannels`, app/team.go):
  * the team's open `is_default` channels (town-square, off-topic or DEFAULT_CHANNELS), unarchived. A constrained
@@ -265,17 +293,37 @@ export function channelLinkCandidates(t: Target): AddSource {
 export function defaultChannelCandidates(teamId: string, userIds: readonly string[]): AddSource {
   return source({ userIds }, 'channel_members', (at) => {
     const user = at ?? 'ids.user_id';
+    const ids = idsFrom(userIds);
     return {
       table: 'channel_members',
       key: 'channel_id',
-      from: at
-        ? { sql: 'channels c', bindings: [] }
-        : { sql: `channels c, (SELECT column1 AS user_id FROM (VALUES ${userIds.map(() => '(?)').join(', ')}) AS v) ids`, bindings: [...userIds] },
-      where: and(
-        eq('c.team_id', teamId),
-        { sql: `c.is_default = TRUE AND c.type = 'O' AND c.archived_at IS NULL AND ${addable(user)}`, bindings: [] },
-        { sql: `(c.group_constrained = FALSE OR ${grantsChannel('c.id', user)})`, bindings: [] },
-      ),
+      from: at ? { sql: 'channels c', bindings: [] } : { sql: `channels c, ${ids.sql}`, bindings: ids.bindings },
+      where: and(eq('c.team_id', teamId), defaultChannel(user)),
+      syncable: 'c.id',
+      user,
+      cause: `'default_channel'`,
+      admin: adminOfChannel,
+    };
+  });
+}
+
+/**
+ * The default channels of every unarchived team the people are live members of: what a guest promoted to a member
+ * joins (`PromoteGuestToUser` runs `JoinDefaultChannels` for each of the user's teams, app/user.go). Driven by the
+ * people's team memberships (team_members' user_id index), then the team's channels (channels' team_id index).
+ */
+export function memberTeamsDefaultChannelCandidates(userIds: readonly string[]): AddSource {
+  return source({ userIds }, 'channel_members', (at) => {
+    const user = at ?? 'ids.user_id';
+    const ids = idsFrom(userIds);
+    const teams = `team_members dtm
+      JOIN teams dt ON dt.id = dtm.team_id AND dt.archived_at IS NULL
+      JOIN channels c ON c.team_id = dtm.team_id`;
+    return {
+      table: 'channel_members',
+      key: 'channel_id',
+      from: at ? { sql: teams, bindings: [] } : { sql: `${ids.sql}, ${teams}`, bindings: ids.bindings },
+      where: and({ sql: `dtm.user_id = ${user} AND dtm.removed_at IS NULL`, bindings: [] }, defaultChannel(user)),
       syncable: 'c.id',
       user,
       cause: `'default_channel'`,
@@ -356,6 +404,15 @@ export function channelAdminsToPromote(t: Target): Cond {
 
 export function channelAdminsToDemote(t: Target): Cond {
   return and(channelMemberScope(t, { constrainedOnly: true }), { sql: `NOT ${adminOfChannel('channel_members.channel_id', 'channel_members.user_id')}`, bindings: [] });
+}
+
+/**
+ * Every membership of the people, whatever the team or channel (archived ones too): a person who becomes a guest
+ * loses scheme_admin on all of them, as Mattermost's `DemoteUserToGuest` sets SchemeAdmin=false on every
+ * TeamMembers and ChannelMembers row of the user (sqlstore/user_store.go). Read through the user_id index.
+ */
+export function everyMembershipOf(table: MemberTable, userIds: readonly string[]): Cond {
+  return inList(`${table}.user_id`, userIds);
 }
 
 /** Leaving a team leaves all of its channels (`LeaveTeam`, app/team.go), archived ones included. */
