@@ -2,8 +2,9 @@
  * A person in Mattermost as the store has them: created (or, on first sight, bound to the account that already has
  * their auth_data or email: adoption), attributes patched, deactivated with `DELETE /users/{id}` (which revokes every
  * session and keeps messages and memberships), reactivated with `PUT /users/{id}/active`, and permanently deleted
- * only when purged with MATTERMOST_DELETE=permanent; its system role as roles.ts says. Every step is safe to repeat: a create whose answer was lost is
- * found again by email, so a retry adopts it instead of making a second account.
+ * only when purged with MATTERMOST_DELETE=permanent; its system role set as roles.ts says. Every step is safe to
+ * repeat: a create whose answer was lost is found again by email, so a retry adopts it instead of making a second
+ * account.
  * Rules: Mattermost API reference (create-user, patch-user, delete-user, update-user-active, update-user-auth);
  * server/public/model/user.go (UserPatch fields, username rules), server/channels/app/user.go (CreateUserAsAdmin).
  */
