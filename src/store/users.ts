@@ -71,14 +71,6 @@ export async function getUser(db: Knex, id: string, opts: { includeDeleted?: boo
   return q.first(...USER_COLUMNS);
 }
 
-/**
- * Set a person's system role as it is, bumping the row's version (no audit: the caller audits `change_role`). Used
- * by the connector's tests until the SCIM lifecycle decides the role from `roles`.
- */
-export async function setSystemRole(tx: Knex | Knex.Transaction, id: string, role: 'member' | 'admin' | 'guest', now = Date.now()): Promise<void> {
-  await tx('users').where({ id }).update({ system_role: role, updated_at: now, version: tx.raw('version + 1') });
-}
-
 /** The live person adopted from an import file, not yet bound to an IdP identity, whose primary email is `email`. */
 /**
  * What a create with an externalId must know first, in one statement (a create is the hot path, and on PostgreSQL a

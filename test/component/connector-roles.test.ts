@@ -5,14 +5,13 @@
  * cannot give (no license, guests switched off, the last admin, the token's own account) is parked with its reason
  * and goes through once fixed; 5xx and 429 are retried; reconcile puts hand edits back. Every check reads the fake's
  * state and the store's rows, not the connector's reports.
- * The role is set through the store with a `change_role` audit row (helpers/connector.ts setRole), as the SCIM
- * lifecycle will once it decides roles from `roles`.
+ * Roles come from the IdP as Entra sends app roles (SCIM `roles`, mapped by ROLE_MAPPING: helpers/connector.ts).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rand, stores, type Store } from '../helpers/server.ts';
 import { workspace, teamName } from '../helpers/workspace-http.ts';
-import { assertMirrors, drained, parked, setRole, startRig, type ConnectorRig } from '../helpers/connector.ts';
+import { appRole, assertMirrors, drained, parked, ROLE_MAPPING_ENV, setRole, startRig, type ConnectorRig } from '../helpers/connector.ts';
 import { enqueueKeys } from '../../src/store/outbox.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -75,7 +74,7 @@ for (const store of stores()) {
     let rig: ConnectorRig;
     let h: ReturnType<typeof on>;
     before(async () => {
-      rig = await startRig(store, {}, { license: { GuestAccounts: true }, guestAccounts: true });
+      rig = await startRig(store, ROLE_MAPPING_ENV, { license: { GuestAccounts: true }, guestAccounts: true });
       h = on(rig);
       // Every real server has the admin who set it up; Mattermost never lets its last system admin go (the count
       // leaves out bots, and the fake's connector account is a bot).
@@ -84,14 +83,9 @@ for (const store of stores()) {
     after(async () => rig?.stop());
 
     test('created as admin, guest and member: the first delivery creates the account and gives it its role', async () => {
-      rig.mm.faults.down = true; // the creates and the role changes are queued together
-      const [admin, guest, member] = [await h.ws.user(), await h.ws.user(), await h.ws.user()];
-      await setRole(rig, admin, 'admin');
-      await setRole(rig, guest, 'guest');
-      // An attempt that read a row before its role was set fails against the outage meanwhile; every later one reads
-      // the role, so the first delivery to get through has both changes.
-      await sleep(300);
-      rig.mm.faults.down = false;
+      const admin = await h.ws.user({ roles: [appRole('admin')] });
+      const guest = await h.ws.user({ roles: [appRole('guest')] });
+      const member = await h.ws.user({ roles: [appRole('member')] });
       await h.settle();
       assert.equal(await h.roles(admin), 'system_user system_admin');
       assert.equal(await h.roles(guest), 'system_guest');
@@ -253,7 +247,7 @@ for (const store of stores()) {
     let rig: ConnectorRig;
     let h: ReturnType<typeof on>;
     before(async () => {
-      rig = await startRig(store as Store);
+      rig = await startRig(store as Store, ROLE_MAPPING_ENV);
       h = on(rig);
     });
     after(async () => rig?.stop());

@@ -7,9 +7,7 @@
 import assert from 'node:assert/strict';
 import type { Knex } from 'knex';
 import { startFakeMattermost, type FakeMattermost, type FakeOptions } from '../fakes/mattermost/index.ts';
-import { connect, createDatabase, startServer, type Store, type TestDatabase, type TestServer } from './server.ts';
-import { writeAudit } from '../../src/store/audit.ts';
-import { setSystemRole } from '../../src/store/users.ts';
+import { client, connect, createDatabase, PATCH_OP, startServer, type Store, type TestDatabase, type TestServer } from './server.ts';
 
 export const FAST = { pollMs: 20, baseBackoffMs: 40, maxBackoffMs: 400 };
 
@@ -35,17 +33,19 @@ export async function startRig(store: Store, env: Record<string, string> = {}, f
   };
 }
 
-/**
- * Give a person a system role the way a SCIM write will (the row and a `change_role` audit row in one transaction,
- * which queues the person for the connector), on the server's own database handle, where the outbox is on.
- */
+/** A role mapping for connector scenarios (ROLE_MAPPING): Entra-style app role values to system roles. */
+export const ROLE_MAPPING_ENV = { ROLE_MAPPING: 'Admin=admin,Guest=guest,User=member' };
+/** The app role (as Entra sends it in `roles`, primary false) that ROLE_MAPPING_ENV maps to each system role. */
+export const appRole = (role: 'member' | 'admin' | 'guest') => {
+  const value = role === 'admin' ? 'Admin' : role === 'guest' ? 'Guest' : 'User';
+  return { primary: false, type: 'WindowsAzureActiveDirectoryRole', display: value, value };
+};
+
+/** Give a person a system role as an IdP does: a SCIM PATCH replacing `roles` (the server audits `change_role`,
+ * which queues the person for the connector). The rig needs ROLE_MAPPING_ENV. */
 export async function setRole(rig: ConnectorRig, userId: string, role: 'member' | 'admin' | 'guest'): Promise<void> {
-  const db = rig.server.running!.connector!.ctx.db;
-  await db.transaction(async (tx) => {
-    const before = await tx('users').where({ id: userId }).first('system_role');
-    await setSystemRole(tx, userId, role);
-    await writeAudit(tx, { actor: 'test', operation: 'change_role', resourceType: 'User', resourceId: userId, before: { systemRole: before.system_role }, after: { systemRole: role } });
-  });
+  const r = await client(rig.server).patch(`/Users/${userId}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'roles', value: [appRole(role)] }] });
+  assert.ok([200, 204].includes(r.status), r.text);
 }
 
 /** The roles Mattermost holds for a system role here, as a sorted list (model/user.go role ids). */
