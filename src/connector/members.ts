@@ -3,8 +3,9 @@
  * one both succeed, so a repeated delivery changes nothing: `POST /teams/{id}/members` revives a soft-deleted row
  * (server/channels/app/team.go JoinUserToTeam) and answers the existing membership; a 404 on removal is success.
  * A deactivated person is not sent (Mattermost refuses to add one, and deactivation keeps memberships); their
- * memberships are queued again when they come back (users.ts). Roles: `PUT .../schemeRoles {scheme_admin,
- * scheme_user}` (Mattermost API reference update-team-member-scheme-roles, update-channel-member-scheme-roles).
+ * memberships are queued again when they come back, and when they become or stop being a guest (users.ts). Roles:
+ * `PUT .../schemeRoles {scheme_admin, scheme_user, scheme_guest}` (Mattermost API reference
+ * update-team-member-scheme-roles, update-channel-member-scheme-roles; a guest's flags: flagsFor below).
  */
 import type { TeamMembership } from '@mattermost/types/teams';
 import type { ChannelMembership } from '@mattermost/types/channels';
@@ -13,8 +14,10 @@ import { getChannel, getMember, getTeam, getUserState } from '../store/workspace
 import { getBinding } from '../store/mattermost-bindings.js';
 import { failureOf, MattermostFailure } from './mattermost-api.js';
 import { Effect, type ConnectorCtx } from './context.js';
+import { hasPending } from '../store/outbox.js';
+import type { SystemRole } from '../config/roles.js';
 import { convergeUser } from './users.js';
-import { convergeChannel, convergeTeam, ensureBound } from './teams.js';
+import { convergeChannel, convergeTeam, ensureBound, waitingFor } from './teams.js';
 
 export async function convergeTeamMember(ctx: ConnectorCtx, teamId: string, userId: string): Promise<Effect> {
   const effect = new Effect(ctx);
@@ -46,12 +49,7 @@ export async function convergeTeamMember(ctx: ConnectorCtx, teamId: string, user
     member = ctx.api.expect(a, 'add team member').data;
     if (a.status === 201) effect.changes.push('joined team');
   }
-  const admin = bool(m!.scheme_admin);
-  if (member && !!member.scheme_admin !== admin) {
-    const a = await effect.change(admin ? 'made team admin' : 'no longer team admin', () =>
-      ctx.api.call('PUT', `${routes.getTeamMemberRoute(mmTeam, mmUser)}/schemeRoles`, { scheme_admin: admin, scheme_user: true }));
-    if (a) ctx.api.expect(a, 'team member roles');
-  }
+  if (member) await schemeRoles(ctx, effect, 'team', routes.getTeamMemberRoute(mmTeam, mmUser), member, flagsFor(user.systemRole, bool(m!.scheme_admin)), userId);
   return effect;
 }
 
@@ -103,11 +101,43 @@ export async function convergeChannelMember(ctx: ConnectorCtx, channelId: string
     member = Array.isArray(a.data) ? a.data[0] : a.data;
     if (a.status === 201) effect.changes.push('joined channel');
   }
-  const admin = bool(m!.scheme_admin);
-  if (member && !!member.scheme_admin !== admin) {
-    const a = await effect.change(admin ? 'made channel admin' : 'no longer channel admin', () =>
-      ctx.api.call('PUT', `${routes.getChannelMemberRoute(mmChannel, mmUser)}/schemeRoles`, { scheme_admin: admin, scheme_user: true }));
-    if (a) ctx.api.expect(a, 'channel member roles');
-  }
+  if (member) await schemeRoles(ctx, effect, 'channel', routes.getChannelMemberRoute(mmChannel, mmUser), member, flagsFor(user.systemRole, bool(m!.scheme_admin)), userId);
   return effect;
+}
+
+export interface SchemeFlags { scheme_admin: boolean; scheme_user: boolean; scheme_guest: boolean }
+
+/**
+ * The scheme flags of a membership: a member's are `scheme_user` (and `scheme_admin` as the store says); a guest's
+ * are `scheme_guest` alone, as Mattermost gives a guest who joins (app/teams/teams.go JoinUserToTeam, app/channel.go
+ * addUserToChannel: SchemeGuest = user.IsGuest(), SchemeUser = !IsGuest()) and as demotion leaves every membership
+ * (sqlstore/user_store.go DemoteUserToGuest). `scheme_user` and `scheme_guest` together are refused (400
+ * api.team.update_team_member_roles.guest_and_user.app_error); a guest with `scheme_admin` is not refused there
+ * (app/team.go UpdateTeamMemberSchemeRoles checks only that pair) but is never asked: Mattermost's own demotion drops
+ * it, and a guest running a team or channel is what guest access exists to prevent.
+ */
+export function flagsFor(role: SystemRole, admin: boolean): SchemeFlags {
+  return role === 'guest' ? { scheme_admin: false, scheme_user: false, scheme_guest: true } : { scheme_admin: admin, scheme_user: true, scheme_guest: false };
+}
+
+export const flagsOf = (m: { scheme_admin?: boolean; scheme_user?: boolean; scheme_guest?: boolean }): SchemeFlags =>
+  ({ scheme_admin: !!m.scheme_admin, scheme_user: !!m.scheme_user, scheme_guest: !!m.scheme_guest });
+
+export const sameFlags = (a: SchemeFlags, b: SchemeFlags) => a.scheme_admin === b.scheme_admin && a.scheme_user === b.scheme_user && a.scheme_guest === b.scheme_guest;
+
+/**
+ * `PUT .../schemeRoles` with all three flags when the membership's differ from `want` (a body without
+ * `scheme_guest` would set it false: the handler decodes model.SchemeRoles and sets every field). A guest switch the
+ * person's own delivery is about to make (promote or demote, which rewrites these flags) is waited for, not raced.
+ */
+async function schemeRoles(ctx: ConnectorCtx, effect: Effect, kind: 'team' | 'channel', route: string, member: object, want: SchemeFlags, userId: string): Promise<void> {
+  const have = flagsOf(member as Partial<SchemeFlags>);
+  if (sameFlags(have, want)) return;
+  if (have.scheme_guest !== want.scheme_guest && ctx.waitForQueued && !ctx.dryRun && (await hasPending(ctx.db, 'mattermost', { kind: 'user', id: userId }))) {
+    throw waitingFor('user', userId);
+  }
+  const what = have.scheme_guest !== want.scheme_guest ? (want.scheme_guest ? `${kind} member as a guest` : `${kind} member as a member, not a guest`)
+    : want.scheme_admin ? `made ${kind} admin` : `no longer ${kind} admin`;
+  const a = await effect.change(what, () => ctx.api.call('PUT', `${route}/schemeRoles`, want));
+  if (a) ctx.api.expect(a, `${kind} member roles`);
 }

@@ -3,7 +3,8 @@
  * IdP, through this server, is the source of truth; a Mattermost admin's hand edits to managed objects are undone).
  * It walks every team, channel and person of the store and converges each (the same effects the worker sends), then
  * pages through the members of each managed team and channel in Mattermost (per_page 200, Mattermost's maximum:
- * server/channels/web/params.go) to find managed people added or kept there by hand. Users, teams and channels the
+ * server/channels/web/params.go) to find managed people added or kept there by hand, or whose admin or guest flags
+ * there were changed by hand. A person's system role (admin, guest) is compared and put back by the user effect. Users, teams and channels the
  * server does not manage (no binding, no row here) are never touched.
  */
 import type { TeamMembership } from '@mattermost/types/teams';
@@ -16,7 +17,8 @@ import type { ConnectorCtx, Effect } from './context.js';
 import { failureOf, MattermostFailure } from './mattermost-api.js';
 import { convergeUser } from './users.js';
 import { convergeChannel, convergeTeam } from './teams.js';
-import { convergeChannelMember, convergeTeamMember } from './members.js';
+import { convergeChannelMember, convergeTeamMember, flagsFor, flagsOf, sameFlags, type SchemeFlags } from './members.js';
+import { bool } from '../store/db.js';
 
 export interface Difference { entity: string; changes: string[] }
 export interface ReconcileReport { dryRun: boolean; checked: number; fixed: number; failed: number; differences: Difference[]; errors: Difference[] }
@@ -86,8 +88,8 @@ export async function reconcile(ctx: ConnectorCtx, opts: { actor: string; reques
     if (!b || t.archived_at != null) continue;
     const there = await mmMembers<TeamMembership>(ctx, `${ctx.api.client.getTeamMembersRoute(b.mmId)}`, (m) => !m.delete_at);
     const ours = await storeMembers(ctx, 'team', t.id);
-    for (const userId of ours) if (!there.has(users.toMm.get(userId) ?? '')) await step(`team_member:${t.name}/${userId}`, () => convergeTeamMember(ctx, t.id, userId));
-    for (const mmUser of there) {
+    for (const [userId, want] of ours) if (differs(there, users.toMm.get(userId), want)) await step(`team_member:${t.name}/${userId}`, () => convergeTeamMember(ctx, t.id, userId));
+    for (const mmUser of there.keys()) {
       const local = users.toLocal.get(mmUser);
       if (local && !ours.has(local)) await step(`team_member:${t.name}/${local}`, () => convergeTeamMember(ctx, t.id, local));
     }
@@ -97,8 +99,8 @@ export async function reconcile(ctx: ConnectorCtx, opts: { actor: string; reques
     if (!b || !teamBindings.has(teamId)) continue;
     const there = await mmMembers<ChannelMembership>(ctx, ctx.api.client.getChannelMembersRoute(b.mmId), () => true);
     const ours = await storeMembers(ctx, 'channel', channelId);
-    for (const userId of ours) if (!there.has(users.toMm.get(userId) ?? '')) await step(`channel_member:${b.mmName ?? channelId}/${userId}`, () => convergeChannelMember(ctx, channelId, userId));
-    for (const mmUser of there) {
+    for (const [userId, want] of ours) if (differs(there, users.toMm.get(userId), want)) await step(`channel_member:${b.mmName ?? channelId}/${userId}`, () => convergeChannelMember(ctx, channelId, userId));
+    for (const mmUser of there.keys()) {
       const local = users.toLocal.get(mmUser);
       if (local && !ours.has(local)) await step(`channel_member:${b.mmName ?? channelId}/${local}`, () => convergeChannelMember(ctx, channelId, local));
     }
@@ -135,25 +137,33 @@ async function userBindings(ctx: ConnectorCtx) {
   return { toMm, toLocal };
 }
 
-/** Live members of ours of a team or channel (people who are deactivated are not expected in Mattermost's list). */
-async function storeMembers(ctx: ConnectorCtx, kind: 'team' | 'channel', id: string): Promise<Set<string>> {
-  const out = new Set<string>();
+/** A membership of ours Mattermost lacks, or holds with other scheme flags (an admin or guest flag changed by hand). */
+function differs(there: Map<string, SchemeFlags>, mmUser: string | undefined, want: SchemeFlags): boolean {
+  const have = mmUser ? there.get(mmUser) : undefined;
+  return !have || !sameFlags(have, want);
+}
+
+/** Live members of ours of a team or channel, with the scheme flags Mattermost should hold for each (people who are
+ * deactivated are not expected in Mattermost's list). */
+async function storeMembers(ctx: ConnectorCtx, kind: 'team' | 'channel', id: string): Promise<Map<string, SchemeFlags>> {
+  const out = new Map<string, SchemeFlags>();
   for (let after: string | undefined; ;) {
     const page = await listMembers(ctx.db, kind, id, { limit: 1000, after, active: true });
-    for (const m of page) out.add(m.user_id);
+    for (const m of page) out.set(m.user_id, flagsFor(m.system_role ?? 'member', bool(m.scheme_admin)));
     if (page.length < 1000) break;
     after = page[page.length - 1]!.user_id;
   }
   return out;
 }
 
-/** The user ids of a Mattermost member list, paged to the end (a page shorter than asked is the last). */
-async function mmMembers<T extends { user_id: string }>(ctx: ConnectorCtx, route: string, keep: (m: T) => boolean): Promise<Set<string>> {
-  const out = new Set<string>();
+/** The members of a Mattermost member list and their scheme flags, paged to the end (a page shorter than asked is
+ * the last). */
+async function mmMembers<T extends { user_id: string }>(ctx: ConnectorCtx, route: string, keep: (m: T) => boolean): Promise<Map<string, SchemeFlags>> {
+  const out = new Map<string, SchemeFlags>();
   for (let page = 0; ; page++) {
     const a = await ctx.api.call<T[]>('GET', `${route}?page=${page}&per_page=${PAGE}`);
     if (a.status !== 200 || !Array.isArray(a.data)) throw failureOf(a, 'list members');
-    for (const m of a.data) if (keep(m)) out.add(m.user_id);
+    for (const m of a.data) if (keep(m)) out.set(m.user_id, flagsOf(m as Partial<SchemeFlags>));
     if (a.data.length < PAGE) break;
   }
   return out;

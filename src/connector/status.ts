@@ -2,7 +2,8 @@
  * What an admin asks of the connector: can it reach Mattermost, with what version and which rights (`check`, before
  * anything is sent), and how far behind it is (`status`: outbox depth, oldest pending age, parked count, last
  * success). Mattermost is probed with the calls its API reference gives for this: `GET /system/ping`,
- * `GET /users/me` (the token's owner and roles), the `X-Version-Id` header, `GET /license/client?format=old`.
+ * `GET /users/me` (the token's owner and roles), the `X-Version-Id` header, `GET /license/client?format=old`, and,
+ * when the license has guest accounts, `GET /config/client?format=old` (whether they are switched on).
  */
 import type { UserProfile } from '@mattermost/types/users';
 import { countBindings } from '../store/mattermost-bindings.js';
@@ -18,12 +19,18 @@ export interface CheckResult {
   tokenOwner: string | null;
   systemAdmin: boolean;
   licensed: boolean | null;
+  /**
+   * Whether Mattermost can hold guests: licensed with guest accounts (license/client `GuestAccounts`) and guest access
+   * switched on (config/client `EnableGuestAccounts`, GuestAccountsSettings.Enable), the conditions of api4/user.go
+   * demoteUserToGuest. Null when it could not be read. Not a problem by itself: it matters only for guests.
+   */
+  guestAccounts: boolean | null;
   /** Why not ok, in words an admin can act on. */
   problems: string[];
 }
 
 export async function checkMattermost(ctx: ConnectorCtx): Promise<CheckResult> {
-  const r: CheckResult = { ok: false, url: ctx.cfg.url, reachable: false, version: null, tokenOwner: null, systemAdmin: false, licensed: null, problems: [] };
+  const r: CheckResult = { ok: false, url: ctx.cfg.url, reachable: false, version: null, tokenOwner: null, systemAdmin: false, licensed: null, guestAccounts: null, problems: [] };
   const base = ctx.api.client.getBaseRoute();
   try {
     const ping = await ctx.api.call<{ status?: string }>('GET', `${base}/system/ping`);
@@ -45,6 +52,11 @@ export async function checkMattermost(ctx: ConnectorCtx): Promise<CheckResult> {
       if (ctx.cfg.authService === 'saml' && lic.data.SAML !== 'true') r.problems.push('MATTERMOST_AUTH_SERVICE=saml but the Mattermost license has no SAML: people could not sign in');
       if (ctx.cfg.authService === 'ldap' && lic.data.LDAP !== 'true') r.problems.push('MATTERMOST_AUTH_SERVICE=ldap but the Mattermost license has no LDAP');
       if (ctx.cfg.authService === 'openid' && lic.data.OpenId !== 'true') r.problems.push('MATTERMOST_AUTH_SERVICE=openid but the Mattermost license has no OpenID');
+      if (!r.licensed || lic.data.GuestAccounts !== 'true') r.guestAccounts = false;
+      else {
+        const cfg = await ctx.api.call<Record<string, string>>('GET', `${base}/config/client?format=old`);
+        if (cfg.status === 200 && cfg.data && typeof cfg.data === 'object') r.guestAccounts = cfg.data.EnableGuestAccounts === 'true';
+      }
     }
   } catch (err) {
     r.problems.push(err instanceof MattermostFailure ? err.message : 'Mattermost could not be checked');

@@ -108,12 +108,15 @@ export async function ensureBound(ctx: ConnectorCtx, kind: BindingKind, localId:
   if (ctx.waitForQueued && !ctx.dryRun && (await hasPending(ctx.db, 'mattermost', { kind, id: localId }))) {
     // Its own delivery is queued or in flight: creating it here as well would race that delivery (both creates
     // reach Mattermost; one loses and adopts). Come back shortly instead.
-    throw new MattermostFailure('transient', `waiting for ${kind} ${localId} to be delivered first`, null, WAITING_FOR_DEPENDENCY, DEPENDENCY_WAIT_MS);
+    throw waitingFor(kind, localId);
   }
   return (await converge()).mmId;
 }
 
 export const WAITING_FOR_DEPENDENCY = 'waiting_for_dependency';
+/** The transient failure of a delivery that waits for another entity's queued delivery (retried soon, not backed off). */
+export const waitingFor = (kind: string, localId: string) =>
+  new MattermostFailure('transient', `waiting for ${kind} ${localId} to be delivered first`, null, WAITING_FOR_DEPENDENCY, DEPENDENCY_WAIT_MS);
 /** How long a delivery first waits for a dependency's own delivery before looking again (doubling per attempt). */
 const DEPENDENCY_WAIT_MS = 250;
 

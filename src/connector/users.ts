@@ -2,8 +2,9 @@
  * A person in Mattermost as the store has them: created (or, on first sight, bound to the account that already has
  * their auth_data or email: adoption), attributes patched, deactivated with `DELETE /users/{id}` (which revokes every
  * session and keeps messages and memberships), reactivated with `PUT /users/{id}/active`, and permanently deleted
- * only when purged with MATTERMOST_DELETE=permanent. Every step is safe to repeat: a create whose answer was lost is
- * found again by email, so a retry adopts it instead of making a second account.
+ * only when purged with MATTERMOST_DELETE=permanent; its system role set as roles.ts says. Every step is safe to
+ * repeat: a create whose answer was lost is found again by email, so a retry adopts it instead of making a second
+ * account.
  * Rules: Mattermost API reference (create-user, patch-user, delete-user, update-user-active, update-user-auth);
  * server/public/model/user.go (UserPatch fields, username rules), server/channels/app/user.go (CreateUserAsAdmin).
  */
@@ -17,6 +18,7 @@ import { withSuffix } from '../scim/shared/username.js';
 import { failureOf, MattermostFailure, type MmAnswer } from './mattermost-api.js';
 import { Effect, type ConnectorCtx } from './context.js';
 import { authDataOf } from './auth-data.js';
+import { convergeRoles } from './roles.js';
 
 /** Mattermost's usernames: `^[a-z0-9.\-_]+$`, 1 to 64 characters (model/user.go IsValidUsername); ours are already
  * cleaned by the same rules, so they are sent as they are and only a clash changes them. */
@@ -88,18 +90,34 @@ export async function convergeUser(ctx: ConnectorCtx, userId: string, hints: rea
   effect.mmId = mm.id;
 
   await patchAttributes(ctx, effect, row, mm, hints);
+  // The role before a reactivation: a guest account cannot be reactivated while guest accounts are off, and a person
+  // who is no longer a guest here should come back as a member. Attributes go first, so that a role Mattermost
+  // cannot give (a guest without the license) parks the delivery with the attributes already sent.
+  const switched = live ? await convergeRoles(ctx, effect, mm, row.system_role ?? 'member') : null;
+  let resend = switched !== null;
   const mmActive = !mm.delete_at;
   if (live && !mmActive) {
     const a = await effect.change('reactivated', () => ctx.api.call('PUT', `${ctx.api.client.getUserRoute(mm!.id)}/active`, { active: true }));
+    if (a?.errorId === GUEST_REACTIVATION_REFUSED) {
+      // api4/user.go updateUserActive answers 401 here, which would otherwise read as a token problem and be retried.
+      throw new MattermostFailure('permanent', 'Mattermost cannot reactivate this guest while guest accounts are off (GuestAccountsSettings.Enable); turn them on or make the person a member, then retry the parked delivery', a.status, a.errorId);
+    }
     if (a) ctx.api.expect(a, 'reactivate');
     // Memberships added while the person was away were not sent (Mattermost refuses inactive users): send them now.
-    if (!ctx.dryRun) await requeueMemberships(ctx, userId);
+    resend = true;
   } else if (!live && mmActive) {
     const a = await effect.change('deactivated', () => ctx.api.call('DELETE', ctx.api.client.getUserRoute(mm!.id)));
     if (a) ctx.api.expect(a, 'deactivate');
   }
+  // After a reactivation, or a switch to or from guest (which rewrote the scheme flags of every membership there and
+  // dropped team and channel admin), each membership is sent again to be put back as the store has it; after a
+  // promotion, which joined the default channels of the person's teams there, the channel memberships that are
+  // removed here too.
+  if (resend && !ctx.dryRun) await requeueMemberships(ctx, userId, mmActive ? 'change_role' : 'reactivate_user', switched === 'promote');
   return effect;
 }
+
+const GUEST_REACTIVATION_REFUSED = 'api.user.update_active.cannot_enable_guest_when_guest_feature_is_disabled.app_error';
 
 /** Bind ours to an account Mattermost already has, unless that account is another person's here. */
 async function adoptAccount(ctx: ConnectorCtx, effect: Effect, row: UserRow, mm: UserProfile): Promise<void> {
@@ -237,12 +255,14 @@ async function patchAuth(ctx: ConnectorCtx, effect: Effect, row: UserRow, mm: Us
   }
 }
 
-/** Queue every live membership of a person again (their team memberships sort before their channel ones). */
-async function requeueMemberships(ctx: ConnectorCtx, userId: string): Promise<void> {
+/** Queue every live membership of a person again (their team memberships sort before their channel ones), and with
+ * `removedChannels` their removed channel memberships too (a removal Mattermost already has costs one 404). */
+async function requeueMemberships(ctx: ConnectorCtx, userId: string, operation: 'reactivate_user' | 'change_role', removedChannels = false): Promise<void> {
   const m = await userMemberships(ctx.db, userId);
   const keys = [
     ...m.teams.filter((t) => t.removed_at == null).map((t) => ({ kind: 'team_member' as const, teamId: t.team_id, userId })),
-    ...m.channels.filter((c) => c.removed_at == null).map((c) => ({ kind: 'channel_member' as const, channelId: c.channel_id, userId })),
+    ...m.channels.filter((c) => (c.removed_at == null || removedChannels) && c.channel_archived_at == null)
+      .map((c) => ({ kind: 'channel_member' as const, channelId: c.channel_id, userId })),
   ];
-  if (keys.length) await enqueueKeys(ctx.db, 'mattermost', keys, 'reactivate_user');
+  if (keys.length) await enqueueKeys(ctx.db, 'mattermost', keys, operation);
 }

@@ -5,6 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { bool } from './db.js';
+import type { SystemRole } from '../config/roles.js';
 
 type Db = Knex | Knex.Transaction;
 type Millis = number | string;
@@ -115,11 +116,11 @@ export async function liveChannelIdsInTeam(db: Db, teamId: string, userId: strin
 export async function listMembers(db: Db, kind: SyncableKind, syncableId: string, q: { limit: number; after?: string | undefined; active?: boolean | undefined }) {
   const qb = db(`${MEMBERS[kind]} as m`).leftJoin('users as u', 'u.id', 'm.user_id')
     .where(`m.${KEY[kind]}`, syncableId).orderBy('m.user_id').limit(q.limit)
-    .select('m.user_id', 'm.scheme_admin', 'm.created_at', 'm.updated_at', 'm.added_by', 'm.removed_at', 'm.removed_by', 'u.username');
+    .select('m.user_id', 'm.scheme_admin', 'm.created_at', 'm.updated_at', 'm.added_by', 'm.removed_at', 'm.removed_by', 'u.username', 'u.system_role');
   if (q.after) qb.where('m.user_id', '>', q.after);
   if (q.active === true) qb.whereNull('m.removed_at');
   if (q.active === false) qb.whereNotNull('m.removed_at');
-  return (await qb) as (MemberRow & { username: string | null })[];
+  return (await qb) as (MemberRow & { username: string | null; system_role: SystemRole | null })[];
 }
 
 export type TeamMembershipRow = MemberRow & { team_id: string; team_name: string; team_archived_at: Millis | null };
@@ -222,7 +223,7 @@ export async function listGroupsWithLinks(db: Db, q: { limit: number; after?: st
 
 // ---- users ------------------------------------------------------------------------------------------------------
 
-export async function getUserState(db: Db, id: string): Promise<{ id: string; active: boolean; deleted: boolean } | undefined> {
-  const r = await db('users').where({ id }).first('id', 'active', 'deleted_at');
-  return r ? { id: r.id, active: bool(r.active), deleted: r.deleted_at != null } : undefined;
+export async function getUserState(db: Db, id: string): Promise<{ id: string; active: boolean; deleted: boolean; systemRole: SystemRole } | undefined> {
+  const r = await db('users').where({ id }).first('id', 'active', 'deleted_at', 'system_role');
+  return r ? { id: r.id, active: bool(r.active), deleted: r.deleted_at != null, systemRole: r.system_role ?? 'member' } : undefined;
 }

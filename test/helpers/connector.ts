@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import type { Knex } from 'knex';
 import { startFakeMattermost, type FakeMattermost, type FakeOptions } from '../fakes/mattermost/index.ts';
-import { connect, createDatabase, startServer, type Store, type TestDatabase, type TestServer } from './server.ts';
+import { client, connect, createDatabase, PATCH_OP, startServer, type Store, type TestDatabase, type TestServer } from './server.ts';
 
 export const FAST = { pollMs: 20, baseBackoffMs: 40, maxBackoffMs: 400 };
 
@@ -33,6 +33,26 @@ export async function startRig(store: Store, env: Record<string, string> = {}, f
   };
 }
 
+/** A role mapping for connector scenarios (ROLE_MAPPING): Entra-style app role values to system roles. */
+export const ROLE_MAPPING_ENV = { ROLE_MAPPING: 'Admin=admin,Guest=guest,User=member' };
+/** The app role (as Entra sends it in `roles`, primary false) that ROLE_MAPPING_ENV maps to each system role. */
+export const appRole = (role: 'member' | 'admin' | 'guest') => {
+  const value = role === 'admin' ? 'Admin' : role === 'guest' ? 'Guest' : 'User';
+  return { primary: false, type: 'WindowsAzureActiveDirectoryRole', display: value, value };
+};
+
+/** Give a person a system role as an IdP does: a SCIM PATCH replacing `roles` (the server audits `change_role`,
+ * which queues the person for the connector). The rig needs ROLE_MAPPING_ENV. */
+export async function setRole(rig: ConnectorRig, userId: string, role: 'member' | 'admin' | 'guest'): Promise<void> {
+  const r = await client(rig.server).patch(`/Users/${userId}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'roles', value: [appRole(role)] }] });
+  assert.ok([200, 204].includes(r.status), r.text);
+}
+
+/** The roles Mattermost holds for a system role here, as a sorted list (model/user.go role ids). */
+export function mmRolesFor(role: string | null | undefined): string[] {
+  return role === 'admin' ? ['system_admin', 'system_user'] : role === 'guest' ? ['system_guest'] : ['system_user'];
+}
+
 /** Wait until nothing is pending in the outbox (parked rows do not count), or fail with what is left. */
 export async function drained(sql: Knex, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -51,8 +71,9 @@ export async function parked(sql: Knex): Promise<{ entity_key: string; last_erro
 const bool = (v: unknown) => v === true || v === 1;
 
 /** Mattermost mirrors the store. Deactivated people keep their Mattermost memberships (Mattermost's rule), so their
- * memberships are not compared. */
-export async function assertMirrors(sql: Knex, mm: FakeMattermost, opts: { unsendable?: Set<string> } = {}): Promise<void> {
+ * memberships are not compared. A live person's system role is (`rolesNotSent`: people whose role Mattermost was
+ * unable to take, parked), and so are the scheme flags of every membership: a guest's are scheme_guest alone. */
+export async function assertMirrors(sql: Knex, mm: FakeMattermost, opts: { unsendable?: Set<string>; rolesNotSent?: Set<string> } = {}): Promise<void> {
   const bindings = await sql('mattermost_bindings').select();
   const bound = (kind: string, id: string) => bindings.find((b: any) => b.kind === kind && b.local_id === id);
   const users = await sql('users').select();
@@ -72,7 +93,12 @@ export async function assertMirrors(sql: Knex, mm: FakeMattermost, opts: { unsen
     assert.equal(m.first_name, u.first_name ?? '', `${u.user_name}: first_name`);
     assert.equal(m.last_name, u.last_name ?? '', `${u.user_name}: last_name`);
     assert.equal(m.username, b.mm_name, `${u.user_name}: username recorded`);
+    if (live && !opts.rolesNotSent?.has(u.id)) {
+      const managed = m.roles.split(' ').filter((r) => ['system_user', 'system_admin', 'system_guest'].includes(r)).sort();
+      assert.deepEqual(managed, mmRolesFor(u.system_role), `${u.user_name}: Mattermost roles "${m.roles}" for system role ${u.system_role}`);
+    }
   }
+  const guest = new Set(users.filter((u: any) => u.system_role === 'guest').map((u: any) => u.id));
   const teams = await sql('teams').select();
   for (const t of teams) {
     const b = bound('team', t.id);
@@ -105,15 +131,17 @@ export async function assertMirrors(sql: Knex, mm: FakeMattermost, opts: { unsen
       if (syncable.archived_at != null) continue;
       const b = bound(kind, syncable.id);
       if (!b) continue;
-      const want = new Map(rows.filter((r: any) => r[key] === syncable.id && liveUser.has(r.user_id)).map((r: any) => [r.user_id, bool(r.scheme_admin)]));
-      const have = new Map<string, boolean>();
+      // Flags as "admin/user/guest": a guest is a guest there and never an admin, whatever the store's admin flag.
+      const flags = (userId: string, admin: boolean) => (guest.has(userId) ? 'admin=false user=false guest=true' : `admin=${admin} user=true guest=false`);
+      const want = new Map(rows.filter((r: any) => r[key] === syncable.id && liveUser.has(r.user_id)).map((r: any) => [r.user_id, flags(r.user_id, bool(r.scheme_admin))]));
+      const have = new Map<string, string>();
       for (const m of mmMembers.values() as Iterable<any>) {
         const of = kind === 'team' ? m.team_id : m.channel_id;
         if (of !== b.mm_id || (kind === 'team' && m.delete_at)) continue;
         const local = toLocal.get(m.user_id);
-        if (local && liveUser.has(local)) have.set(local, !!m.scheme_admin);
+        if (local && liveUser.has(local)) have.set(local, `admin=${!!m.scheme_admin} user=${!!m.scheme_user} guest=${!!m.scheme_guest}`);
       }
-      assert.deepEqual([...have.entries()].sort(), [...want.entries()].sort(), `${kind} ${syncable.name}: managed members (and admin flags) in Mattermost match the store`);
+      assert.deepEqual([...have.entries()].sort(), [...want.entries()].sort(), `${kind} ${syncable.name}: managed members (and their scheme flags) in Mattermost match the store`);
     }
   }
 }

@@ -8,21 +8,23 @@ import type { Channel } from '@mattermost/types/channels';
 import { AppError, notFoundRoute, permissionError, sessionExpired } from './errors.ts';
 import { Faults } from './faults.ts';
 import { newId } from './ids.ts';
-import { emptyState, Model, type FakeState } from './model.ts';
+import { emptyState, Model, type FakeSettings, type FakeState } from './model.ts';
 import { checkIdParams, match, parseJson, type Ctx, type Route } from './router.ts';
 import { channelRoutes } from './routes-channels.ts';
 import { teamRoutes } from './routes-teams.ts';
-import { createUser } from './routes-users.ts';
-import { userRoutes } from './routes-users.ts';
+import { createUser, userRoutes } from './routes-users.ts';
+import { roleRoutes } from './routes-roles.ts';
 import { fakeStats } from './stats.ts';
 
-export type { FakeState, FakeTeamMember, FakeChannelMember, FakeSession } from './model.ts';
+export type { FakeState, FakeTeamMember, FakeChannelMember, FakeSession, FakeSettings } from './model.ts';
 
 export interface FakeMattermost {
   url: string;
   adminToken: string;
   userToken: string;
   state: FakeState;
+  /** License and guest-account setting, changeable while the fake runs; reset() puts back the started ones. */
+  settings: FakeSettings;
   requests: { method: string; path: string; status: number; at: number }[];
   faults: {
     down: boolean;
@@ -46,6 +48,10 @@ export interface FakeOptions {
   samlOwnedAttributes?: string[];
   /** TeamSettings.ExperimentalDefaultChannels: replaces off-topic; town-square is always first (app/channel.go DefaultChannelNames). */
   defaultChannels?: string[];
+  /** The license's features (model/license.go Features, e.g. `{ GuestAccounts: true }`); none: unlicensed. */
+  license?: Record<string, boolean> | null;
+  /** GuestAccountsSettings.Enable (default false). */
+  guestAccounts?: boolean;
 }
 
 const MAX_BODY = 10 * 1024 * 1024;
@@ -58,7 +64,9 @@ export async function startFakeMattermost(opts: FakeOptions = {}): Promise<FakeM
   const model = new Model(state, defaultChannelNames);
   const faults = new Faults();
   const requests: FakeMattermost['requests'] = [];
-  const options = { enableApiUserDeletion: opts.enableApiUserDeletion === true, enableApiTeamDeletion: false, version, samlOwnedAttributes: opts.samlOwnedAttributes ?? [] };
+  const initialSettings = (): FakeSettings => ({ license: opts.license ? { ...opts.license } : null, guestAccounts: opts.guestAccounts === true });
+  const settings = initialSettings();
+  const options = { enableApiUserDeletion: opts.enableApiUserDeletion === true, enableApiTeamDeletion: false, version, samlOwnedAttributes: opts.samlOwnedAttributes ?? [], settings };
   const adminToken = newId();
   const userToken = newId();
 
@@ -87,14 +95,14 @@ export async function startFakeMattermost(opts: FakeOptions = {}): Promise<FakeM
   }
   seedOwners();
 
-  const routes: Route[] = [...userRoutes(), ...teamRoutes(), ...channelRoutes()];
+  const routes: Route[] = [...userRoutes(), ...roleRoutes(), ...teamRoutes(), ...channelRoutes()];
   // X-Version-Id is "<version>.<build number>.<client config hash>.<licensed>" (web/handlers.go ServeHTTP).
-  const versionId = `${version}.${version}.fakeconfighash.false`;
+  const versionId = () => `${version}.${version}.fakeconfighash.${settings.license ? 'true' : 'false'}`;
 
   function send(res: ServerResponse, status: number, body: unknown, requestId: string, record: () => void): void {
     const text = JSON.stringify(body);
     // Exactly "application/json": Client4 only parses a body whose Content-Type is that string.
-    res.writeHead(status, { 'Content-Type': 'application/json', 'X-Request-Id': requestId, 'X-Version-Id': versionId, 'Content-Length': Buffer.byteLength(text) });
+    res.writeHead(status, { 'Content-Type': 'application/json', 'X-Request-Id': requestId, 'X-Version-Id': versionId(), 'Content-Length': Buffer.byteLength(text) });
     res.end(text);
     record();
   }
@@ -128,12 +136,19 @@ export async function startFakeMattermost(opts: FakeOptions = {}): Promise<FakeM
     }
     if (path === '/config/client') {
       // api4/system.go getClientConfig (format=old): a flat map of strings.
+      // EnableGuestAccounts is in the limited config too (config/client.go GenerateLimitedClientConfig).
       return { Version: version, BuildNumber: version, BuildDate: '', BuildHash: 'fake', BuildHashEnterprise: 'none',
-        BuildEnterpriseReady: 'false', SiteName: 'Mattermost', EnableUserCreation: 'true', EnableOpenServer: 'false' };
+        BuildEnterpriseReady: 'false', SiteName: 'Mattermost', EnableUserCreation: 'true', EnableOpenServer: 'false',
+        EnableGuestAccounts: String(settings.guestAccounts) };
     }
     if (path === '/license/client') {
       if (query.get('format') !== 'old') throw new AppError('api.license.client.old_format.app_error', 501);
-      return { IsLicensed: 'false' }; // app GetClientLicense without a license
+      // app GetClientLicense: {IsLicensed:"false"} without a license, else model/license.go ToClientLicense's flat
+      // map of strings, a feature as "true"/"false" under its name (GuestAccounts, SAML, LDAP, ...).
+      if (!settings.license) return { IsLicensed: 'false' };
+      const out: Record<string, string> = { IsLicensed: 'true' };
+      for (const [k, v] of Object.entries(settings.license)) out[k] = String(v);
+      return out;
     }
     return undefined;
   }
@@ -262,6 +277,7 @@ export async function startFakeMattermost(opts: FakeOptions = {}): Promise<FakeM
     adminToken,
     userToken,
     state,
+    settings,
     requests,
     faults: {
       get down() { return faults.down; },
@@ -292,6 +308,7 @@ export async function startFakeMattermost(opts: FakeOptions = {}): Promise<FakeM
     },
     reset() {
       for (const m of [state.users, state.teams, state.channels, state.teamMembers, state.channelMembers, state.sessions]) m.clear();
+      Object.assign(settings, initialSettings());
       requests.length = 0;
       faults.clear();
       seedOwners();

@@ -37,6 +37,17 @@ export interface FakeState {
   sessions: Map<string, FakeSession>;
 }
 
+/**
+ * What the fake's server is configured and licensed for, changeable while it runs (a test turns guest accounts on):
+ * `license` is null for an unlicensed server, else its features (model/license.go Features: GuestAccounts,
+ * CustomPermissionsSchemes, SAML, ...); `guestAccounts` is GuestAccountsSettings.Enable (false by default, as in
+ * model/config.go GuestAccountsSettings.SetDefaults).
+ */
+export interface FakeSettings {
+  license: Record<string, boolean> | null;
+  guestAccounts: boolean;
+}
+
 export function emptyState(): FakeState {
   return { users: new Map(), teams: new Map(), channels: new Map(), teamMembers: new Map(), channelMembers: new Map(), sessions: new Map() };
 }
@@ -231,14 +242,72 @@ export class Model {
     refreshTeamRoles(m);
     this.state.teamMembers.set(key, m);
     user.update_at = Date.now();
-    if (!guest) {
-      for (const name of this.defaultChannelNames) {
-        const c = this.channelByName(team.id, name, false);
-        if (!c || c.type !== 'O' || this.state.channelMembers.has(`${c.id}:${user.id}`)) continue;
-        this.saveChannelMember(c, user, shouldBeAdmin);
-      }
-    }
+    if (!guest) this.joinDefaultChannels(team.id, user, false, shouldBeAdmin);
     return m;
+  }
+
+  /**
+   * app/channel.go JoinDefaultChannels: the open default channels of the team that exist and are not archived, each
+   * saved as a new member (one already there is a conflict the loop skips). The flags come from `asGuest`, the user
+   * object the caller holds.
+   */
+  joinDefaultChannels(teamId: string, user: UserProfile, asGuest: boolean, admin: boolean): void {
+    for (const name of this.defaultChannelNames) {
+      const c = this.channelByName(teamId, name, false);
+      if (!c || c.type !== 'O' || this.state.channelMembers.has(`${c.id}:${user.id}`)) continue;
+      const m = this.saveChannelMember(c, user, admin);
+      m.scheme_guest = asGuest;
+      m.scheme_user = !asGuest;
+      refreshChannelRoles(m);
+    }
+  }
+
+  /**
+   * app/user.go PromoteGuestToUser over sqlstore/user_store.go PromoteGuestToUser: `system_guest` becomes
+   * `system_user` in place (every other role kept); every team membership (removed ones too) and channel membership
+   * gets SchemeUser=true, SchemeGuest=false (SchemeAdmin untouched); then, for each team the user is an active member
+   * of (team_store GetTeamsByUserId: member and team not deleted), JoinDefaultChannels. That call is handed the user
+   * object read before the promotion, which still says guest, so a default channel joined here is joined with the
+   * guest flags (SchemeGuest=true, SchemeUser=false), as on a real server.
+   */
+  promoteGuest(u: UserProfile): void {
+    u.roles = u.roles.split(' ').filter(Boolean).map((r) => (r === 'system_guest' ? 'system_user' : r)).join(' ');
+    u.update_at = Date.now();
+    this.setMemberFlags(u.id, { scheme_user: true, scheme_guest: false });
+    for (const m of this.state.teamMembers.values()) {
+      if (m.user_id !== u.id || m.delete_at) continue;
+      const t = this.state.teams.get(m.team_id);
+      if (t && !t.delete_at) this.joinDefaultChannels(t.id, u, true, false);
+    }
+  }
+
+  /**
+   * app/user.go DemoteUserToGuest over sqlstore/user_store.go DemoteUserToGuest: `system_user` becomes
+   * `system_guest`, `system_admin` is dropped, every other role kept; every team membership (removed ones too) and
+   * channel membership gets SchemeUser=false, SchemeAdmin=false, SchemeGuest=true. Memberships are kept.
+   */
+  demoteToGuest(u: UserProfile): void {
+    const roles: string[] = [];
+    for (const r of u.roles.split(' ').filter(Boolean)) {
+      if (r === 'system_user') roles.push('system_guest');
+      else if (r !== 'system_admin') roles.push(r);
+    }
+    u.roles = roles.join(' ');
+    u.update_at = Date.now();
+    this.setMemberFlags(u.id, { scheme_user: false, scheme_admin: false, scheme_guest: true });
+  }
+
+  private setMemberFlags(userId: string, flags: Partial<Record<'scheme_user' | 'scheme_admin' | 'scheme_guest', boolean>>): void {
+    for (const m of this.state.teamMembers.values()) {
+      if (m.user_id !== userId) continue;
+      Object.assign(m, flags);
+      refreshTeamRoles(m);
+    }
+    for (const m of this.state.channelMembers.values()) {
+      if (m.user_id !== userId) continue;
+      Object.assign(m, flags);
+      refreshChannelRoles(m);
+    }
   }
 
   /** app/team.go LeaveTeam: leave every channel of the team (archived ones too), then soft-delete the member (Roles="", DeleteAt=now). */

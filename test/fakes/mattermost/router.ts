@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { UserProfile } from '@mattermost/types/users';
 import { AppError, invalidBodyParam, invalidUrlParam } from './errors.ts';
 import { isValidId } from './ids.ts';
-import type { FakeSession, Model } from './model.ts';
+import type { FakeSession, FakeSettings, Model } from './model.ts';
 
 export interface Reply { status: number; body?: unknown }
 
@@ -20,7 +20,7 @@ export interface Ctx {
   me: UserProfile;
   isAdmin: boolean;
   model: Model;
-  options: { enableApiUserDeletion: boolean; enableApiTeamDeletion: boolean; version: string; samlOwnedAttributes: string[] };
+  options: { enableApiUserDeletion: boolean; enableApiTeamDeletion: boolean; version: string; samlOwnedAttributes: string[]; settings: FakeSettings };
   /** The JSON body; a body that does not parse is refused as the named parameter. */
   json(param: string): unknown;
   /** The body as Go's StringInterfaceFromJSON reads it: anything but a JSON object becomes {}. */

@@ -4,7 +4,8 @@ import { AppError, MISSING_ACCOUNT, invalidBodyParam, invalidUrlParam, permissio
 import { newId } from './ids.ts';
 import { defaultNotifyProps, hashPassword, isSystemAdmin, sanitizeUser, type Model } from './model.ts';
 import { ok, type Ctx, type Route } from './router.ts';
-import { checkPassword, checkUser, isValidEmail, isValidUserRoles } from './rules.ts';
+import { checkPassword, checkUser, isValidEmail } from './rules.ts';
+import { checkReactivation } from './routes-roles.ts';
 
 type Body = Record<string, unknown>;
 const str = (v: unknown, d = '') => (typeof v === 'string' ? v : d);
@@ -184,19 +185,8 @@ export function userRoutes(): Route[] {
         if (typeof props.active !== 'boolean') throw invalidBodyParam('active'); // api4/user.go updateUserActive
         const u = c.model.user(c.params.user_id);
         if (!c.isAdmin && !(c.me.id === u.id && props.active === false)) throw permissionError('manage_system');
+        checkReactivation(c, u.roles, props.active);
         c.model.setActive(u, props.active);
-        return ok();
-      },
-    },
-    {
-      method: 'PUT', pattern: '/users/:user_id/roles',
-      handler: (c) => {
-        const roles = c.props().roles;
-        if (typeof roles !== 'string' || !isValidUserRoles(roles)) throw invalidBodyParam('roles');
-        c.requireAdmin('manage_roles');
-        const u = c.model.user(c.params.user_id);
-        u.roles = roles;
-        u.update_at = Date.now();
         return ok();
       },
     },
