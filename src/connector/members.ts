@@ -45,6 +45,10 @@ export async function convergeTeamMember(ctx: ConnectorCtx, teamId: string, user
     if (a.status === 200 && !a.data.delete_at) member = a.data;
     else effect.changes.push('joined team');
   } else {
+    // A guest whose demotion is still queued would join as a member there, with the default channels a guest never
+    // gets (app/teams/teams.go JoinUserToTeam: JoinDefaultChannels only `if !user.IsGuest()`), and Town Square
+    // cannot be left again: the join waits for the person's own delivery.
+    if (user.systemRole === 'guest' && ctx.waitForQueued && (await hasPending(ctx.db, 'mattermost', { kind: 'user', id: userId }))) throw waitingFor('user', userId);
     const a = await ctx.api.call<TeamMembership>('POST', routes.getTeamMembersRoute(mmTeam), { team_id: mmTeam, user_id: mmUser });
     member = ctx.api.expect(a, 'add team member').data;
     if (a.status === 201) effect.changes.push('joined team');
