@@ -313,6 +313,9 @@ for (const store of stores()) {
       const row = await h.parkedOf(a);
       assert.match(row.last_error, /it is the last one there/);
       assert.equal(await h.roles(a), 'system_user system_admin');
+      // The person's other queued row (update_user and change_role are two) may still be in flight, deciding on the
+      // Mattermost of before the second admin: wait until every row of theirs is parked, or a retry finds one to miss.
+      await until(`every delivery of ${a} parked`, async () => !(await rig.sql('outbox').where({ entity_key: `user:${a}` }).whereNot({ state: 'parked' }).first()));
       rig.mm.seedUser({ username: `second-${rand()}`, email: `second.${rand()}@example.com`, roles: 'system_user system_admin' });
       await h.retryParked();
       await h.settle();
