@@ -355,6 +355,11 @@ for (const store of stores()) {
       assert.deepEqual(ids((await apiA.get('/Entitlements?sortBy=displayName')).body), byName);
       assert.deepEqual(ids((await apiA.get('/Entitlements?sortBy=displayName&sortOrder=descending')).body), [...byName].reverse());
       assert.deepEqual(ids((await apiA.get('/Entitlements?sortBy=type&count=3')).body), BASIC.filter((id) => id.startsWith('channel:')).slice(0, 3));
+      // A walk in a sorted order continues after the last row of each page (sort key, then id: both in the seek).
+      const byType = [...all].sort((x: any, y: any) => (x.type === y.type ? (x.id < y.id ? 1 : -1) : x.type < y.type ? 1 : -1)).map((r: any) => r.id);
+      const walked: string[] = [];
+      for (let start = 1; start <= byType.length; start += 4) walked.push(...ids((await apiA.get(`/Entitlements?sortBy=type&sortOrder=descending&startIndex=${start}&count=4`)).body));
+      assert.deepEqual(walked, byType);
       const picked = await apiA.get(`/Entitlements?${q('id eq "team:beta"')}&attributes=displayName`);
       assert.deepEqual(picked.body.Resources, [{ schemas: [ENT], id: 'team:beta', displayName: 'Team Beta' }]);
       const qualified = await apiA.get(`/Entitlements/team:beta?attributes=${ENT}:type`);
