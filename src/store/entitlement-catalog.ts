@@ -129,7 +129,7 @@ interface Source { name: string; from: SqlWhere; countAll: () => Promise<number>
  */
 async function readCatalogue<T extends object>(db: Knex, c: Catalogue, src: Source, q: ListQuery, cursors: SeekCursors): Promise<{ rows: T[]; total: number }> {
   const collate = dialectOf(db) === 'pg' ? (e: string) => `${e} COLLATE "C"` : (e: string) => e;
-  const where = q.where ? ` WHERE ${q.where.sql}` : '';
+  const where = q.where ? ` WHERE (${q.where.sql})` : '';
   const base = `FROM (${src.from.sql}) e${where}`;
   const bindings = [...src.from.bindings, ...(q.where?.bindings ?? [])];
   const dir = q.sort?.descending ? 'DESC' : 'ASC';
