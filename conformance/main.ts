@@ -1,9 +1,9 @@
 /**
  * SCIM 2.0 conformance CLI: replays Microsoft Entra ID and Okta provisioning traffic and
- * RFC 7643/7644 checks (including /Bulk, RFC 7644 §3.7) against any SCIM server over HTTP.
+ * RFC 7643/7644 checks (including /Bulk, RFC 7644 §3.7, and the Okta Identity Governance catalogues) against any SCIM server over HTTP.
  *
  *   npm run conformance -- --url <SCIM base URL> --token <bearer token>
- *                          [--suite entra|okta|rfc|bulk|all] [--report file.json] [--verbose]
+ *                          [--suite entra|okta|rfc|bulk|entitlements|all] [--report file.json] [--verbose]
  *
  * Exit codes: 0 all checks passed (skips allowed), 1 at least one check failed,
  * 2 usage error or server unreachable.
@@ -18,9 +18,10 @@ import { entraChecks } from './suites/entra.ts';
 import { oktaChecks } from './suites/okta.ts';
 import { rfcChecks } from './suites/rfc.ts';
 import { bulkChecks } from './suites/bulk.ts';
+import { entitlementsChecks } from './suites/entitlements.ts';
 
-const SUITES: Record<SuiteName, Check[]> = { entra: entraChecks, okta: oktaChecks, rfc: rfcChecks, bulk: bulkChecks };
-const SUITE_ORDER: SuiteName[] = ['entra', 'okta', 'rfc', 'bulk'];
+const SUITES: Record<SuiteName, Check[]> = { entra: entraChecks, okta: oktaChecks, rfc: rfcChecks, bulk: bulkChecks, entitlements: entitlementsChecks };
+const SUITE_ORDER: SuiteName[] = ['entra', 'okta', 'rfc', 'bulk', 'entitlements'];
 
 class UsageError extends Error {}
 
@@ -43,7 +44,7 @@ function parseSuites(value: string): SuiteName[] {
     .filter(Boolean);
   if (parts.length === 0 || parts.includes('all')) return [...SUITE_ORDER];
   for (const p of parts) {
-    if (!(SUITE_ORDER as string[]).includes(p)) throw new UsageError(`unknown suite "${p}" (expected entra, okta, rfc, bulk or all)`);
+    if (!(SUITE_ORDER as string[]).includes(p)) throw new UsageError(`unknown suite "${p}" (expected entra, okta, rfc, bulk, entitlements or all)`);
   }
   return SUITE_ORDER.filter((s) => parts.includes(s));
 }
@@ -74,7 +75,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--token-url <url>', 'instead of --token: get one from this OAuth token endpoint (client credentials, as Entra does)')
     .option('--client-id <id>', 'with --token-url: the OAuth client id')
     .option('--client-secret <secret>', 'with --token-url: the client secret (default: $OAUTH_CLIENT_SECRET); never printed')
-    .option('--suite <names>', 'entra | okta | rfc | bulk | all (comma-separated list allowed)', 'all')
+    .option('--suite <names>', 'entra | okta | rfc | bulk | entitlements | all (comma-separated list allowed)', 'all')
     .option('--report <file>', 'write a JSON report to this file')
     .option('--only <text>', 'run only the checks whose "suite/name" contains this text')
     .option('--verbose', 'print every request and response status')

@@ -6,7 +6,7 @@ import { CheckFailure, SkipCheck } from './assert.ts';
 import { Ctx, type Shared } from './context.ts';
 import { NetworkError, type Exchange, type Scrubber } from './http.ts';
 
-export type SuiteName = 'entra' | 'okta' | 'rfc' | 'bulk';
+export type SuiteName = 'entra' | 'okta' | 'rfc' | 'bulk' | 'entitlements';
 
 export interface Check {
   suite: SuiteName;

@@ -25,8 +25,12 @@ interface Handlers {
   dispose(ctx: ScimContext): Promise<ResourceResult>;
 }
 
-/** A declared SCIMMY resource type: `new R(query)` for the collection, `new R(id, query)` for one resource. */
-type ResourceClass = (new (...args: any[]) => Handlers) & { endpoint: string; basepath(path: string): unknown };
+/**
+ * A declared SCIMMY resource type: `new R(query)` for the collection, `new R(id, query)` for one resource. A
+ * `readOnly` one (the Okta catalogues /Roles and /Entitlements, src/scim/resources/catalogue.ts) is routed for reads
+ * only.
+ */
+type ResourceClass = (new (...args: any[]) => Handlers) & { endpoint: string; basepath(path: string): unknown; readOnly?: boolean };
 
 const SEARCH_REQUEST = 'urn:ietf:params:scim:api:messages:2.0:SearchRequest';
 
@@ -116,6 +120,13 @@ export function resourceRoutes(resources: ResourceClass[], baseUrl: () => string
     const endpoint = Resource.endpoint;
     router.post(`${endpoint}/.search`, answer(200, (req) => search(Resource, req)));
     router.get(endpoint, answer(200, (req) => new Resource(req.query).read(ctxOf(req))));
+    if (Resource.readOnly) {
+      router.get(`${endpoint}/:id`, realId, answer(200, (req) => new Resource(req.params.id, req.query).read(ctxOf(req))));
+      // A catalogue the IdP reads and the workspace alone changes: writes are 405 (RFC 9110 §15.5.6), like discovery's.
+      router.all(endpoint, notAllowed('GET'));
+      router.all(`${endpoint}/:id`, realId, notAllowed('GET'));
+      continue;
+    }
     router.post(endpoint, answer(201, (req) => new Resource(req.query).write(req.body, ctxOf(req))));
     router.get(`${endpoint}/:id`, realId, answer(200, (req) => new Resource(req.params.id, req.query).read(ctxOf(req))));
     router.put(`${endpoint}/:id`, realId, answer(200, (req) => new Resource(req.params.id, req.query).write(req.body, ctxOf(req))));

@@ -22,6 +22,8 @@ import { createLimiter, rateLimit } from './rate-limit.js';
 import { resourceRoutes } from './resource-routes.js';
 import { UserResource } from '../scim/resources/users.js';
 import { GroupResource } from '../scim/resources/groups.js';
+import { RoleResource } from '../scim/resources/roles.js';
+import { EntitlementResource } from '../scim/resources/entitlements.js';
 import { BULK_PATH, bulkRoute, payloadTooLarge } from './bulk-route.js';
 
 export const SCIM_MOUNT = '/scim/v2';
@@ -121,7 +123,8 @@ export function scimRouter(deps: ScimDeps): Router {
   router.options(/.*/, (req, res) => {
     const p = req.path;
     const allow = /^\/(ServiceProviderConfig|Schemas|ResourceTypes)(\/.*)?$/i.test(p) ? 'GET, HEAD'
-      : /^\/(Users|Groups)\/\.search$/i.test(p) || BULK_PATH.test(p) ? 'POST'
+      : /^\/(Users|Groups|Roles|Entitlements)\/\.search$/i.test(p) || BULK_PATH.test(p) ? 'POST'
+        : /^\/(Roles|Entitlements)(\/[^/]+)?\/?$/i.test(p) ? 'GET, HEAD'
         : /^\/(Users|Groups)\/?$/i.test(p) ? 'GET, HEAD, POST'
           : /^\/(Users|Groups)\/[^/]+$/i.test(p) ? 'GET, HEAD, PUT, PATCH, DELETE' : undefined;
     if (!allow) return sendError(res, 404, null, `no such endpoint: OPTIONS ${p.slice(0, 200)}`);
@@ -175,7 +178,7 @@ export function scimRouter(deps: ScimDeps): Router {
   });
 
   router.use(bulkRoute({ config, limiter }));
-  router.use(resourceRoutes([UserResource, GroupResource], () => config.publicUrl));
+  router.use(resourceRoutes([UserResource, GroupResource, RoleResource, EntitlementResource], () => config.publicUrl));
   // What is left (discovery, unknown endpoints) is scimmy-routers', which renders its errors itself: their detail
   // goes to the access log like that of every other error.
   router.use((_req: Request, res: Response, next: NextFunction) => {

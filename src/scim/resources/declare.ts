@@ -1,6 +1,8 @@
 /** Declares the SCIM resource types once per process (SCIMMY keeps declarations in module-level state). */
 import { declareUsers } from './users.js';
 import { declareGroups } from './groups.js';
+import { declareRoles } from './roles.js';
+import { declareEntitlements } from './entitlements.js';
 
 let declared = false;
 
@@ -9,4 +11,7 @@ export function declareResources(): void {
   declared = true;
   declareUsers();
   declareGroups();
+  // Okta Identity Governance's catalogues (read-only): listed in /ResourceTypes and /Schemas after User and Group.
+  declareRoles();
+  declareEntitlements();
 }
