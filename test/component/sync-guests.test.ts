@@ -4,7 +4,8 @@
  * never made admin by a scheme_admin link (app/teams/teams.go `joinUserToTeam`); becoming a guest keeps every
  * membership and clears the admin flags (sqlstore/user_store.go `DemoteUserToGuest`); a promoted guest gets what the
  * links give and the default channels of their teams (app/user.go `PromoteGuestToUser`). The role change goes through
- * the engine hook the SCIM user lifecycle calls (`SyncEngine.userRoleChanged`), in one transaction with the column.
+ * the engine hook the SCIM user lifecycle calls (`SyncEngine.userRoleChanged`), in one transaction with the column;
+ * the last suite makes it through the lifecycle itself (an Entra app role mapped by ROLE_MAPPING).
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
-import { connect, GROUP_SCHEMA, rand, stores, useServer } from '../helpers/server.ts';
+import { connect, GROUP_SCHEMA, PATCH_OP, rand, stores, useServer } from '../helpers/server.ts';
 import { teamName, workspace, type MembershipView } from '../helpers/workspace-http.ts';
 import { runCli } from '../helpers/cli.ts';
 import { setSystemRole } from '../../src/store/users.ts';
@@ -344,4 +345,41 @@ for (const store of stores()) {
       }
     });
   });
+}
+
+for (const store of stores()) {
+  describe(`group sync: guests through the SCIM roles [${store}]`, () => {
+    const env = useServer(store, { env: { ROLE_MAPPING: 'Guest=guest,User=member' } });
+
+    test('an Entra Guest app role contains the person; replacing it with User promotes them, through the user lifecycle', async () => {
+      const ws = workspace(env.server);
+      const role = (value: string) => ({ primary: false, type: 'WindowsAzureActiveDirectoryRole', display: value, value });
+      const tn = teamName('scim-role');
+      const t = await ws.team(tn);
+      const g = await ws.group();
+      await ws.linkTeam(g, t.id, { schemeAdmin: true });
+      const u = await ws.user({ roles: [role('User')] });
+      await ws.addMembers(g, [u]);
+      assert.deepEqual(rowsOf((await ws.memberships(u)).teams), [[tn, true, true, `group:${g}`]]);
+      const setRoles = async (value: unknown[]) => ws.ok(await ws.scim.patch(`/Users/${u}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'roles', value }] }), 200, 204);
+      await setRoles([role('Guest')]);
+      let m = await ws.memberships(u);
+      assert.deepEqual(rowsOf(m.teams), [[tn, true, false, `group:${g}`]], 'kept, no longer admin');
+      assert.deepEqual((await membershipOps(ws, u)).slice(-1), [['team_demote', 'guest']]);
+      // A second team linked without allowGuests gives the guest nothing.
+      const other = teamName('scim-closed');
+      const o = await ws.team(other);
+      await ws.linkTeam(g, o.id);
+      assert.equal((await ws.memberships(u)).teams.has(other), false);
+      await setRoles([role('User')]);
+      m = await ws.memberships(u);
+      assert.deepEqual(rowsOf(m.teams), [[other, true, false, `group:${g}`], [tn, true, true, `group:${g}`]].sort());
+      assert.deepEqual(rowsOf(m.channels).map((r) => r[0]).sort(), [`${other}/off-topic`, `${other}/town-square`, `${tn}/off-topic`, `${tn}/town-square`].sort());
+      assert.ok((await membershipOps(ws, u)).some(([op, cause]) => op === 'team_promote' && cause === 'promoted'));
+    });
+  });
+}
+
+async function membershipOps(ws: ReturnType<typeof workspace>, userId: string): Promise<[string, string][]> {
+  return (await ws.audit(`resourceId=${userId}`)).filter((r) => MEMBERSHIP_OPS.test(r.operation)).map((r) => [r.operation, r.cause]);
 }
