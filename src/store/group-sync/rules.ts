@@ -88,6 +88,17 @@ export const adminOfChannel = (channel: string, user: string): string => exists(
 const addable = (user: string, guests: string): string =>
   exists(`SELECT 1 FROM users au WHERE au.id = ${user} AND au.active = TRUE AND au.deleted_at IS NULL AND (au.system_role <> 'guest' OR ${guests} = TRUE)`);
 
+/**
+ * The person is a member of the link's group and addable through it, as one subquery driven by the group_members
+ * primary key: the users row is read (by its primary key) only for an actual member. The guest rule names the link
+ * (`guests`), so as two subqueries the users check ran for every link of a team, members or not, and picked a poor
+ * index on unanalysed tables: a revival on a team with 400 links went from 5 ms to 480 ms.
+ */
+const memberAddable = (groupCol: string, user: string, guests: string): string =>
+  exists(`SELECT 1 FROM group_members gm JOIN users au ON au.id = gm.user_id
+    WHERE gm.group_id = ${groupCol} AND gm.user_id = ${user}
+      AND au.active = TRUE AND au.deleted_at IS NULL AND (au.system_role <> 'guest' OR ${guests} = TRUE)`);
+
 /** `, <people>` after a syncable's FROM items, when the people are a FROM item. */
 const andPeople = (p: { from: Cond | null }): string => (p.from ? `, ${p.from.sql}` : '');
 
@@ -103,14 +114,14 @@ function people(t: Target, groupCol: string, guestsCol: string, at?: string): { 
     return {
       from: null,
       user: at,
-      where: { sql: `${exists(`SELECT 1 FROM group_members gm WHERE gm.group_id = ${groupCol} AND gm.user_id = ${at}`)} AND ${addable(at, guestsCol)}`, bindings: [] },
+      where: { sql: memberAddable(groupCol, at, guestsCol), bindings: [] },
     };
   }
   if (t.userIds) {
     return {
       from: { sql: `(SELECT column1 AS user_id FROM (VALUES ${t.userIds.map(() => '(?)').join(', ')}) AS v) ids`, bindings: [...t.userIds] },
       user: 'ids.user_id',
-      where: { sql: `${exists(`SELECT 1 FROM group_members gm WHERE gm.group_id = ${groupCol} AND gm.user_id = ids.user_id`)} AND ${addable('ids.user_id', guestsCol)}`, bindings: [] },
+      where: { sql: memberAddable(groupCol, 'ids.user_id', guestsCol), bindings: [] },
     };
   }
   return {
