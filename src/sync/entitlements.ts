@@ -15,6 +15,7 @@
  *   and their admins are the links' to decide (`SyncSyncableRoles`): an entitlement does not override either.
  * - Newly granted, an entitlement brings back a membership the person left or an admin removed (it is a direct,
  *   per-person grant, like an admin's re-add); otherwise only tombstones the sync or an entitlement made come back.
+ * - Joining a team this way joins its default channels, except for a guest (`JoinUserToTeam` skips them for guests).
  * - Guests may be given teams and channels this way (how Mattermost gives guests access: explicitly), but are
  *   never admins (Mattermost: a guest member cannot have scheme_admin).
  * - A deactivated or deleted person is given nothing until they are back; removals still apply.
@@ -28,7 +29,7 @@ import {
   entitlementMemberships, granteeOf, insertGranted, liveSyncablesNamed, membershipsOf, reviveGranted, setMemberAdmin, type Kind, type Syncable,
 } from '../store/entitlement-grants.js';
 import { liveChannelIdsInTeam, tombstoneMember } from '../store/workspace.js';
-import { defaultChannelCandidates } from '../store/group-sync/rules.js';
+import { defaultChannelCandidates, isRemovedBySync } from '../store/group-sync/rules.js';
 import { insertMissing, reviveTombstoned, type Changed } from '../store/group-sync/statements.js';
 import { formatEntitlement, parseEntitlement, type EntitlementRef } from '../scim/shared/entitlement-id.js';
 import type { AuditCtx } from './engine.js';
@@ -60,9 +61,6 @@ function refsOf(values: readonly string[], c: EntitlementChange): Map<string, En
   return out;
 }
 
-/** Tombstones the group sync may lift (rules.ts removedBySync), and the entitlement's own. */
-const liftable = (removedBy: string | null) =>
-  removedBy === 'constraint' || removedBy === 'entitlement' || !!removedBy?.startsWith('group:') || !!removedBy?.startsWith('team:');
 
 interface Want { admin: boolean; fresh: boolean; entitlement: string }
 
@@ -131,7 +129,7 @@ async function grant(tx: Tx, kind: Kind, c: EntitlementChange, wanted: Map<strin
       if (await insertGranted(tx, kind, id, c.userId, admin, now)) j.add(kind, id, c.userId, admin, w.entitlement, false);
       live.add(id);
     } else if (!m.row.live) {
-      if (w.fresh || liftable(m.row.removedBy)) {
+      if (w.fresh || isRemovedBySync(m.row.removedBy)) {
         if (await reviveGranted(tx, kind, id, c.userId, admin, now)) j.add(kind, id, c.userId, admin, w.entitlement, true);
         live.add(id);
       } else {

@@ -45,6 +45,8 @@ export async function addMember(ctx: WorkspaceCtx, kind: SyncableKind, id: strin
     const user = await getUserState(tx, input.userId);
     if (!user || user.deleted) throw notFound('user', input.userId);
     if (!user.active) throw conflict('user_inactive', `user ${input.userId} is deactivated and cannot be added`);
+    // A guest runs no team or channel (Mattermost's DemoteUserToGuest clears SchemeAdmin on every membership).
+    if (input.schemeAdmin === true && user.systemRole === 'guest') throw conflict('guest_cannot_be_admin', `user ${input.userId} is a guest and cannot be a ${kind} admin`);
     if (kind === 'channel') {
       const tm = await getMember(tx, 'team', t.teamId, input.userId);
       if (!tm || tm.removed_at != null) throw conflict('not_team_member', `user ${input.userId} is not a member of the channel's team`);

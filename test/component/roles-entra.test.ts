@@ -126,6 +126,18 @@ for (const store of stores()) {
       assert.equal((await access(id)).systemRole, 'member');
     });
 
+    test('an admin cannot make a guest a team admin by hand (409 guest_cannot_be_admin); a plain add works', async () => {
+      const id = await ws.user({ roles: [entraRole('Guest')] });
+      const t = await ws.team(`guestadm-${rand()}`);
+      const refused = await ws.admin.post(`${ws.A}/teams/${t.id}/members`, { userId: id, schemeAdmin: true });
+      assert.equal(refused.status, 409, refused.text);
+      assert.equal(refused.body.error.code, 'guest_cannot_be_admin');
+      ws.ok(await ws.admin.post(`${ws.A}/teams/${t.id}/members`, { userId: id }), 201);
+      const m = await access(id);
+      assert.deepEqual(m.teams.map((x: any) => [x.teamId, x.schemeAdmin]), [[t.id, false]]);
+      assert.deepEqual(m.channels, [], 'a guest joins no default channel (JoinUserToTeam skips them for guests)');
+    });
+
     test('a role change is an outbox user change in the same transaction as its audit row', async () => {
       const id = await ws.user();
       await patch(id, [{ op: 'Add', path: 'roles', value: [encoded('Admin')] }]);

@@ -191,6 +191,10 @@ function rowsOf(table: MemberTable, t: Target): Cond {
 export const removedBySync = (col: string): string =>
   `(${col} = 'constraint' OR ${col} = 'entitlement' OR ${col} LIKE 'group:%' OR ${col} LIKE 'team:%')`;
 
+/** removedBySync for one row read into code (src/sync/entitlements.ts decides per membership). */
+export const isRemovedBySync = (removedBy: string | null): boolean =>
+  removedBy === 'constraint' || removedBy === 'entitlement' || !!removedBy?.startsWith('group:') || !!removedBy?.startsWith('team:');
+
 /**
  * Teams linked with auto_add (Mattermost `TeamMembersToAdd`, sqlstore/group_store.go, run by
  * `createDefaultTeamMemberships`, app/syncables.go): live member × live group × auto_add link × unarchived team.
