@@ -7,7 +7,9 @@ import type { Server, ServerResponse } from 'node:http';
 import type { Knex } from 'knex';
 import { ConfigError, maskDatabaseUrl, type Config } from './config/index.js';
 import { announce, type Logger } from './log.js';
-import { classifyDbError, migrate, openDb, ping } from './store/db.js';
+import { classifyDbError, openDb, ping } from './store/db.js';
+import { migrateUp, NewerSchemaError, schemaStatus } from './store/migrations.js';
+import { VERSION } from './version.js';
 import { countActiveTokens, createToken } from './store/tokens.js';
 import { startSync } from './sync/startup.js';
 import { createApp, type AppState, type OAuthTuning } from './http/app.js';
@@ -57,7 +59,10 @@ export async function startServer(config: Config, log: Logger, opts: ServerOptio
   let stopConnector: (() => Promise<void>) | undefined;
   const db = await openChecked(config.databaseUrl, () => openDb({ url: config.databaseUrl, poolMax: config.dbPoolMax, sqliteSynchronous: config.sqliteSynchronous, onWarning }));
   try {
-    await migrate(db);
+    const applied = await migrateUp(db, config.databaseUrl).catch((err) => {
+      throw err instanceof NewerSchemaError ? new StartupError(`refusing to start: ${err.message}`, 1) : err;
+    });
+    const schema = (await schemaStatus(db)).current;
     started = true;
 
     if (!config.scimToken && (await countActiveTokens(db, 'scim')) === 0) {
@@ -76,7 +81,7 @@ export async function startServer(config: Config, log: Logger, opts: ServerOptio
     stopConnector = connector?.stop;
     if (config.mattermost) announce(log, 'mattermost connector on', { url: config.mattermost.url, authService: config.mattermost.authService || 'email', delete: config.mattermost.deleteMode });
     const state: AppState = { shuttingDown: false };
-    const app = createApp({ db, config, log, sync, applyGroupRules, connector, oauthTuning: opts.oauthTuning }, state);
+    const app = createApp({ db, config, log, sync, applyGroupRules, connector, oauthTuning: opts.oauthTuning, schema }, state);
     const server: Server = app.listen(config.port, config.host);
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;
@@ -96,7 +101,7 @@ export async function startServer(config: Config, log: Logger, opts: ServerOptio
     const port = typeof address === 'object' && address ? address.port : config.port;
 
     if (config.publicUrlDerived) config.publicUrl = config.publicUrl.replace(/:\d+\/scim\/v2$/, `:${port}/scim/v2`);
-    announce(log, 'listening', { port, host: config.host, scim: `http://${config.host}:${port}/scim/v2`, publicUrl: config.publicUrl, database: config.databaseUrl.startsWith('sqlite:') ? 'sqlite' : 'postgres' });
+    announce(log, 'listening', { version: VERSION, schema, migrated: applied.length, port, host: config.host, scim: `http://${config.host}:${port}/scim/v2`, publicUrl: config.publicUrl, database: config.databaseUrl.startsWith('sqlite:') ? 'sqlite' : 'postgres' });
 
     let closing: Promise<void> | undefined;
     const close = (signal?: string): Promise<void> => {

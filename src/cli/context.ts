@@ -6,7 +6,8 @@
 import { userInfo } from 'node:os';
 import type { Knex } from 'knex';
 import { ConfigError, loadConfig, loadDotEnv, type Config } from '../config/index.js';
-import { migrate, openDb } from '../store/db.js';
+import { openDb } from '../store/db.js';
+import { migrateUp, NewerSchemaError } from '../store/migrations.js';
 import { enableOutbox } from '../store/outbox.js';
 
 /** A failure the operator caused or can fix: printed as one line on stderr, exit code 1, no stack trace. */
@@ -24,11 +25,11 @@ export function actor(): string {
 }
 
 /**
- * Open the database DATABASE_URL names (as the server does, `.env` included), migrate it, run `fn` with it and the
+ * Open the database DATABASE_URL names (as the server does, `.env` included), migrate it (unless told not to), run `fn` with it and the
  * settings, close it. With MATTERMOST_URL set, changes made here are queued for the connector as the server's are
  * (a purge, a team created from the command line), and the server's worker delivers them.
  */
-export async function withDb<T>(fn: (db: Knex, config: Config) => Promise<T>): Promise<T> {
+export async function withDb<T>(fn: (db: Knex, config: Config) => Promise<T>, opts: { migrate?: boolean } = {}): Promise<T> {
   loadDotEnv();
   let config;
   try {
@@ -39,7 +40,12 @@ export async function withDb<T>(fn: (db: Knex, config: Config) => Promise<T>): P
   }
   const db = openDb({ url: config.databaseUrl, poolMax: 2, sqliteSynchronous: config.sqliteSynchronous });
   try {
-    await migrate(db);
+    // `migrate status|down` look at the schema as it is; every other command brings it up to date first, as start-up does.
+    if (opts.migrate !== false) {
+      await migrateUp(db, config.databaseUrl).catch((err) => {
+        throw err instanceof NewerSchemaError ? new CliError(err.message) : err;
+      });
+    }
     if (config.mattermost) enableOutbox(db, ['mattermost']);
     return await fn(db, config);
   } finally {

@@ -11,8 +11,9 @@ import { register as registerWorkspace } from './workspace.js';
 import { register as registerConnector } from './connector.js';
 import { register as registerClients } from './clients.js';
 import { register as registerBulkFile } from './bulk-file.js';
+import { register as registerMigrate } from './migrate.js';
 
-const groups: ((program: Command) => void)[] = [registerTokens, registerClients, registerUsers, registerWorkspace, registerConnector, registerBulkFile];
+const groups: ((program: Command) => void)[] = [registerTokens, registerClients, registerUsers, registerWorkspace, registerConnector, registerBulkFile, registerMigrate];
 
 const program = new Command()
   .name('cli')

@@ -3,6 +3,7 @@
  * metrics, and one error handler, which renders each mount's error format (http/errors.ts). Dependencies come in;
  * nothing here reads the environment.
  */
+import { VERSION } from '../version.js';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Knex } from 'knex';
@@ -33,6 +34,8 @@ export interface AppDeps {
   db: Knex; config: Config; log: Logger; sync: SyncEngine; applyGroupRules: ApplyGroupRules; connector?: Connector | undefined;
   /** Tests: JWKS caching of client assertions, and the token endpoint's throttle. */
   oauthTuning?: OAuthTuning | undefined;
+  /** The schema version (newest migration) the database had once start-up migrated it. */
+  schema?: string | null | undefined;
 }
 
 export interface OAuthTuning { assertion?: AssertionTuning; throttle?: { limit: number; windowMs: number } }
@@ -62,6 +65,10 @@ export function createApp(deps: AppDeps, state: AppState = { shuttingDown: false
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
+  });
+  // No token, like the probes: an operator or a load balancer checks what runs before an upgrade and after it.
+  app.get('/version', (_req, res) => {
+    res.json({ version: VERSION, schema: deps.schema ?? null });
   });
   app.get('/readyz', async (_req, res) => {
     // A probe answers within two seconds whatever the database does (an unreachable host must not hang it).

@@ -25,7 +25,7 @@ export interface DbOptions {
   onWarning?: (message: string) => void;
 }
 
-const migrationsDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations');
+export const migrationsDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
 /**
  * Knex prepares every SQLite statement anew, a measurable share of a request's CPU (docs/benchmarks.md). Statements
