@@ -224,6 +224,13 @@ export async function purgeUser(tx: Knex.Transaction, id: string): Promise<boole
   return (await tx('users').where({ id }).delete()) === 1;
 }
 
+/** Up to `limit` ids of people SCIM deleted before `before` (ms), after `after` in id order: what a bulk purge walks. */
+export async function deletedUserIdPage(db: Knex, before: number, after: string | null, limit: number): Promise<string[]> {
+  const q = db('users').whereNotNull('deleted_at').where('deleted_at', '<', before).orderBy('id').limit(limit).pluck('id');
+  if (after !== null) q.where('id', '>', after);
+  return (await q) as string[];
+}
+
 /** Up to `limit` user ids (deleted ones too) after `after` in id order: the pages a reconcile walks. */
 export async function userIdPage(db: Knex, after: string | null, limit: number): Promise<string[]> {
   const q = db('users').orderBy('id').limit(limit).pluck('id');

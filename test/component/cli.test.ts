@@ -187,5 +187,35 @@ for (const store of stores()) {
       assert.equal(unknown.code, 1);
       assert.match(unknown.stderr, /no user/);
     });
+
+    test('user purge --deleted --before: every person SCIM deleted before the date, nobody else; a dry run counts', async () => {
+      const api = client(server);
+      const [old1, old2, recent, live] = await Promise.all([0, 1, 2, 3].map(async () => (await api.post('/Users', newUser())).body));
+      for (const u of [old1, old2, recent]) assert.equal((await api.del(`/Users/${u.id}`)).status, 204);
+      const cut = Date.now() - 1000;
+      // Two of them were deleted long ago (as after an old conformance run), one just now.
+      await sql('users').whereIn('id', [old1.id, old2.id]).update({ deleted_at: cut - 86_400_000 });
+      await sql('users').where({ id: recent.id }).update({ deleted_at: Date.now() });
+      const before = new Date(cut).toISOString();
+      // Deleted people from other tests in this file may be older too: count them in, the four here are what matters.
+      const dry = await cli(db.url, 'user', 'purge', '--deleted', '--before', before, '--dry-run');
+      assert.equal(dry.code, 0, dry.stderr);
+      const planned = JSON.parse(dry.stdout);
+      assert.equal(planned.dryRun, true);
+      assert.ok(planned.matched >= 2);
+      assert.ok(await sql('users').where({ id: old1.id }).first(), 'a dry run purges nobody');
+      assert.match((await cli(db.url, 'user', 'purge', '--deleted', '--before', before)).stderr, /--yes/);
+      assert.match((await cli(db.url, 'user', 'purge', '--deleted')).stderr, /--before/);
+      assert.match((await cli(db.url, 'user', 'purge', '--deleted', '--before', 'yesterday', '--yes')).stderr, /ISO 8601/);
+      assert.match((await cli(db.url, 'user', 'purge', '--deleted', '--before', '2999-01-01', '--yes')).stderr, /future/);
+      const done = await cli(db.url, 'user', 'purge', '--deleted', '--before', before, '--yes');
+      assert.equal(done.code, 0, done.stderr);
+      assert.equal(JSON.parse(done.stdout).purged, planned.matched);
+      for (const u of [old1, old2]) assert.equal(await sql('users').where({ id: u.id }).first(), undefined);
+      for (const u of [recent, live]) assert.ok(await sql('users').where({ id: u.id }).first(), `${u.userName} kept`);
+      const audit = await sql('audit_log').whereIn('resource_id', [old1.id, old2.id]).where({ operation: 'purge_user' });
+      assert.equal(audit.length, 2);
+      assert.match(audit[0].cause, /^deleted before /);
+    });
   });
 }
