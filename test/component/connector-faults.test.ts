@@ -10,21 +10,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PATCH_OP, rand, stores, newUser, type Store } from '../helpers/server.ts';
 import { workspace, teamName } from '../helpers/workspace-http.ts';
-import { assertMirrors, drained, parked, startRig, type ConnectorRig } from '../helpers/connector.ts';
+import { assertMirrors, drained, parked, startRig, type ConnectorRig, sleep, until } from '../helpers/connector.ts';
 import { accountsMade, assertOneAccountPerEmail, entraBurst, requestsTo } from '../helpers/entra-burst.ts';
 import { unpark } from '../../src/store/outbox.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 /** The connector's own view of what happened: requests with no answer (status 0) and delivery results. */
 function watch(rig: ConnectorRig) {

@@ -11,20 +11,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rand, stores, type Store } from '../helpers/server.ts';
 import { workspace, teamName } from '../helpers/workspace-http.ts';
-import { appRole, assertMirrors, drained, parked, ROLE_MAPPING_ENV, setRole, startRig, type ConnectorRig } from '../helpers/connector.ts';
+import { appRole, assertMirrors, drained, parked, ROLE_MAPPING_ENV, setRole, startRig, type ConnectorRig, sleep, until } from '../helpers/connector.ts';
 import { enqueueKeys } from '../../src/store/outbox.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 /** Helpers over one rig: the Mattermost account and memberships of one of ours, as the fake holds them. */
 function on(rig: ConnectorRig) {

@@ -11,6 +11,19 @@ import { client, connect, createDatabase, PATCH_OP, startServer, type Store, typ
 
 export const FAST = { pollMs: 20, baseBackoffMs: 40, maxBackoffMs: 400 };
 
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Poll `probe` every 25 ms until it answers something truthy (returned), or fail naming `what` after the timeout. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 15_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
 export interface ConnectorRig { mm: FakeMattermost; server: TestServer; db: TestDatabase; sql: Knex; stop(): Promise<void> }
 
 export function mattermostEnv(mm: FakeMattermost, extra: Record<string, string> = {}): Record<string, string> {
