@@ -18,9 +18,10 @@ import { SyncEngine } from '../sync/engine.js';
 import { exportLines, newExportStats } from '../workspace/bulk-file/export.js';
 import { importFile, ImportRejected, type LineSource } from '../workspace/bulk-file/import.js';
 import { actor, CliError, note, withDb } from './context.js';
+import { printJson } from './output.js';
 import { startProgress } from './progress.js';
 
-const json = (v: unknown): void => { process.stdout.write(`${JSON.stringify(v, null, 2)}\n`); };
+const json = printJson;
 
 /** The `.jsonl` inside a zip, as a stream (entries are read one by one, never the whole zip). */
 function openZipEntry(path: string): Promise<Readable> {

@@ -8,6 +8,7 @@ import type { Config } from '../config/index.js';
 import { AppError } from '../errors/app-error.js';
 import { addSecret, listClients, registerClient, revokeClient, revokeSecret, showClient, DEFAULT_SECRET_TTL } from '../oauth/clients.js';
 import { actor, CliError, note, withDb } from './context.js';
+import { printJson, printList } from './output.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -22,13 +23,9 @@ async function run<T>(fn: (db: Parameters<Parameters<typeof withDb>[0]>[0], conf
   });
 }
 
-const out = (v: unknown) => void process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+const out = printJson;
 const issuerOf = (config: Config) => config.publicUrl.replace(/\/scim\/v2$/, '');
 
-function table(rows: string[][]): void {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
-}
 
 export function register(program: Command): void {
   const client = program.command('client').description('manage OAuth clients of the token endpoint (Entra client credentials and WIF, Okta authorization code)');
@@ -83,15 +80,9 @@ export function register(program: Command): void {
     .action(async (o: { json?: boolean }) => {
       await run(async (db) => {
         const clients = await listClients(db);
-        if (o.json) return out(clients);
-        table([
-          ['ID', 'NAME', 'KIND', 'SCOPE', 'GRANTS', 'SECRETS', 'CREATED', 'REVOKED'],
-          ...clients.map((c) => [
-            c.id, c.name, c.kind, c.scope, c.grantTypes.join(','),
-            c.kind === 'federated' ? '-' : `${c.secrets.filter((s) => s.state === 'live').length} live`,
-            c.created ?? '-', c.revoked ?? '-',
-          ]),
-        ]);
+        printList(clients, ['id', 'name', 'kind', 'scope', { header: 'grants', value: 'grantTypes' },
+          { header: 'secrets', value: (c) => (c.kind === 'federated' ? null : `${c.secrets.filter((s) => s.state === 'live').length} live`) },
+          'created', 'revoked'], o);
       });
     });
 

@@ -18,10 +18,9 @@ import { reconcile } from '../connector/reconcile.js';
 import { startProgress } from './progress.js';
 import { checkMattermost, connectorStatus } from '../connector/status.js';
 import { actor, CliError, note, withDb } from './context.js';
+import { printJson } from './output.js';
 
-const json = (v: unknown): void => {
-  process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
-};
+const json = printJson;
 
 const ID = /^[1-9]\d{0,14}$/;
 

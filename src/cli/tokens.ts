@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { createToken, listTokens, revokeToken, type Scope, type TokenRow } from '../store/tokens.js';
 import { SCOPES } from '../store/scopes.js';
 import { actor, CliError, note, withDb } from './context.js';
+import { printList } from './output.js';
 
 
 /** A token as `token list` shows it: ISO 8601 times, `revoked` null while live. */
@@ -46,13 +47,7 @@ export function register(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       await withDb(async (db) => {
         const rows = (await listTokens(db)).map(tokenOut);
-        if (opts.json) {
-          process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-          return;
-        }
-        const table = [['ID', 'NAME', 'SCOPE', 'CREATED', 'REVOKED'], ...rows.map((t) => [t.id, t.name, t.scope, t.created, t.revoked ?? '-'])];
-        const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
-        for (const r of table) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+        printList(rows, ['id', 'name', 'scope', 'created', 'revoked'], opts);
       });
     });
 

@@ -18,6 +18,7 @@ import { membershipsOf } from '../workspace/members.js';
 import { runReconcile } from '../workspace/reconcile.js';
 import { archiveTeam, createTeam, listTeams, updateTeam } from '../workspace/teams.js';
 import { actor, CliError, note, withDb } from './context.js';
+import { printJson as json, printList } from './output.js';
 import { startProgress } from './progress.js';
 
 /** Open the database, build the use-case context, turn use-case errors into one-line CLI errors. */
@@ -59,15 +60,6 @@ async function channelRef(db: Knex, team: TeamRow, ref: string): Promise<Channel
   return c;
 }
 
-const json = (v: unknown): void => {
-  process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
-};
-
-function table(rows: Record<string, unknown>[], cols: string[]): void {
-  const cells = [cols.map((c) => c.toUpperCase()), ...rows.map((r) => cols.map((c) => (r[c] === null || r[c] === undefined ? '-' : String(r[c]))))];
-  const widths = cols.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
-  for (const r of cells) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
-}
 
 export function register(program: Command): void {
   // ---- team ----------------------------------------------------------------------------------------------------
@@ -90,8 +82,7 @@ export function register(program: Command): void {
           items.push(...page.items);
           if (!page.next) break;
         }
-        if (o.json) json(items);
-        else table(items, ['id', 'name', 'displayName', 'type', 'groupConstrained', 'archivedAt']);
+        printList(items, ['id', 'name', 'displayName', 'type', 'groupConstrained', 'archivedAt'], o);
       });
     });
   team.command('archive').argument('<team>', 'team id or name').action(async (ref: string) => {
@@ -132,8 +123,7 @@ export function register(program: Command): void {
           items.push(...page.items);
           if (!page.next) break;
         }
-        if (o.json) json(items);
-        else table(items, ['id', 'name', 'displayName', 'type', 'groupConstrained', 'isDefault', 'archivedAt']);
+        printList(items, ['id', 'name', 'displayName', 'type', 'groupConstrained', 'isDefault', 'archivedAt'], o);
       });
     });
   channel.command('archive').argument('<team>', 'team id or name').argument('<channel>', 'channel id or name').action(async (teamArg: string, ref: string) => {
