@@ -12,7 +12,8 @@ export function auditRouter(deps: AdminDeps): Router {
     if (after !== undefined && !/^\d{1,15}$/.test(after)) throw badRequest('invalid_query', 'after must be an audit entry id');
     const q = {
       limit,
-      ...(after ? { afterId: Number(after) } : {}),
+      order: 'asc' as const,
+      ...(after ? { cursor: Number(after) } : {}),
       ...Object.fromEntries((['resourceType', 'resourceId', 'requestId'] as const).flatMap((k) => {
         const v = queryOf(req, k);
         return v ? [[k, v]] : [];

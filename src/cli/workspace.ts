@@ -240,7 +240,8 @@ export function register(program: Command): void {
         ...(o.resourceId ? { resourceId: o.resourceId } : {}),
         ...(o.resourceType ? { resourceType: o.resourceType } : {}),
         ...(o.requestId ? { requestId: o.requestId } : {}),
-        ...(o.after ? { afterId: Number(o.after) } : {}),
+        order: 'asc',
+        ...(o.after ? { cursor: Number(o.after) } : {}),
       })));
     });
 }

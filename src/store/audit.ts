@@ -75,14 +75,47 @@ function auditRow(e: AuditEntry) {
   };
 }
 
-export interface AuditQuery { resourceType?: string; resourceId?: string; requestId?: string; limit?: number; afterId?: number }
+/**
+ * An audit search. Every filter is an indexed column (migration 20261206_001_audit_search); `order` is by id, which
+ * follows commit order closely enough to page by (rows are never updated, so a keyset on id never skips or repeats).
+ */
+export interface AuditQuery {
+  resourceType?: string | undefined;
+  resourceId?: string | undefined;
+  requestId?: string | undefined;
+  /** Exact actor (`scim:<token>`, `oauth:<client>`, `admin:<token>`, `admin:cli:<user>`...), or a prefix ending `*`. */
+  actor?: string | undefined;
+  /** One or more operations (AuditOperation values). */
+  operations?: readonly string[] | undefined;
+  /** Epoch ms, inclusive. */
+  since?: number | undefined;
+  /** Epoch ms, exclusive. */
+  until?: number | undefined;
+  /** Rows after this id in the listing's order: smaller ids when newest first. */
+  cursor?: number | undefined;
+  /** Newest first (default) or oldest first. */
+  order?: 'desc' | 'asc' | undefined;
+  limit?: number | undefined;
+}
 
-export async function listAudit(db: Knex, q: AuditQuery) {
-  const qb = db('audit_log').orderBy('id', 'asc').limit(Math.min(q.limit ?? 100, 1000));
+export interface AuditRecord {
+  id: number; at: string; actor: string; requestId: string | null; operation: string; resourceType: string;
+  resourceId: string | null; cause: string | null; before: unknown; after: unknown;
+}
+
+export async function listAudit(db: Knex, q: AuditQuery): Promise<AuditRecord[]> {
+  const desc = (q.order ?? 'desc') === 'desc';
+  const qb = db('audit_log').orderBy('id', desc ? 'desc' : 'asc').limit(Math.min(q.limit ?? 100, 1000));
   if (q.resourceType) qb.where('resource_type', q.resourceType);
   if (q.resourceId) qb.where('resource_id', q.resourceId);
   if (q.requestId) qb.where('request_id', q.requestId);
-  if (q.afterId) qb.where('id', '>', q.afterId);
+  // A prefix by substr, not LIKE: LIKE folds case on SQLite and not on PostgreSQL; this means the same on both.
+  if (q.actor?.endsWith('*')) qb.whereRaw('substr(actor, 1, ?) = ?', [q.actor.length - 1, q.actor.slice(0, -1)]);
+  else if (q.actor) qb.where('actor', q.actor);
+  if (q.operations?.length) qb.whereIn('operation', [...q.operations]);
+  if (q.since !== undefined) qb.where('at', '>=', q.since);
+  if (q.until !== undefined) qb.where('at', '<', q.until);
+  if (q.cursor !== undefined) qb.where('id', desc ? '<' : '>', q.cursor);
   const rows = await qb;
   return rows.map((r: any) => ({
     id: Number(r.id),
