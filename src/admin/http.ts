@@ -12,6 +12,7 @@ import { AppError } from '../errors/app-error.js';
 import type { Principal } from '../scim/use-cases/context.js';
 import type { SyncEngine } from '../sync/engine.js';
 import { badRequest } from '../workspace/errors.js';
+import { parseInstant } from '../scim/shared/time.js';
 import type { WorkspaceCtx } from '../workspace/context.js';
 import type { Connector } from '../connector/index.js';
 
@@ -45,6 +46,24 @@ export function queryOf(req: Request, name: string): string | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'string') throw badRequest('invalid_query', `query parameter ${name} must be given once`);
   return v;
+}
+
+/**
+ * Refuse query parameters a search does not take: a typo (`sinse=`, `operaton=`) would otherwise widen the search
+ * silently and answer rows the caller did not ask for.
+ */
+export function onlyQuery(req: Request, allowed: readonly string[]): void {
+  const unknown = Object.keys(req.query as Obj).find((k) => !allowed.includes(k));
+  if (unknown !== undefined) throw badRequest('invalid_query', `unknown query parameter "${unknown.slice(0, 60)}" (allowed: ${allowed.join(', ')})`);
+}
+
+/** An instant query parameter (RFC 3339 date-time with offset, or a date: its start in UTC) as epoch ms. */
+export function instantQuery(req: Request, name: string): number | undefined {
+  const raw = queryOf(req, name);
+  if (raw === undefined) return undefined;
+  const ms = parseInstant(raw);
+  if (ms === undefined) throw badRequest('invalid_query', `${name} must be an RFC 3339 date-time with an offset (2026-12-01T09:30:00Z) or a date (2026-12-01)`);
+  return ms;
 }
 
 export function limitOf(req: Request, def = 100, max = 1000): number {

@@ -12,8 +12,9 @@ import { register as registerConnector } from './connector.js';
 import { register as registerClients } from './clients.js';
 import { register as registerBulkFile } from './bulk-file.js';
 import { register as registerMigrate } from './migrate.js';
+import { register as registerAudit } from './audit.js';
 
-const groups: ((program: Command) => void)[] = [registerTokens, registerClients, registerUsers, registerWorkspace, registerConnector, registerBulkFile, registerMigrate];
+const groups: ((program: Command) => void)[] = [registerTokens, registerClients, registerUsers, registerWorkspace, registerConnector, registerBulkFile, registerAudit, registerMigrate];
 
 const program = new Command()
   .name('cli')

@@ -1,12 +1,11 @@
 /**
- * Workspace commands: `team`, `channel`, `link`, `unlink`, `reconcile`, `memberships`, `audit`. They call the same
+ * Workspace commands: `team`, `channel`, `link`, `unlink`, `reconcile`, `memberships`. They call the same
  * use-cases as the admin API (src/workspace/), not HTTP, so the rules, transactions and audit rows are identical;
  * the audit actor is `admin:cli:<os user>`. Teams and channels are named by id or name, groups by id, externalId or
  * exact displayName (refused when several groups have it).
  */
 import type { Command } from 'commander';
 import type { Knex } from 'knex';
-import { listAudit } from '../store/audit.js';
 import { findLiveGroup, findLiveGroupsByName, getChannel, getChannelByName, getLiveGroup, getTeam, getTeamByName, type ChannelRow, type TeamRow } from '../store/workspace.js';
 import { findUserId } from '../store/users.js';
 import { SyncEngine } from '../sync/engine.js';
@@ -173,7 +172,7 @@ export function register(program: Command): void {
       });
     });
 
-  // ---- reconcile, memberships, audit -----------------------------------------------------------------------------
+  // ---- reconcile, memberships ------------------------------------------------------------------------------------
   program.command('reconcile')
     .description('bring memberships in line with the group links (idempotent); everything unless scoped')
     .option('--readd-removed', 're-add members who were removed or left, where a link would add them')
@@ -222,26 +221,5 @@ export function register(program: Command): void {
         if (!id) throw new CliError(`no user with id or userName "${ref}"`);
         json(await membershipsOf(ctx, id));
       });
-    });
-
-  program.command('audit')
-    .description('the audit trail, oldest first')
-    .option('--resource-id <id>', 'only rows about this resource (a user id for memberships)')
-    .option('--resource-type <type>', 'User, Group, Team, Channel, TeamMember, ChannelMember, Link, Token')
-    .option('--request-id <id>', 'only rows written by this request')
-    .option('--limit <n>', 'at most this many rows (1-1000)', '100')
-    .option('--after <id>', 'rows after this audit id')
-    .action(async (o: { resourceId?: string; resourceType?: string; requestId?: string; limit: string; after?: string }) => {
-      const limit = Number(o.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError('--limit must be an integer from 1 to 1000');
-      if (o.after !== undefined && !/^\d+$/.test(o.after)) throw new CliError('--after must be an audit id');
-      await withWorkspace(async (ctx) => json(await listAudit(ctx.db, {
-        limit,
-        ...(o.resourceId ? { resourceId: o.resourceId } : {}),
-        ...(o.resourceType ? { resourceType: o.resourceType } : {}),
-        ...(o.requestId ? { requestId: o.requestId } : {}),
-        order: 'asc',
-        ...(o.after ? { cursor: Number(o.after) } : {}),
-      })));
     });
 }

@@ -87,16 +87,19 @@
  * - `connector_bind`: one of ours was bound to an existing Mattermost account, team or channel (adoption).
  * - `connector_reconcile`: a reconcile compared Mattermost with the store (`after`: what it fixed).
  */
-export type AuditOperation =
-  | 'create_user' | 'restore_user' | 'update_user' | 'rebind_user' | 'deactivate_user' | 'reactivate_user' | 'delete_user' | 'purge_user' | 'bind_user' | 'change_role'
-  | 'import_team' | 'import_channel' | 'import_user'
-  | 'create_group' | 'restore_group' | 'rename_group' | 'rebind_group' | 'delete_group' | 'add_group_member' | 'remove_group_member'
-  | 'create_team' | 'update_team' | 'archive_team' | 'create_channel' | 'update_channel' | 'archive_channel'
-  | 'team_add' | 'team_remove' | 'team_promote' | 'team_demote' | 'channel_add' | 'channel_remove' | 'channel_promote' | 'channel_demote'
-  | 'link_team' | 'update_team_link' | 'unlink_team' | 'link_channel' | 'update_channel_link' | 'unlink_channel' | 'mapping_skipped' | 'reconcile'
-  | 'create_token' | 'revoke_token'
-  | 'create_client' | 'add_client_secret' | 'revoke_client_secret' | 'revoke_client' | 'issue_token' | 'approve_authorization' | 'revoke_grant'
-  | 'connector_deliver' | 'connector_park' | 'connector_retry' | 'connector_discard' | 'connector_bind' | 'connector_reconcile';
+export const AUDIT_OPERATIONS = [
+  'create_user', 'restore_user', 'update_user', 'rebind_user', 'deactivate_user', 'reactivate_user', 'delete_user', 'purge_user', 'bind_user', 'change_role',
+  'import_team', 'import_channel', 'import_user',
+  'create_group', 'restore_group', 'rename_group', 'rebind_group', 'delete_group', 'add_group_member', 'remove_group_member',
+  'create_team', 'update_team', 'archive_team', 'create_channel', 'update_channel', 'archive_channel',
+  'team_add', 'team_remove', 'team_promote', 'team_demote', 'channel_add', 'channel_remove', 'channel_promote', 'channel_demote',
+  'link_team', 'update_team_link', 'unlink_team', 'link_channel', 'update_channel_link', 'unlink_channel', 'mapping_skipped', 'reconcile',
+  'create_token', 'revoke_token',
+  'create_client', 'add_client_secret', 'revoke_client_secret', 'revoke_client', 'issue_token', 'approve_authorization', 'revoke_grant',
+  'connector_deliver', 'connector_park', 'connector_retry', 'connector_discard', 'connector_bind', 'connector_reconcile',
+] as const;
+
+export type AuditOperation = (typeof AUDIT_OPERATIONS)[number];
 
 /** The membership operations of a team or a channel, for code that handles both kinds. */
 export const MEMBER_OPERATIONS = {

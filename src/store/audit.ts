@@ -83,7 +83,7 @@ export interface AuditQuery {
   resourceType?: string | undefined;
   resourceId?: string | undefined;
   requestId?: string | undefined;
-  /** Exact actor (`scim:<token>`, `oauth:<client>`, `admin:<token>`, `admin:cli:<user>`...), or a prefix ending `*`. */
+  /** Exact actor (`token:<name>`, `client:<OAuth client>`, `admin:<token name>`, `admin:cli:<os user>`...), or a prefix ending `*`. */
   actor?: string | undefined;
   /** One or more operations (AuditOperation values). */
   operations?: readonly string[] | undefined;
@@ -103,7 +103,8 @@ export interface AuditRecord {
   resourceId: string | null; cause: string | null; before: unknown; after: unknown;
 }
 
-export async function listAudit(db: Knex, q: AuditQuery): Promise<AuditRecord[]> {
+/** The search's statement (exported so a test can ask the database how it plans it). */
+export function auditSearch(db: Knex, q: AuditQuery): Knex.QueryBuilder {
   const desc = (q.order ?? 'desc') === 'desc';
   const qb = db('audit_log').orderBy('id', desc ? 'desc' : 'asc').limit(Math.min(q.limit ?? 100, 1000));
   if (q.resourceType) qb.where('resource_type', q.resourceType);
@@ -116,7 +117,11 @@ export async function listAudit(db: Knex, q: AuditQuery): Promise<AuditRecord[]>
   if (q.since !== undefined) qb.where('at', '>=', q.since);
   if (q.until !== undefined) qb.where('at', '<', q.until);
   if (q.cursor !== undefined) qb.where('id', desc ? '<' : '>', q.cursor);
-  const rows = await qb;
+  return qb;
+}
+
+export async function listAudit(db: Knex, q: AuditQuery): Promise<AuditRecord[]> {
+  const rows = await auditSearch(db, q);
   return rows.map((r: any) => ({
     id: Number(r.id),
     at: new Date(Number(r.at)).toISOString(),

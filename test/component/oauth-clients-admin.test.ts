@@ -118,7 +118,7 @@ for (const store of stores()) {
       assert.equal(revoked.status, 200);
       assertNoSecrets(revoked.text, secrets, 'DELETE client');
 
-      const audit = await admin(s, 'GET', `/audit?resourceType=Client&resourceId=${c.id}`);
+      const audit = await admin(s, 'GET', `/audit?order=asc&resourceType=Client&resourceId=${c.id}`);
       assert.equal(audit.status, 200, audit.text);
       const ops = audit.body.items.map((e: any) => e.operation);
       assert.deepEqual(ops, ['create_client', 'add_client_secret', 'add_client_secret', 'issue_token', 'revoke_client_secret', 'revoke_client']);

@@ -53,7 +53,7 @@ for (const store of stores()) {
       assert.equal(Object.values(again).reduce((a: number, b) => a + Number(b), 0), 0, 'idempotent');
       const mine = await ok(cli(db.url, 'memberships', u));
       assert.equal(mine.teams[0].teamName, `ops-${r}`);
-      const audit = await ok(cli(db.url, 'audit', '--resource-id', u));
+      const audit = await ok(cli(db.url, 'audit', '--resource-id', u, '--json'));
       assert.ok(audit.some((row: any) => row.operation === 'team_add' && row.actor.startsWith('admin:cli:')));
       const unlinked = await ok(cli(db.url, 'unlink', `Ops ${r}`, `ops-${r}`));
       assert.equal(unlinked.reconcile.teamMembersRemoved, 1, 'constrained team: unlinking removes');

@@ -65,7 +65,7 @@ export function workspace(server: TestServer) {
       };
     },
     async audit(query: string): Promise<any[]> {
-      return ok(await admin.get(`${A}/audit?${query}&limit=1000`), 200).body.items;
+      return ok(await admin.get(`${A}/audit?order=asc&${query}&limit=1000`), 200).body.items;
     },
   };
   return api;
