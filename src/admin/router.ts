@@ -15,11 +15,17 @@ import { reconcileRouter } from './reconcile.js';
 import { auditRouter } from './audit.js';
 import { connectorRouter } from './connector.js';
 import { clientsRouter } from './clients.js';
+import { adminOpenApi } from './openapi/document.js';
 
 export interface AdminRouterDeps extends AdminDeps { config: { bodyLimit: number; publicUrl: string } }
 
 export function adminRouter(deps: AdminRouterDeps): Router {
   const router = Router();
+  // The API description holds no data: served before authentication, so tools can read it without a token.
+  router.get('/openapi.json', (_req, res) => {
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.type('application/json').send(adminOpenApi().text);
+  });
   // Authenticate before reading the body: an anonymous caller learns nothing, not even that its JSON is bad.
   router.use(deps.auth.require('admin'));
   router.use(refuseNulInUrl);
