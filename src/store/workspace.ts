@@ -112,15 +112,28 @@ export async function liveChannelIdsInTeam(db: Db, teamId: string, userId: strin
     .where({ 'c.team_id': teamId, 'cm.user_id': userId }).whereNull('cm.removed_at').pluck('cm.channel_id');
 }
 
-/** Members of a team or channel, active and removed, keyset-paged by user id. */
-export async function listMembers(db: Db, kind: SyncableKind, syncableId: string, q: { limit: number; after?: string | undefined; active?: boolean | undefined }) {
+/** A member-list row: the membership and who the person is (null when the user row is gone). */
+export type MemberListingRow = MemberRow & {
+  username: string | null; user_name: string | null; user_active: boolean | number | null; user_deleted_at: Millis | null; system_role: SystemRole | null;
+};
+
+/**
+ * Members of a team or channel, active and removed, keyset-paged by user id: each page is a range of the
+ * membership table's primary key (team_id, user_id), whatever the size of the team.
+ */
+export function memberSearch(db: Db, kind: SyncableKind, syncableId: string, q: { limit: number; after?: string | undefined; active?: boolean | undefined }): Knex.QueryBuilder {
   const qb = db(`${MEMBERS[kind]} as m`).leftJoin('users as u', 'u.id', 'm.user_id')
     .where(`m.${KEY[kind]}`, syncableId).orderBy('m.user_id').limit(q.limit)
-    .select('m.user_id', 'm.scheme_admin', 'm.created_at', 'm.updated_at', 'm.added_by', 'm.removed_at', 'm.removed_by', 'u.username', 'u.system_role');
+    .select('m.user_id', 'm.scheme_admin', 'm.created_at', 'm.updated_at', 'm.added_by', 'm.removed_at', 'm.removed_by', 'u.username', 'u.system_role',
+      'u.user_name', 'u.active as user_active', 'u.deleted_at as user_deleted_at');
   if (q.after) qb.where('m.user_id', '>', q.after);
   if (q.active === true) qb.whereNull('m.removed_at');
   if (q.active === false) qb.whereNotNull('m.removed_at');
-  return (await qb) as (MemberRow & { username: string | null; system_role: SystemRole | null })[];
+  return qb;
+}
+
+export async function listMembers(db: Db, kind: SyncableKind, syncableId: string, q: { limit: number; after?: string | undefined; active?: boolean | undefined }): Promise<MemberListingRow[]> {
+  return (await memberSearch(db, kind, syncableId, q)) as MemberListingRow[];
 }
 
 export type TeamMembershipRow = MemberRow & { team_id: string; team_name: string; team_archived_at: Millis | null };

@@ -11,7 +11,8 @@ import {
   getMember, getUserState, insertMember, listMembers as listMemberRows, liveChannelIdsInTeam, reviveMember, tombstoneMember,
   userMemberships, type SyncableKind,
 } from '../store/workspace.js';
-import { memberOut, membershipsOut, type Member } from './representation.js';
+import { memberListingOut, memberOut, membershipsOut, type Member } from './representation.js';
+import { findChannel, findTeam } from './refs.js';
 import { getUserAccess } from '../store/users.js';
 import { adminByLinks, permittedByLinks } from '../store/group-sync/checks.js';
 import type { ReconcileStats } from '../sync/engine.js';
@@ -104,11 +105,16 @@ export async function removeMember(ctx: WorkspaceCtx, kind: SyncableKind, id: st
   });
 }
 
-export async function listMembers(ctx: WorkspaceCtx, kind: SyncableKind, id: string, q: { limit: number; after?: string; active?: boolean }) {
-  if (kind === 'team') await readTeam(ctx.db, id);
-  else await readChannel(ctx.db, id);
-  const rows = await listMemberRows(ctx.db, kind, id, q);
-  return { items: rows.map(memberOut), next: rows.length === q.limit ? rows[rows.length - 1]!.user_id : null };
+/**
+ * Who is in a team or channel, removed members included unless `active` says otherwise, keyset-paged by user id: each
+ * row says who the person is (userName, whether they are active), their role and why they are there (group sync or by
+ * hand). The team is named by id or name, the channel by id or `team/channel` (src/workspace/refs.ts).
+ */
+export async function listMembers(ctx: WorkspaceCtx, kind: SyncableKind, ref: string, q: { limit: number; after?: string; active?: boolean }) {
+  const found = kind === 'team' ? await findTeam(ctx.db, ref) : await findChannel(ctx.db, ref);
+  if (!found) throw notFound(kind, ref);
+  const rows = await listMemberRows(ctx.db, kind, found.id, q);
+  return { items: rows.map(memberListingOut), next: rows.length === q.limit ? rows[rows.length - 1]!.user_id : null };
 }
 
 /**
@@ -119,5 +125,5 @@ export async function membershipsOf(ctx: WorkspaceCtx, userId: string) {
   const user = await getUserState(ctx.db, userId);
   if (!user) throw notFound('user', userId);
   const access = (await getUserAccess(ctx.db, userId))!;
-  return { userId, active: user.active, deleted: user.deleted, ...access, ...membershipsOut(await userMemberships(ctx.db, userId)) };
+  return { userId, active: user.active, deleted: user.deleted, ...access, ...membershipsOut(await userMemberships(ctx.db, userId), access.systemRole) };
 }
