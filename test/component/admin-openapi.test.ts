@@ -75,6 +75,17 @@ for (const store of stores()) {
       await api.call('GET', '/channels/{id}/members', { id: channel }, undefined, '?active=true');
       await api.call('GET', '/users/{id}/memberships', { id: user.id });
       await api.call('GET', '/users/{id}/memberships', { id: 'nobody' });
+      await api.call('GET', '/teams/{id}/members', { id: made.body.team.name }, undefined, '?colour=red'); // 400 unknown parameter
+      await api.call('GET', '/channels/{id}/members', { id: `${made.body.team.name}/nope` }); // 404
+      assert.equal((await api.call('GET', '/users', {}, undefined, `?team=${team}&active=true&limit=1`)).body.items.length, 1);
+      await api.call('GET', '/users', {}, undefined, `?q=${encodeURIComponent(user.userName)}&deleted=false`);
+      await api.call('GET', '/users', {}, undefined, '?team=nope'); // 400
+      assert.equal((await api.call('GET', '/users/{key}', { key: user.id })).body.memberships.teams.length, 1);
+      await api.call('GET', '/users/{key}', { key: `externalId:${other.externalId}` });
+      await api.call('GET', '/users/{key}', { key: 'nobody' }); // 404
+      const twin = (await scim.post('/Users', newUser({ userName: other.externalId }))).body;
+      assert.ok(twin.id);
+      await api.call('GET', '/users/{key}', { key: other.externalId }); // 409 ambiguous
       await api.call('DELETE', '/channels/{id}/members/{userId}', { id: channel, userId: user.id });
       await api.call('DELETE', '/teams/{id}/members/{userId}', { id: team, userId: user.id }, undefined, '?by=self');
 

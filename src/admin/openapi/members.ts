@@ -7,12 +7,24 @@ import {
 const member = {
   userId: str, active: { ...bool, description: 'False once removed (the row is kept as a tombstone).' },
   schemeAdmin: { ...bool, description: 'Team or channel admin.' },
+  role: { type: 'string', enum: ['guest', 'admin', 'member'], description: 'The scheme role: guest for a guest (where the person is known), else admin or member.' },
+  cause: {
+    type: 'string', enum: ['group', 'default_channel', 'entitlement', 'import', 'manual'],
+    description: 'Why the membership exists: group sync, joined with the team (default channel), an IdP entitlement, a bulk import, or by hand (an admin).',
+  },
   addedBy: { ...str, description: 'Who added the membership: an audit actor, or group:<id> for group sync.' },
   createdAt: time, updatedAt: time, removedAt: nullable(time), removedBy: nullable(str),
 };
 
 export const schemas: Record<string, Schema> = {
   Member: object({ ...member, username: nullable(str) }, ['username']),
+  MemberListing: object({
+    ...member,
+    username: { ...nullable(str), description: 'The workspace handle (null if the person was purged).' },
+    userName: { ...nullable(str), description: 'The SCIM userName.' },
+    userActive: { ...nullable(bool), description: 'Whether the person is active (SCIM active).' },
+    userDeleted: { ...bool, description: 'Whether SCIM deleted the person.' },
+  }),
   Memberships: object({
     userId: str, active: bool, deleted: bool,
     systemRole: { type: 'string', enum: ['member', 'admin', 'guest'] },
@@ -30,6 +42,7 @@ export const paths: Paths = {};
 for (const kind of ['team', 'channel'] as const) {
   const Kind = kind === 'team' ? 'Team' : 'Channel';
   const id = pathParam('id', `${Kind} id.`);
+  const listed = pathParam('id', kind === 'team' ? 'Team id or name.' : 'Channel id, or team/channel (URL-encoded: eng%2Fgeneral).');
   paths[`/${kind}s/{id}/members`] = {
     post: op('Memberships', `Add a person to a ${kind} by hand`, {
       description: `On a group-constrained ${kind} only members of a linked group may be added; a removed membership comes back.`,
@@ -42,8 +55,9 @@ for (const kind of ['team', 'channel'] as const) {
       },
     }),
     get: op('Memberships', `List the members of a ${kind}`, {
-      parameters: [id, limitParam(), afterParam, queryParam('active', 'Only live (true) or only removed (false) memberships.', { type: 'boolean' })],
-      responses: { 200: json(page(ref('Member')), 'A page of memberships by user id.'), ...BAD_REQUEST, ...NOT_FOUND },
+      description: 'Who is in it: each person\'s userName, whether they are active, their role and why they are there (group sync or by hand). Removed memberships are listed too unless active=true. Unknown parameters are a 400.',
+      parameters: [listed, limitParam(), afterParam, queryParam('active', 'Only live (true) or only removed (false) memberships.', { type: 'boolean' })],
+      responses: { 200: json(page(ref('MemberListing')), 'A page of memberships by user id.'), ...BAD_REQUEST, ...NOT_FOUND },
     }),
   };
   paths[`/${kind}s/{id}/members/{userId}`] = {
