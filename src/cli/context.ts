@@ -8,6 +8,7 @@ import type { Knex } from 'knex';
 import { ConfigError, loadConfig, loadDotEnv, type Config } from '../config/index.js';
 import { openDb } from '../store/db.js';
 import { migrateUp, NewerSchemaError } from '../store/migrations.js';
+import { AppError } from '../errors/app-error.js';
 import { enableOutbox } from '../store/outbox.js';
 
 /** A failure the operator caused or can fix: printed as one line on stderr, exit code 1, no stack trace. */
@@ -57,3 +58,15 @@ export async function withDb<T>(fn: (db: Knex, config: Config) => Promise<T>, op
 export const note = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
+
+/** `withDb` for a command that calls a use-case: its refusals (an AppError: not found, ambiguous...) print as one line. */
+export async function withUseCase<T>(fn: (db: Knex, config: Config) => Promise<T>): Promise<T> {
+  return withDb(async (db, config) => {
+    try {
+      return await fn(db, config);
+    } catch (err) {
+      if (err instanceof AppError) throw new CliError(err.message);
+      throw err;
+    }
+  });
+}

@@ -1,4 +1,7 @@
 /**
+ * `user list` and `user show`: the people search and one person's view, the same use-cases as GET /admin/v1/users and
+ * GET /admin/v1/users/<key> (src/workspace/people.ts), as a table or, with `--json`, JSON.
+ *
  * `user purge`: the hard delete. SCIM DELETE only hides a person (their record and history stay, and the same
  * externalId brings them back); this removes the row and everything that hangs off it, for good. The audit log keeps
  * a row saying it happened (it is append-only). One person by id, or every person SCIM deleted before a date
@@ -8,7 +11,11 @@ import type { Command } from 'commander';
 import type { Knex } from 'knex';
 import { writeAudit } from '../store/audit.js';
 import { deletedUserIdPage, getUser, purgeUser, type UserRow } from '../store/users.js';
-import { actor, CliError, note, withDb } from './context.js';
+import { listPeople, showPerson, type PersonView } from '../workspace/people.js';
+import type { Person } from '../workspace/representation.js';
+import { actor, CliError, note, withDb, withUseCase } from './context.js';
+import { printJson, printList, printRecord, printTable } from './output.js';
+import { collectPages, noteMore, type PageOptions } from './paging.js';
 import { startProgress } from './progress.js';
 
 /** Purge one person with its audit row; the row purged, or undefined when there was none. */
@@ -34,8 +41,72 @@ function cutoff(text: string | undefined): number {
   return ms;
 }
 
+interface ListOptions extends PageOptions {
+  active?: boolean; inactive?: boolean; deleted?: boolean; team?: string; channel?: string; group?: string; search?: string; json?: boolean;
+}
+
+const PERSON_COLUMNS = [
+  'userName', 'displayName', 'email', 'active', 'deleted', { header: 'role', value: 'systemRole' }, 'id',
+] as const;
+
+/** `user show` as text: the person, then each kind of membership and their last changes as tables. */
+function printPerson(v: PersonView): void {
+  printRecord(v.user);
+  const section = (title: string) => process.stdout.write(`\n${title}\n`);
+  const since = { header: 'since', value: 'createdAt' } as const;
+  section('teams');
+  printTable(v.memberships.teams, ['teamName', 'role', 'cause', 'active', 'addedBy', since, 'removedAt', 'removedBy']);
+  section('channels');
+  printTable(v.memberships.channels, [{ header: 'channel', value: (c) => `${c.teamName}/${c.channelName}` }, 'role', 'cause', 'active', 'addedBy', since, 'removedAt', 'removedBy']);
+  section('groups');
+  printTable(v.memberships.groups, ['displayName', 'externalId', 'since', 'groupId']);
+  section(`last changes (newest first, at most 20)`);
+  printTable(v.audit, ['id', 'at', 'actor', 'operation', 'resourceType', { header: 'cause', value: 'cause', max: 40 }]);
+}
+
 export function register(program: Command): void {
   const user = program.command('user').description('workspace users');
+
+  user
+    .command('list')
+    .description('people by userName: who is active, deleted, in a team, channel or group (the search of GET /admin/v1/users)')
+    .option('--active', 'only active people')
+    .option('--inactive', 'only deactivated people')
+    .option('--deleted', 'only people SCIM deleted (they are left out otherwise)')
+    .option('--team <team>', 'only live members of this team (id or name)')
+    .option('--channel <channel>', 'only live members of this channel (id, or team/channel)')
+    .option('--group <group>', 'only members of this group (id or externalId)')
+    .option('--search <text>', 'a part of the userName, displayName or email (case-insensitive); ending in *, the start')
+    .option('--limit <n>', 'people per page (1-1000)', '100')
+    .option('--after <cursor>', 'the page after this one (the cursor the previous page printed)')
+    .option('--all', 'every page, not just the first')
+    .option('--json', 'print JSON instead of a table')
+    .action(async (o: ListOptions) => {
+      if (o.active && o.inactive) throw new CliError('give --active or --inactive, not both');
+      await withUseCase(async (db) => {
+        const { items, next } = await collectPages(o, (page) => listPeople(db, {
+          ...page,
+          active: o.active ? true : o.inactive ? false : undefined,
+          deleted: o.deleted ? true : undefined,
+          team: o.team, channel: o.channel, group: o.group, q: o.search,
+        }));
+        printList<Person>(items, PERSON_COLUMNS, o);
+        noteMore(next);
+      });
+    });
+
+  user
+    .command('show')
+    .description("one person: who they are, their teams, channels and groups (role, and why: group sync or by hand), their last 20 changes")
+    .argument('<key>', 'id, externalId or userName; prefix id:, externalId: or userName: to say which when one would name several people')
+    .option('--json', 'print JSON instead of text')
+    .action(async (key: string, o: { json?: boolean }) => {
+      await withUseCase(async (db) => {
+        const view = await showPerson(db, key);
+        if (o.json) printJson(view);
+        else printPerson(view);
+      });
+    });
 
   user
     .command('purge')

@@ -1,5 +1,5 @@
 /**
- * Workspace commands: `team`, `channel`, `link`, `unlink`, `reconcile`, `memberships`. They call the same
+ * Workspace commands: `team`, `channel` (with `members`: who is in it), `link`, `unlink`, `reconcile`, `memberships`. They call the same
  * use-cases as the admin API (src/workspace/), not HTTP, so the rules, transactions and audit rows are identical;
  * the audit actor is `admin:cli:<os user>`. Teams and channels are named by id or name, groups by id, externalId or
  * exact displayName (refused when several groups have it).
@@ -13,11 +13,12 @@ import { AppError } from '../errors/app-error.js';
 import { archiveChannel, createChannel, listChannels, updateChannel } from '../workspace/channels.js';
 import type { WorkspaceCtx } from '../workspace/context.js';
 import { link, resolveGroup, unlink } from '../workspace/links.js';
-import { membershipsOf } from '../workspace/members.js';
+import { listMembers, membershipsOf } from '../workspace/members.js';
 import { runReconcile } from '../workspace/reconcile.js';
 import { archiveTeam, createTeam, listTeams, updateTeam } from '../workspace/teams.js';
 import { actor, CliError, note, withDb } from './context.js';
 import { printJson as json, printList } from './output.js';
+import { collectPages, noteMore, type PageOptions } from './paging.js';
 import { startProgress } from './progress.js';
 
 /** Open the database, build the use-case context, turn use-case errors into one-line CLI errors. */
@@ -59,6 +60,31 @@ async function channelRef(db: Knex, team: TeamRow, ref: string): Promise<Channel
   return c;
 }
 
+interface MemberListOptions extends PageOptions { active?: boolean; removed?: boolean; json?: boolean }
+
+/** `team members` and `channel members`: the listing of GET /admin/v1/teams/<t>/members (src/workspace/members.ts). */
+async function printMembers(ctx: WorkspaceCtx, kind: 'team' | 'channel', ref: string, o: MemberListOptions): Promise<void> {
+  if (o.active && o.removed) throw new CliError('give --active or --removed, not both');
+  const active = o.active ? true : o.removed ? false : undefined;
+  const { items, next } = await collectPages(o, (page) => listMembers(ctx, kind, ref, { ...page, ...(active !== undefined ? { active } : {}) }));
+  printList(items, [
+    'userName', 'role', 'cause', { header: 'member', value: (m) => (m.active ? 'yes' : 'removed') }, 'userActive', 'addedBy', { header: 'since', value: 'createdAt' },
+    'removedBy', 'userId',
+  ], o);
+  noteMore(next);
+}
+
+/** The paging and filter options of a member listing. */
+function memberListOptions(c: Command): Command {
+  return c
+    .option('--active', 'only live memberships')
+    .option('--removed', 'only removed memberships (tombstones)')
+    .option('--limit <n>', 'members per page (1-1000)', '100')
+    .option('--after <userId>', 'the page after this user id (the cursor the previous page printed)')
+    .option('--all', 'every page, not just the first')
+    .option('--json', 'print JSON instead of a table');
+}
+
 
 export function register(program: Command): void {
   // ---- team ----------------------------------------------------------------------------------------------------
@@ -83,6 +109,12 @@ export function register(program: Command): void {
         }
         printList(items, ['id', 'name', 'displayName', 'type', 'groupConstrained', 'archivedAt'], o);
       });
+    });
+  memberListOptions(team.command('members')
+    .description('who is in a team: userName, role, why (group sync or by hand), whether they are active; removed members too unless --active')
+    .argument('<team>', 'team id or name'))
+    .action(async (ref: string, o: MemberListOptions) => {
+      await withWorkspace((ctx) => printMembers(ctx, 'team', ref, o));
     });
   team.command('archive').argument('<team>', 'team id or name').action(async (ref: string) => {
     await withWorkspace(async (ctx) => json(await archiveTeam(ctx, (await teamRef(ctx.db, ref)).id)));
@@ -123,6 +155,16 @@ export function register(program: Command): void {
           if (!page.next) break;
         }
         printList(items, ['id', 'name', 'displayName', 'type', 'groupConstrained', 'isDefault', 'archivedAt'], o);
+      });
+    });
+  memberListOptions(channel.command('members')
+    .description('who is in a channel: userName, role, why (group sync, default channel or by hand), whether they are active')
+    .argument('<channel>', 'channel id or team/channel; or the team, with the channel as a second argument')
+    .argument('[name]', 'channel id or name, when the first argument is its team'))
+    .action(async (first: string, name: string | undefined, o: MemberListOptions) => {
+      await withWorkspace(async (ctx) => {
+        const ref = name === undefined ? first : (await channelRef(ctx.db, await teamRef(ctx.db, first), name)).id;
+        await printMembers(ctx, 'channel', ref, o);
       });
     });
   channel.command('archive').argument('<team>', 'team id or name').argument('<channel>', 'channel id or name').action(async (teamArg: string, ref: string) => {
