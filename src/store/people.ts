@@ -42,7 +42,11 @@ const likeEscape = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 /**
  * The search's statement (exported so a test can ask the database how it plans it). A membership filter is a join on
  * the membership table's primary key, (team_id, user_id) and the like: at most one row per person, so no duplicates,
- * and the planner can start from the team's members instead of walking every user.
+ * and the planner starts from the team's members instead of walking every user; a page of it then sorts that team's
+ * members by userName, so its cost is the team's size, not the workspace's. Unfiltered (or state-filtered) pages
+ * read users_people_order from the cursor on and stop at `limit`. A search term is a LIKE the planner cannot seek
+ * (a substring), so it reads users in userName order until it has a page: bounded by the term's length cap and
+ * `limit`, and by the workspace's size when few people match.
  */
 export function peopleSearch(db: Knex, q: PeopleQuery): Knex.QueryBuilder {
   const qb = db('users').select(COLUMNS).orderBy([{ column: 'users.user_name_fold' }, { column: 'users.id' }]).limit(Math.min(q.limit, 1000));
