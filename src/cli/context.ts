@@ -30,15 +30,19 @@ export function actor(): string {
  * settings, close it. With MATTERMOST_URL set, changes made here are queued for the connector as the server's are
  * (a purge, a team created from the command line), and the server's worker delivers them.
  */
-export async function withDb<T>(fn: (db: Knex, config: Config) => Promise<T>, opts: { migrate?: boolean } = {}): Promise<T> {
+/** The settings the server would run with (`.env` included); a bad one is a CliError. */
+export function cliConfig(): Config {
   loadDotEnv();
-  let config;
   try {
-    config = loadConfig();
+    return loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(`configuration error: ${err.message}`);
     throw err;
   }
+}
+
+export async function withDb<T>(fn: (db: Knex, config: Config) => Promise<T>, opts: { migrate?: boolean } = {}): Promise<T> {
+  const config = cliConfig();
   const db = openDb({ url: config.databaseUrl, poolMax: 2, sqliteSynchronous: config.sqliteSynchronous });
   try {
     // `migrate status|down` look at the schema as it is; every other command brings it up to date first, as start-up does.

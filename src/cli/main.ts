@@ -13,12 +13,14 @@ import { register as registerClients } from './clients.js';
 import { register as registerBulkFile } from './bulk-file.js';
 import { register as registerMigrate } from './migrate.js';
 import { register as registerAudit } from './audit.js';
+import { register as registerBackup } from './backup.js';
+import { register as registerDb } from './db.js';
 
-const groups: ((program: Command) => void)[] = [registerTokens, registerClients, registerUsers, registerWorkspace, registerConnector, registerBulkFile, registerAudit, registerMigrate];
+const groups: ((program: Command) => void)[] = [registerTokens, registerClients, registerUsers, registerWorkspace, registerConnector, registerBulkFile, registerAudit, registerMigrate, registerBackup, registerDb];
 
 const program = new Command()
   .name('cli')
-  .description('SCIM provisioning server: tokens, OAuth clients, users, workspace, Mattermost connector, export and import of Mattermost bulk-import files')
+  .description('SCIM provisioning server: tokens, OAuth clients, users, workspace, Mattermost connector, export and import of Mattermost bulk-import files, backup, restore and checks of the store')
   .showHelpAfterError()
   .exitOverride();
 for (const register of groups) register(program);

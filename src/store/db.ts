@@ -64,7 +64,7 @@ class SqliteClient extends (BetterSqlite3Client as any) {
 }
 
 /** mkdir -p, one level at a time: Node's recursive mkdir never returns for a missing directory under /proc. */
-function makeDirs(dir: string): void {
+export function makeDirs(dir: string): void {
   if (existsSync(dir)) return;
   if (dirname(dir) !== dir) makeDirs(dirname(dir));
   mkdirSync(dir);

@@ -19,7 +19,8 @@ export interface SchemaStatus {
   current: string | null;
 }
 
-const stem = (name: string) => name.replace(/\.(ts|js|mjs|cjs)$/, '');
+/** A migration's name without its extension (knex_migrations records `.ts` or `.js` depending on the build). */
+export const stem = (name: string) => name.replace(/\.(ts|js|mjs|cjs)$/, '');
 
 /** The migrations this server carries, oldest first. */
 export function knownMigrations(): string[] {
