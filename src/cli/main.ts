@@ -18,6 +18,12 @@ import { register as registerDb } from './db.js';
 
 const groups: ((program: Command) => void)[] = [registerTokens, registerClients, registerUsers, registerWorkspace, registerConnector, registerBulkFile, registerAudit, registerMigrate, registerBackup, registerDb];
 
+// `cli audit | head`: the reader went away; the output it wanted is written, so this is a normal end, not a crash.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const program = new Command()
   .name('cli')
   .description('SCIM provisioning server: tokens, OAuth clients, users, workspace, Mattermost connector, export and import of Mattermost bulk-import files, backup, restore and checks of the store')
