@@ -6,7 +6,7 @@
  */
 import type { Knex } from 'knex';
 import { dialectOf } from './db.js';
-import type { FilterNode } from './filter-ast.ts';
+import type { FilterNode } from './filter-ast.js';
 import { filterToSql, type AttributeMap, type ColumnTarget } from './filter-sql.js';
 
 /** A compiled filter: an SQL predicate and its bindings (store/filter-sql.ts). */

@@ -13,7 +13,7 @@
  */
 import type { Knex } from 'knex';
 import { dialectOf } from './db.js';
-import type { FilterNode } from './filter-ast.ts';
+import type { FilterNode } from './filter-ast.js';
 import { attributeMap, filterToSql, type AttributeMap } from './filter-sql.js';
 import { column, type Listing, type ListQuery, type SeekCursors, type SqlWhere } from './collection.js';
 import { fold } from './fold.js';

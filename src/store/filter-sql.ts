@@ -23,7 +23,7 @@
  * not match `title eq "x"`, so `not (title eq "x")` must match it. With
  * two-valued leaves, AND/OR/NOT compose exactly like the filter's boolean logic.
  */
-import { formatPath, type AttrPath, type CompareOp, type FilterNode, type FilterValue } from './filter-ast.ts';
+import { formatPath, type AttrPath, type CompareOp, type FilterNode, type FilterValue } from './filter-ast.js';
 import { fold } from './fold.js';
 
 export type AttrType = 'string' | 'boolean' | 'dateTime' | 'integer' | 'decimal' | 'reference' | 'binary';

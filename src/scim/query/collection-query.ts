@@ -3,7 +3,7 @@
  * CollectionQuery that the store answers with SQL. Parsers return a result (or a SCIM error to throw); nothing is
  * filtered, sorted or paged in memory.
  */
-import type { FilterNode } from '../../store/filter-ast.ts';
+import type { FilterNode } from '../../store/filter-ast.js';
 import { parseFilter } from './filter-parse.js';
 import { scimError } from '../shared/errors.js';
 

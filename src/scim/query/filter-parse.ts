@@ -27,7 +27,7 @@
  * The parser never throws: every failure is returned as `{ ok: false, error }`,
  * which the HTTP layer maps to 400 invalidFilter (RFC 7644 §3.12).
  */
-import type { AttrPath, CompareOp, FilterNode, FilterValue } from '../../store/filter-ast.ts';
+import type { AttrPath, CompareOp, FilterNode, FilterValue } from '../../store/filter-ast.js';
 import { hasLoneSurrogate } from '../shared/body-checks.js';
 
 export type ParseResult = { ok: true; filter: FilterNode } | { ok: false; error: string };
