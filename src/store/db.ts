@@ -4,11 +4,11 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 // @ts-expect-error knex ships no types for its dialect classes
 import BetterSqlite3Client from 'knex/lib/dialects/better-sqlite3/index.js';
+import { MigrationFiles } from './migration-source.js';
 
 export type Db = Knex;
 export type Tx = Knex.Transaction;
@@ -24,8 +24,6 @@ export interface DbOptions {
    */
   onWarning?: (message: string) => void;
 }
-
-export const migrationsDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
 /**
  * Knex prepares every SQLite statement anew, a measurable share of a request's CPU (docs/benchmarks.md). Statements
@@ -79,7 +77,7 @@ export function openDb(opts: DbOptions): Knex {
   if (opts.url.startsWith('sqlite:')) {
     const file = opts.url.slice('sqlite:'.length);
     if (file !== ':memory:') makeDirs(dirname(resolve(file)));
-    return knexFactory({
+    const db: Knex = knexFactory({
       client: SqliteClient as any,
       connection: { filename: file },
       useNullAsDefault: true,
@@ -108,11 +106,12 @@ export function openDb(opts: DbOptions): Knex {
           }
         },
       },
-      migrations: { directory: migrationsDir, loadExtensions: ['.ts'] },
+      migrations: { migrationSource: new MigrationFiles(() => db) },
     });
+    return db;
   }
   const watch = new SilenceWatch(opts.url);
-  const db = knexFactory({
+  const db: Knex = knexFactory({
     client: 'pg',
     // Outage behaviour (docs/reliability.md §3): a refused or dropped connection fails at once (503 via
     // classifyDbError); a host that does not answer fails the connect after 2 s. A pooled connection whose database
@@ -137,7 +136,7 @@ export function openDb(opts: DbOptions): Knex {
     },
     acquireConnectionTimeout: 30000,
     ...(log && { log }),
-    migrations: { directory: migrationsDir, loadExtensions: ['.ts'] },
+    migrations: { migrationSource: new MigrationFiles(() => db) },
   });
   return db;
 }

@@ -3,10 +3,10 @@
  * know (a newer server migrated it). Start-up migrates only a database it understands, and on PostgreSQL several
  * instances starting together take turns: one migrates, the others wait for it and then find nothing to do.
  */
-import { readdirSync } from 'node:fs';
 import type { Knex } from 'knex';
 import pg from 'pg';
-import { dialectOf, migrationsDir } from './db.js';
+import { dialectOf } from './db.js';
+import { migrationFiles, stem } from './migration-source.js';
 
 export interface SchemaStatus {
   /** Migrations the database has, oldest first (names without extension). */
@@ -20,11 +20,11 @@ export interface SchemaStatus {
 }
 
 /** A migration's name without its extension (knex_migrations records `.ts` or `.js` depending on the build). */
-export const stem = (name: string) => name.replace(/\.(ts|js|mjs|cjs)$/, '');
+export { stem };
 
-/** The migrations this server carries, oldest first. */
+/** The migrations this server carries, oldest first (names without extension). */
 export function knownMigrations(): string[] {
-  return readdirSync(migrationsDir).filter((f) => /^\d.*\.(ts|js)$/.test(f) && !f.endsWith('.d.ts')).map(stem).sort();
+  return migrationFiles().map(stem);
 }
 
 export async function schemaStatus(db: Knex): Promise<SchemaStatus> {
