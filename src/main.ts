@@ -3,7 +3,7 @@
  */
 import { ConfigError, loadConfig, loadDotEnv } from './config/index.js';
 import { createLogger } from './log.js';
-import { startServer, StartupError } from './server.js';
+import { startServer, StartupError, type RunningServer } from './server.js';
 
 async function main(): Promise<void> {
   loadDotEnv();
@@ -18,7 +18,26 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
-  let server;
+
+  // The handlers go in before start-up: the server listens (and a process manager may already send SIGTERM) a few
+  // ticks before startServer returns, and a signal with no handler would kill it uncleanly (no exit 0). A signal during
+  // start-up stops the server as soon as it is up; a start-up that cannot finish in 25 s exits 1.
+  let server: RunningServer | undefined;
+  let stopping: string | undefined;
+  const stop = (srv: RunningServer, signal: string) => {
+    // In-flight requests are answered, new ones refused, then the pool closes and the process exits 0; a request that
+    // never finishes cannot hold the process past 25 s.
+    void srv.close(signal).then(() => process.exit(0));
+  };
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = signal;
+    setTimeout(() => process.exit(1), 25_000).unref();
+    if (server) stop(server, signal);
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
   try {
     server = await startServer(config, log);
   } catch (err) {
@@ -26,18 +45,7 @@ async function main(): Promise<void> {
     process.stderr.write(`${err.message}\n`);
     return process.exit(err.exitCode);
   }
-
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    // In-flight requests are answered, new ones refused, then the pool closes and the process exits 0; a request that
-    // never finishes cannot hold the process past 25 s.
-    void server.close(signal).then(() => process.exit(0));
-    setTimeout(() => process.exit(1), 25_000).unref();
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  if (stopping) stop(server, stopping);
 }
 
 main().catch((err) => {
