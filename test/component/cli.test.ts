@@ -10,6 +10,7 @@ import type { Knex } from 'knex';
 import {
   client, connect, createDatabase, ENTERPRISE, newUser, ROOT, startServer, stores, type TestDatabase, type TestServer,
 } from '../helpers/server.ts';
+import { ensureBuilt } from '../helpers/build.ts';
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
@@ -147,7 +148,8 @@ for (const store of stores()) {
       assert.equal(res.stderr.trim().split('\n').length, 1);
     });
 
-    test('npm run -s cli -- token create prints the token alone', async () => {
+    test('npm run -s cli -- token create prints the token alone (the production build)', async () => {
+      await ensureBuilt();
       const res = await run('npm', ['run', '-s', 'cli', '--', 'token', 'create', '--name', `npm-${randomBytes(3).toString('hex')}`], db.url);
       assert.equal(res.code, 0, res.stderr);
       assert.match(res.stdout, TOKEN);

@@ -1,7 +1,7 @@
 /**
  * Start-up as an operator meets it: a DATABASE_URL that cannot work is one line naming the setting (no stack, the
- * password masked) and a non-zero exit; `npm start` under a process manager stops with the server when npm is sent
- * SIGTERM, leaving nothing serving.
+ * password masked) and a non-zero exit; `npm start` (the compiled server, exec'd by scripts/run-dist.sh) under a
+ * process manager stops with the server when npm is sent SIGTERM, leaving nothing serving.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +11,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/server.ts';
+import { ensureBuilt } from '../helpers/build.ts';
 
 interface Exit { code: number | null; out: string; ms: number }
 
@@ -103,6 +104,7 @@ const listening = (port: number) => new Promise<boolean>((r) => {
 });
 
 test('npm start: SIGTERM to npm stops the server itself, nothing left serving', { skip: process.platform !== 'linux', timeout: 60_000 }, async () => {
+  await ensureBuilt(); // npm start runs dist/ (compiling it first when stale, which this test is not about)
   const dir = mkdtempSync(join(tmpdir(), 'scim-start-'));
   const npm = run('npm', ['start'], { DATABASE_URL: `sqlite:${join(dir, 'scim.db')}` });
   let tree: number[] = [];

@@ -80,6 +80,8 @@ export interface StartOptions {
   connectorTuning?: WorkerTuning;
   /** OAuth tuning: JWKS cache ages, the token endpoint's throttle. */
   oauthTuning?: OAuthTuning;
+  /** spawnServer only: run the production build (`node dist/src/main.js`, see helpers/build.ts) instead of src/ with tsx. */
+  compiled?: boolean;
 }
 
 function serverEnv(dbUrl: string, opts: StartOptions) {
@@ -140,11 +142,12 @@ export async function startServer(store: Store, db: TestDatabase | string, opts:
   };
 }
 
-/** Start `src/main.ts` in a child process on a random port and wait until it listens. */
+/** Start `src/main.ts` (or the build's `dist/src/main.js`) in a child process on a random port and wait until it listens. */
 export async function spawnServer(store: Store, db: TestDatabase | string, opts: StartOptions = {}): Promise<SpawnedServer> {
   const dbUrl = typeof db === 'string' ? db : db.url;
   const { env, token, adminToken } = serverEnv(dbUrl, opts);
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = opts.compiled ? ['dist/src/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+  const proc = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = outputBuffer();
   proc.stdout!.on('data', out.add);
   proc.stderr!.on('data', out.add);

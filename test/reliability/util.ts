@@ -188,10 +188,11 @@ export function rawRequest(url: string, opts: { method?: string; headers?: Recor
   });
 }
 
-/** Run `npm run -s cli -- ...args` against a database; resolves with stdout (rejects on a non-zero exit). */
+/** Run the CLI from source (`src/cli/main.ts` with tsx, as the tests run the server) against a database; resolves
+ * with stdout (rejects on a non-zero exit). `npm run cli` runs the build: test/component/cli.test.ts runs it once. */
 export function cli(dbUrl: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('npm', ['run', '-s', 'cli', '--', ...args], { cwd: ROOT_DIR, env: { ...process.env, DATABASE_URL: dbUrl, SCIM_TOKEN: '', ADMIN_TOKEN: '' }, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT_DIR, env: { ...process.env, DATABASE_URL: dbUrl, SCIM_TOKEN: '', ADMIN_TOKEN: '' }, timeout: 60_000 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`cli ${args.join(' ')} failed: ${stderr}`));
       else resolve(stdout);
     });
