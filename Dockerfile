@@ -27,7 +27,9 @@ FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund \
+# --omit=optional too: TypeScript is an optional peer of @mattermost/client (it would add 30 MB of compiler), and the
+# only other optional package, pg-cloudflare, is for Cloudflare Workers.
+RUN npm ci --omit=dev --omit=optional --no-audit --no-fund \
  && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # The SQLite store lives in the volume, owned by the user the server runs as.
