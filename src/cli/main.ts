@@ -13,8 +13,9 @@ import { register as registerClients } from './clients.js';
 import { register as registerBulkFile } from './bulk-file.js';
 import { register as registerMigrate } from './migrate.js';
 import { register as registerAudit } from './audit.js';
+import { register as registerRequests } from './requests.js';
 
-const groups: ((program: Command) => void)[] = [registerTokens, registerClients, registerUsers, registerWorkspace, registerConnector, registerBulkFile, registerAudit, registerMigrate];
+const groups: ((program: Command) => void)[] = [registerTokens, registerClients, registerUsers, registerWorkspace, registerConnector, registerBulkFile, registerAudit, registerRequests, registerMigrate];
 
 const program = new Command()
   .name('cli')
