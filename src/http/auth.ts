@@ -150,6 +150,9 @@ function refuse(req: Request, res: Response, status: number, detail: string, hea
     req.once('close', () => clearTimeout(timer));
     // Otherwise a request with `Connection: close` has its socket destroyed as soon as the answer is written.
     (res as Response & { shouldKeepAlive: boolean }).shouldKeepAlive = true;
+    // A body declared larger than we drain will have its connection cut after the answer: say so (RFC 9112 §9.6),
+    // or a keep-alive client sends its next request on a socket about to close and loses it.
+    if (Number(req.headers['content-length']) > drainBytes) res.setHeader('Connection', 'close');
   }
   renderError(res, AppError.scim(status, null, detail, headers));
 }

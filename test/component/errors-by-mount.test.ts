@@ -95,6 +95,36 @@ for (const store of stores()) {
       }
     });
 
+    test('a refusal whose body will be cut says Connection: close, so a keep-alive client\'s next request is not lost', async () => {
+      // One keep-alive socket: a refused body over the drain limit, then a valid request. Had the refusal said
+      // keep-alive, the client would send the second request on the socket the server then cuts (socket hang up).
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const over = (body: Buffer, token: string) => new Promise<Reply>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/scim/v2/Users', agent,
+          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}`, 'Content-Length': String(body.length) } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+      try {
+        for (let i = 0; i < 3; i++) {
+          const small = await over(Buffer.alloc(2 * 1024, 'x'), 'not_a_valid_token_at_all_123');
+          assert.equal(small.status, 401);
+          assert.notEqual(small.headers.connection, 'close', 'a body it drains keeps the connection');
+          const big = await over(Buffer.alloc(200 * 1024, 'x'), 'not_a_valid_token_at_all_123');
+          assert.equal(big.status, 401);
+          assert.equal(big.headers.connection, 'close');
+          const next = await over(Buffer.from(JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `keepalive-${store}-${i}` })), SCIM_TOKEN);
+          assert.equal(next.status, 201);
+        }
+      } finally {
+        agent.destroy();
+      }
+    });
+
     test('other errors follow the mount too: unknown endpoints, 405, bad JSON', async () => {
       const scim404 = await send('GET', '/nowhere', ADMIN_TOKEN);
       assert.deepEqual(scim404.body, { schemas: [ERROR_SCHEMA], status: '404', detail: 'no such endpoint: GET /nowhere' });

@@ -64,7 +64,8 @@ for (const store of stores()) {
       let sent = 0;
       const statuses = new Map<number, number>();
       const property = fc.asyncProperty(arb, async (batch) => {
-        const replies = await Promise.all(batch.map(send));
+        // A transport failure (reset, hang) names its request, as a bad answer does.
+        const replies = await Promise.all(batch.map((r) => send(r).catch((err: Error) => { throw new Error(`${err.message}: ${describeReq(r)}`); })));
         sent += batch.length - VALID;
         const problems: string[] = [];
         replies.forEach((res, i) => {
@@ -76,16 +77,19 @@ for (const store of stores()) {
         if (problems.length) throw new Error(problems.join('\n'));
       });
 
+      // No shrinking: a failing batch's message already names each culprit request, and shrinking re-sends batches
+      // against a server whose state the failure changed, for minutes (it ran past the test's timeout in CI).
+      const once = { endOnFailure: true } as const;
       // Warm-up (JIT, pools, caches), then the measured run.
-      await fc.assert(property, { numRuns: Math.max(50, Math.round(runs / 10)), seed: seed + 1 });
+      await fc.assert(property, { ...once, numRuns: Math.max(50, Math.round(runs / 10)), seed: seed + 1 });
       await sleep(500);
       const rssBefore = rssKb(server.proc.pid!);
       const started = Date.now();
       // Two halves, RSS measured between: a leak keeps growing in the second half, a settling heap does not.
-      await fc.assert(property, { numRuns: Math.ceil(runs / 2), seed });
+      await fc.assert(property, { ...once, numRuns: Math.ceil(runs / 2), seed });
       await sleep(300);
       const rssMid = rssKb(server.proc.pid!);
-      await fc.assert(property, { numRuns: Math.floor(runs / 2), seed: seed + 2 });
+      await fc.assert(property, { ...once, numRuns: Math.floor(runs / 2), seed: seed + 2 });
       const seconds = (Date.now() - started) / 1000;
       await sleep(300);
       const rssAfter = rssKb(server.proc.pid!);
