@@ -15,6 +15,7 @@ import { startSync } from './sync/startup.js';
 import { createApp, type AppState, type OAuthTuning } from './http/app.js';
 import { onClientError } from './http/errors.js';
 import { startConnector, type Connector, type WorkerTuning } from './connector/index.js';
+import { RequestLog, type RequestLogTuning } from './http/request-log.js';
 
 /**
  * Start-up refused: `message` is the one line for the operator, `exitCode` what the process exits with: 78
@@ -37,6 +38,8 @@ export interface RunningServer {
   close(signal?: string): Promise<void>;
   /** The Mattermost connector, when MATTERMOST_URL is set. */
   connector: Connector | undefined;
+  /** The request log table's writer; undefined when REQUEST_LOG_DAYS=0. */
+  requestLog: RequestLog | undefined;
 }
 
 export interface ServerOptions {
@@ -46,6 +49,8 @@ export interface ServerOptions {
   connectorTuning?: WorkerTuning;
   /** OAuth tuning (tests: JWKS cache ages, the token endpoint's throttle). */
   oauthTuning?: OAuthTuning;
+  /** Request log tuning (tests: the buffer's cap, the prune timer). */
+  requestLogTuning?: RequestLogTuning;
 }
 
 export async function startServer(config: Config, log: Logger, opts: ServerOptions = {}): Promise<RunningServer> {
@@ -57,6 +62,7 @@ export async function startServer(config: Config, log: Logger, opts: ServerOptio
     if (started) log.warn('database warning', { detail: scrub(message.split('\n')[0]!, config.databaseUrl) });
   };
   let stopConnector: (() => Promise<void>) | undefined;
+  let requestLog: RequestLog | undefined;
   const db = await openChecked(config.databaseUrl, () => openDb({ url: config.databaseUrl, poolMax: config.dbPoolMax, sqliteSynchronous: config.sqliteSynchronous, onWarning }));
   try {
     const applied = await migrateUp(db, config.databaseUrl).catch((err) => {
@@ -80,8 +86,10 @@ export async function startServer(config: Config, log: Logger, opts: ServerOptio
     const connector: Connector | undefined = config.mattermost ? await startConnector(db, config.mattermost, log, opts.connectorTuning) : undefined;
     stopConnector = connector?.stop;
     if (config.mattermost) announce(log, 'mattermost connector on', { url: config.mattermost.url, authService: config.mattermost.authService || 'email', delete: config.mattermost.deleteMode });
+    // REQUEST_LOG_DAYS=0: no writer, so no rows, no flush or prune timer.
+    requestLog = config.requestLog.days > 0 ? new RequestLog(db, config.requestLog, log, opts.requestLogTuning) : undefined;
     const state: AppState = { shuttingDown: false };
-    const app = createApp({ db, config, log, sync, applyGroupRules, connector, oauthTuning: opts.oauthTuning, schema }, state);
+    const app = createApp({ db, config, log, sync, applyGroupRules, connector, oauthTuning: opts.oauthTuning, schema, requestLog }, state);
     const server: Server = app.listen(config.port, config.host);
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;
@@ -113,6 +121,8 @@ export async function startServer(config: Config, log: Logger, opts: ServerOptio
         const idle = setInterval(() => server.closeIdleConnections(), 100).unref();
         server.close(async () => {
           clearInterval(idle);
+          // Every answer has been sent, so every request's row is buffered: write them before the pool closes.
+          await requestLog?.close().catch(() => undefined);
           await connector?.stop().catch(() => undefined);
           await db.destroy().catch(() => undefined);
           log.info('stopped');
@@ -126,8 +136,9 @@ export async function startServer(config: Config, log: Logger, opts: ServerOptio
       return closing;
     };
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    return { port, url: `http://${host}:${port}`, close, connector };
+    return { port, url: `http://${host}:${port}`, close, connector, requestLog };
   } catch (err) {
+    await requestLog?.close().catch(() => undefined);
     await stopConnector?.().catch(() => undefined);
     await db.destroy().catch(() => undefined);
     throw err;

@@ -1,6 +1,6 @@
 /**
  * The admin API, mounted at /admin/v1: runs the workspace side (teams, channels, group links, manual memberships,
- * reconcile, audit, the people search) and the Mattermost connector's operations. Every request needs an admin-scope token (a SCIM token gets 403), every change runs in one
+ * reconcile, audit, the request log, the people search) and the Mattermost connector's operations. Every request needs an admin-scope token (a SCIM token gets 403), every change runs in one
  * transaction with its audit rows (actor `admin:<token name>`), and every answer is JSON (errors too: the app's error
  * handler renders them in the admin format for this mount, http/errors.ts).
  */
@@ -13,6 +13,7 @@ import { linksRouter } from './links.js';
 import { membersRouter } from './members.js';
 import { reconcileRouter } from './reconcile.js';
 import { auditRouter } from './audit.js';
+import { requestsRouter } from './requests.js';
 import { usersRouter } from './users.js';
 import { connectorRouter } from './connector.js';
 import { clientsRouter } from './clients.js';
@@ -38,6 +39,7 @@ export function adminRouter(deps: AdminRouterDeps): Router {
   router.use(usersRouter(deps));
   router.use(reconcileRouter(deps));
   router.use(auditRouter(deps));
+  router.use(requestsRouter(deps));
   router.use(connectorRouter(deps));
   router.use(clientsRouter({ ...deps, publicUrl: () => deps.config.publicUrl }));
   router.use((req, _res, next) => {

@@ -15,8 +15,9 @@ import { register as registerMigrate } from './migrate.js';
 import { register as registerAudit } from './audit.js';
 import { register as registerBackup } from './backup.js';
 import { register as registerDb } from './db.js';
+import { register as registerRequests } from './requests.js';
 
-const groups: ((program: Command) => void)[] = [registerTokens, registerClients, registerUsers, registerWorkspace, registerConnector, registerBulkFile, registerAudit, registerMigrate, registerBackup, registerDb];
+const groups: ((program: Command) => void)[] = [registerTokens, registerClients, registerUsers, registerWorkspace, registerConnector, registerBulkFile, registerAudit, registerRequests, registerMigrate, registerBackup, registerDb];
 
 // `cli audit | head`: the reader went away; the output it wanted is written, so this is a normal end, not a crash.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -47,6 +47,17 @@ export interface Config {
   oauth: OAuthConfig;
   /** IdP role values -> system roles, and whether admin-flavoured entitlements exist (src/config/roles.ts). */
   roleMapping: RoleMapping;
+  requestLog: RequestLogConfig;
+}
+
+/** The request log table (src/store/request-log.ts, GET /admin/v1/requests). */
+export interface RequestLogConfig {
+  /** Days a row is kept; 0 turns the table off (nothing written, no timers). */
+  days: number;
+  /** Rows kept at most, whatever their age. */
+  maxRows: number;
+  /** How long a row waits in memory before its batch is written (a full batch is written at once). */
+  flushMs: number;
 }
 
 export interface OAuthConfig {
@@ -231,6 +242,11 @@ export function loadConfig(env: Env = process.env): Config {
     mattermost: mattermost(env),
     oauth: oauth(env),
     roleMapping: parseRoleMapping(env, (m) => { throw new ConfigError(m); }),
+    requestLog: {
+      days: int(env, 'REQUEST_LOG_DAYS', 7, 0, 3650),
+      maxRows: int(env, 'REQUEST_LOG_MAX_ROWS', 1_000_000, 10, 100_000_000),
+      flushMs: duration(env, 'REQUEST_LOG_FLUSH_INTERVAL', '1s', 100, 60_000) || 1000,
+    },
   };
 }
 

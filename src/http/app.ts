@@ -13,6 +13,7 @@ import type { Logger } from '../log.js';
 import type { SyncEngine } from '../sync/engine.js';
 import { ping } from '../store/db.js';
 import { requestContext } from './request-context.js';
+import type { RequestLog } from './request-log.js';
 import { AppError } from '../errors/app-error.js';
 import { errorFormat, errorHandler, notFound } from './errors.js';
 import { createAuthenticator, FailureGuard } from './auth.js';
@@ -36,6 +37,8 @@ export interface AppDeps {
   oauthTuning?: OAuthTuning | undefined;
   /** The schema version (newest migration) the database had once start-up migrated it. */
   schema?: string | null | undefined;
+  /** The request log table's writer; undefined when REQUEST_LOG_DAYS=0. */
+  requestLog?: RequestLog | undefined;
 }
 
 export interface OAuthTuning { assertion?: AssertionTuning; throttle?: { limit: number; windowMs: number } }
@@ -48,11 +51,11 @@ export function createApp(deps: AppDeps, state: AppState = { shuttingDown: false
   app.set('etag', false); // ETags are resource versions (meta.version), not body hashes
   app.set('trust proxy', deps.config.trustProxyHops || false);
   app.set('query parser', 'simple');
-  app.use(requestContext(deps.log));
+  app.use(requestContext(deps.log, deps.requestLog));
   // Each mount's error format is known from the first middleware on, so even the shutdown 503 is in its format.
   app.use(ADMIN_MOUNT, errorFormat('admin'));
   app.use(OAUTH_MOUNT, errorFormat('oauth'));
-  const metrics = createMetrics(deps.db, deps.connector);
+  const metrics = createMetrics(deps.db, deps.connector, deps.requestLog);
   app.use(metrics.middleware);
   app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
   app.use((req, res, next) => {

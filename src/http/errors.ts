@@ -2,7 +2,8 @@
  * The one error handler and the two renderers. Whatever went wrong becomes an AppError (src/errors/error-mapping.ts),
  * rendered by the renderer of the mount the request came in on: the admin API (/admin/v1) answers
  * `{"error":{"status","code","message"}}`, everything else a SCIM error body (RFC 7644 §3.12). Never an HTML page or
- * a stack trace. Each renderer records the detail on res.locals.errorDetail for the access log (request-context.ts).
+ * a stack trace. Each renderer records the detail on res.locals.errorDetail, and the scimType or code on
+ * res.locals.errorType, for the access log (request-context.ts).
  */
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -23,20 +24,22 @@ export function errorFormat(mount: Mount): RequestHandler {
 
 const mountOf = (res: Response): Mount => (res.locals.errorFormat === 'admin' || res.locals.errorFormat === 'oauth' ? res.locals.errorFormat : 'scim');
 
-function start(res: Response, e: AppError): Response {
+/** `type` is what the body names the error by (scimType, the admin code, the OAuth error), for the access log too. */
+function start(res: Response, e: AppError, type: string | null): Response {
   res.locals.errorDetail = e.detail;
+  res.locals.errorType = type ?? undefined;
   for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
   return res.status(e.status);
 }
 
 /** A SCIM error body (RFC 7644 §3.12), application/scim+json. */
 export function renderScimError(res: Response, e: AppError): void {
-  start(res, e).type('application/scim+json').send(JSON.stringify(errorBody(e.status, e.scimType, e.detail)));
+  start(res, e, e.scimType).type('application/scim+json').send(JSON.stringify(errorBody(e.status, e.scimType, e.detail)));
 }
 
 /** The admin API's error body. */
 export function renderAdminError(res: Response, e: AppError): void {
-  start(res, e).type('application/json').send(JSON.stringify({ error: { status: e.status, code: e.code, message: e.detail } }));
+  start(res, e, e.code).type('application/json').send(JSON.stringify({ error: { status: e.status, code: e.code, message: e.detail } }));
 }
 
 /**
@@ -47,7 +50,7 @@ export function renderOAuthError(res: Response, e: AppError): void {
   const error = OAUTH_ERROR_CODES.has(e.code) ? e.code : e.status >= 500 ? 'server_error' : e.status === 429 || e.status === 503 ? 'temporarily_unavailable' : e.status === 401 ? 'invalid_client' : 'invalid_request';
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Pragma', 'no-cache');
-  start(res, e).type('application/json').send(JSON.stringify({ error, error_description: e.detail }));
+  start(res, e, error).type('application/json').send(JSON.stringify({ error, error_description: e.detail }));
 }
 
 const RENDERERS: Record<Mount, (res: Response, e: AppError) => void> = { scim: renderScimError, admin: renderAdminError, oauth: renderOAuthError };

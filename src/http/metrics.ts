@@ -1,8 +1,8 @@
 /**
  * Prometheus metrics (prom-client) at GET /metrics: requests by route template and status, request latency, the
  * database pool, provisioning operations by type (counted from committed audit rows), the Mattermost connector (outbox
- * depth and age read at scrape time, deliveries by result, delivery lag, Mattermost request latency), and Node's
- * process metrics.
+ * depth and age read at scrape time, deliveries by result, delivery lag, Mattermost request latency), the request log
+ * table's writer (rows dropped, rows buffered), and Node's process metrics.
  *
  * Route labels are templates (/scim/v2/Users/:id), never raw paths: ids, garbage from scanners and fuzzers would
  * otherwise make a new time series per request.
@@ -14,6 +14,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { onAuditCommitted } from '../store/audit.js';
 import { outboxStats, type OutboxStats } from '../store/outbox.js';
 import type { Connector } from '../connector/index.js';
+import type { RequestLog } from './request-log.js';
 import { sameSecret } from '../store/tokens.js';
 
 const SCIM_RESOURCES = ['Users', 'Groups', 'ServiceProviderConfig', 'Schemas', 'ResourceTypes', 'Bulk', 'Me'];
@@ -49,7 +50,7 @@ export interface Metrics {
   close(): void;
 }
 
-export function createMetrics(db: Knex, connector?: Connector): Metrics {
+export function createMetrics(db: Knex, connector?: Connector, requestLog?: RequestLog): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'scim_' });
 
@@ -113,8 +114,29 @@ export function createMetrics(db: Knex, connector?: Connector): Metrics {
   };
 
   const unsubscribeConnector = connector ? connectorMetrics(registry, db, connector) : () => undefined;
+  if (requestLog) requestLogMetrics(registry, requestLog);
 
   return { registry, middleware, handler, close: () => { unsubscribe(); unsubscribeConnector(); } };
+}
+
+/**
+ * The request log's writer (request-log.ts): rows it could not keep (its buffer full while the database was down or
+ * slow) and rows waiting in memory. Read from the writer at scrape time; the hot path only counts.
+ */
+function requestLogMetrics(registry: Registry, requestLog: RequestLog): void {
+  let reported = 0;
+  new Counter({
+    name: 'scim_request_log_dropped_total', help: 'Request log rows dropped: the in-memory buffer was full (database down or too slow)', registers: [registry],
+    collect() {
+      const now = requestLog.dropped;
+      if (now > reported) this.inc(now - reported);
+      reported = now;
+    },
+  });
+  new Gauge({
+    name: 'scim_request_log_buffered', help: 'Request log rows waiting in memory to be written', registers: [registry],
+    collect() { this.set(requestLog.buffered); },
+  });
 }
 
 /** How long a scrape waits for the outbox counts: a database that hangs must not hang /metrics. */

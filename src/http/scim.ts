@@ -184,7 +184,10 @@ export function scimRouter(deps: ScimDeps): Router {
   router.use((_req: Request, res: Response, next: NextFunction) => {
     const json = res.json.bind(res);
     res.json = (body?: unknown) => {
-      if (res.statusCode >= 400 && res.locals.errorDetail === undefined) res.locals.errorDetail = (body as { detail?: unknown } | undefined)?.detail;
+      if (res.statusCode >= 400 && res.locals.errorDetail === undefined) {
+        res.locals.errorDetail = (body as { detail?: unknown } | undefined)?.detail;
+        res.locals.errorType = (body as { scimType?: unknown } | undefined)?.scimType;
+      }
       return json(body);
     };
     next();

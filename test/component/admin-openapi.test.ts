@@ -106,6 +106,13 @@ for (const store of stores()) {
       await api.call('GET', '/audit', {}, undefined, '?limit=50');
       await api.call('GET', '/audit', {}, undefined, `?resourceId=${user.id}&order=asc`);
       await api.call('GET', '/audit', {}, undefined, '?sinse=2026-01-01');
+
+      await server.running!.requestLog!.flush();
+      assert.ok((await api.call('GET', '/requests', {}, undefined, '?status=4xx&limit=5')).body.items.length > 0);
+      await api.call('GET', '/requests', {}, undefined, `?requestId=x&method=GET&path=/admin/&actor=admin:*&since=2026-01-01`);
+      await api.call('GET', '/requests', {}, undefined, '?status=4x'); // 400
+      await api.call('GET', '/requests/summary', {}, undefined, '?bucket=hour');
+      await api.call('GET', '/requests/summary', {}, undefined, '?since=2000-01-01'); // 400: too many buckets
     });
 
     test('OAuth clients answer as documented, and the connector says it is off', async () => {

@@ -13,10 +13,11 @@ import * as connector from './connector.js';
 import * as groups from './groups.js';
 import * as members from './members.js';
 import * as reconcile from './reconcile.js';
+import * as requests from './requests.js';
 import * as teams from './teams.js';
 import * as users from './users.js';
 
-const modules: { paths: Paths; schemas?: Record<string, Schema> }[] = [teams, channels, members, users, groups, reconcile, audit, connector, clients];
+const modules: { paths: Paths; schemas?: Record<string, Schema> }[] = [teams, channels, members, users, groups, reconcile, audit, requests, connector, clients];
 
 const self: Paths = {
   '/openapi.json': {
@@ -47,14 +48,14 @@ function build(): Record<string, unknown> {
     info: {
       title: 'SCIM workspace provisioning: admin API',
       version: VERSION,
-      description: 'Teams, channels, memberships, people, group links, the audit trail, OAuth clients and the Mattermost connector. '
+      description: 'Teams, channels, memberships, people, group links, the audit trail, the request log, OAuth clients and the Mattermost connector. '
         + 'Every operation but this document needs a bearer token of admin scope (a SCIM token gets 403); every failure answers '
         + '`{"error":{"status","code","message"}}`; every change is audited in its own transaction.',
     },
     // Relative to where the document is served, so it stays right behind a proxy that renames the host.
     servers: [{ url: '/admin/v1' }],
     security: [{ bearer: [] }],
-    tags: ['Teams', 'Channels', 'Memberships', 'People', 'Groups', 'Sync', 'Audit', 'Connector', 'OAuth clients', 'Meta'].map((name) => ({ name })),
+    tags: ['Teams', 'Channels', 'Memberships', 'People', 'Groups', 'Sync', 'Audit', 'Requests', 'Connector', 'OAuth clients', 'Meta'].map((name) => ({ name })),
     paths,
     components: {
       schemas,
