@@ -14,6 +14,7 @@ import { membersRouter } from './members.js';
 import { reconcileRouter } from './reconcile.js';
 import { auditRouter } from './audit.js';
 import { requestsRouter } from './requests.js';
+import { overviewRouter } from './overview.js';
 import { usersRouter } from './users.js';
 import { connectorRouter } from './connector.js';
 import { clientsRouter } from './clients.js';
@@ -46,6 +47,7 @@ export function adminRouter(deps: AdminRouterDeps): Router {
   router.use(reconcileRouter(deps));
   router.use(auditRouter(deps));
   router.use(requestsRouter(deps));
+  router.use(overviewRouter(deps));
   router.use(connectorRouter(deps));
   router.use(clientsRouter({ ...deps, publicUrl: () => deps.config.publicUrl }));
   router.use((req, _res, next) => {
