@@ -17,7 +17,8 @@ const n = (r: unknown): number => Number((r as { n?: number | string } | undefin
 
 /**
  * What the console's overview shows: people by state (live and active, live and deactivated, SCIM-deleted), live
- * groups, and teams and channels not archived. Aggregates over each table (one statement each, run together).
+ * groups, teams not archived, and channels not archived in teams not archived (archiving a team leaves its channels'
+ * rows as they were). Aggregates over each table (one statement each, run together).
  */
 export async function workspaceCounts(db: Knex): Promise<WorkspaceCounts> {
   const [people, deleted, groups, teams, channels] = await Promise.all([
@@ -25,7 +26,7 @@ export async function workspaceCounts(db: Knex): Promise<WorkspaceCounts> {
     db('users').whereNotNull('deleted_at').count({ n: '*' }).first(),
     db('groups').whereNull('deleted_at').count({ n: '*' }).first(),
     db('teams').whereNull('archived_at').count({ n: '*' }).first(),
-    db('channels').whereNull('archived_at').count({ n: '*' }).first(),
+    db('channels as c').join('teams as t', 't.id', 'c.team_id').whereNull('c.archived_at').whereNull('t.archived_at').count({ n: '*' }).first(),
   ]);
   let active = 0;
   let deactivated = 0;

@@ -11,7 +11,7 @@ export const schemas: Record<string, Schema> = {
     }),
     groups: { ...int, description: 'Live groups.' },
     teams: { ...int, description: 'Teams not archived.' },
-    channels: { ...int, description: 'Channels not archived.' },
+    channels: { ...int, description: 'Channels not archived, in teams not archived.' },
     connector: {
       oneOf: [
         object({ enabled: { const: false } }),
