@@ -179,6 +179,8 @@ export function consoleAuth(deps: Pick<ConsoleSessionDeps, 'sessions' | 'publicU
     const cookie = presented(req, isSecure(req, deps.publicUrl));
     if (cookie === undefined) return bearer(req, res, next);
     deps.sessions.resume(cookie).then((session) => {
+      // Not counted by the failed-auth guard: a cookie value is 256 random bits nobody guesses, and a console left
+      // open past its session's end would otherwise, polling, lock its own address out of signing in again.
       if (!session) return refuseUnread(req, res, noSession(), drain);
       if (!SAFE_METHODS.has(req.method)) {
         if (!originAllowed(req, deps.publicUrl)) return refuseUnread(req, res, csrfFailed('the request comes from another origin'), drain);
