@@ -63,7 +63,7 @@ export async function startServer(config: Config, log: Logger, opts: ServerOptio
   };
   let stopConnector: (() => Promise<void>) | undefined;
   let requestLog: RequestLog | undefined;
-  const db = await openChecked(config.databaseUrl, () => openDb({ url: config.databaseUrl, poolMax: config.dbPoolMax, sqliteSynchronous: config.sqliteSynchronous, onWarning }));
+  const db = await openChecked(config.databaseUrl, () => openDb({ url: config.databaseUrl, poolMax: config.dbPoolMax, sqliteSynchronous: config.sqliteSynchronous, pgPreparedStatements: config.pgPreparedStatements, onWarning }));
   try {
     const applied = await migrateUp(db, config.databaseUrl).catch((err) => {
       throw err instanceof NewerSchemaError ? new StartupError(`refusing to start: ${err.message}`, 1) : err;

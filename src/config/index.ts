@@ -41,6 +41,8 @@ export interface Config {
   rateLimitBurst: number;
   /** SQLite `synchronous` level: FULL survives power loss; NORMAL only process crashes. */
   sqliteSynchronous: 'FULL' | 'NORMAL';
+  /** PostgreSQL: prepare each statement once per connection (store/db.ts). */
+  pgPreparedStatements: boolean;
   dbPoolMax: number;
   /** The Mattermost connector; undefined when MATTERMOST_URL is unset (the server then behaves as without it). */
   mattermost: MattermostConfig | undefined;
@@ -250,6 +252,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitPerSecond: int(env, 'RATE_LIMIT_PER_SECOND', 2500, 0, 1000000),
     rateLimitBurst: int(env, 'RATE_LIMIT_BURST', 5000, 1, 10000000),
     sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', 'FULL', ['FULL', 'NORMAL'] as const),
+    pgPreparedStatements: oneOf(env, 'PG_PREPARED_STATEMENTS', 'on', ['on', 'off'] as const) === 'on',
     dbPoolMax: int(env, 'DB_POOL_MAX', 10, 1, 200),
     mattermost: mattermost(env),
     oauth: oauth(env),
