@@ -26,6 +26,7 @@ import { ClientThrottle } from '../oauth/throttle.js';
 import type { OAuthDeps } from '../oauth/context.js';
 import { oauthRouter } from './oauth/router.js';
 import { metadataHandler } from './oauth/metadata.js';
+import { CONSOLE_MOUNT, consolePage } from './console-page.js';
 
 /** Where the admin API is mounted; its errors are admin JSON, the OAuth mount's RFC 6749 JSON, everything else's SCIM. */
 export const ADMIN_MOUNT = '/admin/v1';
@@ -96,6 +97,8 @@ export function createApp(deps: AppDeps, state: AppState = { shuttingDown: false
   };
   app.get(['/.well-known/oauth-authorization-server', '/.well-known/oauth-authorization-server/*rest'], metadataHandler(() => deps.config.publicUrl));
   app.use(OAUTH_MOUNT, oauthRouter({ ...oauth, auth, publicUrl: () => deps.config.publicUrl }));
+  // The admin console's page and files (no data: everything it shows comes from the admin API below).
+  app.use(CONSOLE_MOUNT, consolePage());
   app.get('/metrics', metricsAccess(deps.config.metricsToken, auth.require('metrics')), metrics.handler);
   app.use(SCIM_MOUNT, scimRouter({ ...deps, auth }));
   app.use(ADMIN_MOUNT, adminRouter({ ...deps, auth }));
