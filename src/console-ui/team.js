@@ -74,13 +74,16 @@ function Links({ team, channels, groups, onChange }) {
   </section>`;
 }
 
-function Members({ team, version }) {
+/** group:<id> as the group's name; an admin actor as it is. */
+const byWhom = (addedBy, groups) => (addedBy?.startsWith('group:') ? `group ${groups.find((g) => g.id === addedBy.slice(6))?.displayName ?? addedBy.slice(6)}` : addedBy);
+
+function Members({ team, groups, version }) {
   const list = useLoad(() => get(`/teams/${encodeURIComponent(team.id)}/members`, { active: 'true', limit: 200 }), [team.id, version]);
   return html`<section class="card" aria-labelledby="h-members"><h2 id="h-members">Members</h2>
     <${Loading} when=${list.loading && !list.data}>${list.data?.items.length ? html`<div class="table-wrap"><table aria-label="Members">
       <thead><tr><th scope="col">Person</th><th scope="col">Role</th><th scope="col">Why</th><th scope="col">Added by</th></tr></thead>
       <tbody>${list.data.items.map((m) => html`<tr key=${m.userId}><td><a href="/console/people/${encodeURIComponent(m.userId)}">${m.userName ?? m.username ?? m.userId}</a>${m.userActive === false ? html` <${Badge} kind="warn">deactivated<//>` : ''}</td>
-        <td>${m.role}</td><td>${m.cause}</td><td>${m.addedBy}</td></tr>`)}</tbody>
+        <td>${m.role}</td><td>${m.cause}</td><td>${byWhom(m.addedBy, groups)}</td></tr>`)}</tbody>
     </table></div>` : html`<p class="muted">No member.</p>`}<//>
   </section>`;
 }
@@ -104,7 +107,7 @@ export function Team({ id }) {
       <label class="inline"><input type="checkbox" checked=${team.groupConstrained} onChange=${(e) => constrain(e.currentTarget.checked)} /> Group-constrained: only members of linked groups may be members</label>
     </section>
     <${Links} team=${team} channels=${d.channels} groups=${d.groups} onChange=${bump} />
-    <${Members} team=${team} version=${version} />
+    <${Members} team=${team} groups=${d.groups} version=${version} />
     <${Channels} team=${team} channels=${d.channels} onChange=${bump} />
     <${Reconcile} what="this team" scope=${{ teamId: team.id }} onApplied=${bump} />`;
 }

@@ -19,6 +19,7 @@ import { errorFormat, errorHandler, notFound } from './errors.js';
 import { createAuthenticator, FailureGuard } from './auth.js';
 import { scimRouter, SCIM_MOUNT } from './scim.js';
 import { adminRouter } from '../admin/router.js';
+import { CONSOLE_MOUNT, consolePage } from './console-page.js';
 import { createMetrics, metricsAccess } from './metrics.js';
 import type { Connector } from '../connector/index.js';
 import { AssertionVerifier, type AssertionTuning } from '../oauth/assertion.js';
@@ -26,7 +27,6 @@ import { ClientThrottle } from '../oauth/throttle.js';
 import type { OAuthDeps } from '../oauth/context.js';
 import { oauthRouter } from './oauth/router.js';
 import { metadataHandler } from './oauth/metadata.js';
-import { CONSOLE_MOUNT, consolePage } from './console-page.js';
 
 /** Where the admin API is mounted; its errors are admin JSON, the OAuth mount's RFC 6749 JSON, everything else's SCIM. */
 export const ADMIN_MOUNT = '/admin/v1';
