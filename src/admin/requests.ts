@@ -1,17 +1,18 @@
 /**
  * Admin API: GET /requests, the request log ("why did that request fail?"), newest first and keyset-paged by
  * (at, id) (`next` is the `after` of the next page), filtered by status (a class such as 4xx, or a code), time range,
- * method, actor, path prefix and request id; and GET /requests/summary, requests per minute or hour and status class.
+ * method, actor, path prefix, request id and resource (its id in the path, or an audit row about it written by the
+ * request); and GET /requests/summary, requests per minute or hour and status class, together or per actor (`by=actor`).
  * A parameter either does not know is a 400, never ignored. Rows come from the request log table
  * (store/request-log.ts), written within REQUEST_LOG_FLUSH_INTERVAL (1 s) of each answer.
  */
 import { Router, type Request } from 'express';
-import { cursorText, listRequests, parseCursor, parseStatusFilter, summarizeRequests, summaryWindow } from '../store/request-log.js';
+import { cursorText, listRequests, parseCursor, parseStatusFilter, summarizeRequests, summarizeRequestsByActor, summaryWindow } from '../store/request-log.js';
 import { badRequest } from '../workspace/errors.js';
 import { instantQuery, limitOf, onlyQuery, queryOf, type AdminDeps } from './http.js';
 
-const PARAMS = ['status', 'since', 'until', 'method', 'actor', 'path', 'requestId', 'limit', 'after'] as const;
-const SUMMARY_PARAMS = ['since', 'until', 'bucket'] as const;
+const PARAMS = ['status', 'since', 'until', 'method', 'actor', 'path', 'requestId', 'resourceId', 'limit', 'after'] as const;
+const SUMMARY_PARAMS = ['since', 'until', 'bucket', 'by'] as const;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 
 /** A text filter: present means non-empty, bounded, and of its form. */
@@ -42,6 +43,7 @@ export function requestsRouter(deps: AdminDeps): Router {
       actor: textQuery(req, 'actor', 140),
       pathPrefix: textQuery(req, 'path', 300, /^\//, 'a path starting with / (a prefix: /scim/v2/Users)'),
       requestId: textQuery(req, 'requestId', 100, REQUEST_ID, 'a request id (the X-Request-Id of the request)'),
+      resourceId: textQuery(req, 'resourceId', 100, REQUEST_ID, 'a resource id (a user, group, team or channel id)'),
     });
     res.json({ items, next: items.length === limit ? cursorText(items[items.length - 1]!) : null });
   });
@@ -52,7 +54,9 @@ export function requestsRouter(deps: AdminDeps): Router {
     if (bucket !== 'minute' && bucket !== 'hour') throw badRequest('invalid_query', 'bucket must be minute or hour');
     const window = summaryWindow(bucket, instantQuery(req, 'since'), instantQuery(req, 'until'));
     if (typeof window === 'string') throw badRequest('invalid_query', window);
-    res.json(await summarizeRequests(deps.db, bucket, window));
+    const by = queryOf(req, 'by');
+    if (by !== undefined && by !== 'actor') throw badRequest('invalid_query', 'by must be actor (or absent: every request together)');
+    res.json(by === 'actor' ? await summarizeRequestsByActor(deps.db, bucket, window) : await summarizeRequests(deps.db, bucket, window));
   });
   return r;
 }

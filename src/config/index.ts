@@ -48,6 +48,18 @@ export interface Config {
   /** IdP role values -> system roles, and whether admin-flavoured entitlements exist (src/config/roles.ts). */
   roleMapping: RoleMapping;
   requestLog: RequestLogConfig;
+  console: ConsoleConfig;
+}
+
+/** Sessions of the admin console (src/console/sessions.ts). */
+export interface ConsoleConfig {
+  /**
+   * Minutes without a request after which a session ends. OWASP's Session Management Cheat Sheet gives 2-5 minutes
+   * for high-value applications and 15-30 for low-risk ones: the default, 15, is the short end of the latter.
+   */
+  idleMinutes: number;
+  /** Hours after sign-in after which a session ends whatever its activity. */
+  sessionHours: number;
 }
 
 /** The request log table (src/store/request-log.ts, GET /admin/v1/requests). */
@@ -247,7 +259,15 @@ export function loadConfig(env: Env = process.env): Config {
       maxRows: int(env, 'REQUEST_LOG_MAX_ROWS', 1_000_000, 10, 100_000_000),
       flushMs: duration(env, 'REQUEST_LOG_FLUSH_INTERVAL', '1s', 100, 60_000) || 1000,
     },
+    console: consoleSettings(env),
   };
+}
+
+function consoleSettings(env: Env): ConsoleConfig {
+  const idleMinutes = int(env, 'CONSOLE_IDLE_MINUTES', 15, 1, 1440);
+  const sessionHours = int(env, 'CONSOLE_SESSION_HOURS', 12, 1, 168);
+  if (idleMinutes > sessionHours * 60) throw new ConfigError(`CONSOLE_IDLE_MINUTES (${idleMinutes}) must not be longer than CONSOLE_SESSION_HOURS (${sessionHours} h)`);
+  return { idleMinutes, sessionHours };
 }
 
 /** Load `.env` into process.env (existing variables win), using Node's own parser. */

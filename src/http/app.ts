@@ -27,6 +27,8 @@ import { ClientThrottle } from '../oauth/throttle.js';
 import type { OAuthDeps } from '../oauth/context.js';
 import { oauthRouter } from './oauth/router.js';
 import { metadataHandler } from './oauth/metadata.js';
+import { ConsoleSessions } from '../console/sessions.js';
+import { CONSOLE_SESSION_PATH, consoleAuth, consoleSessionRouter } from './console-session.js';
 
 /** Where the admin API is mounted; its errors are admin JSON, the OAuth mount's RFC 6749 JSON, everything else's SCIM. */
 export const ADMIN_MOUNT = '/admin/v1';
@@ -56,6 +58,7 @@ export function createApp(deps: AppDeps, state: AppState = { shuttingDown: false
   // Each mount's error format is known from the first middleware on, so even the shutdown 503 is in its format.
   app.use(ADMIN_MOUNT, errorFormat('admin'));
   app.use(OAUTH_MOUNT, errorFormat('oauth'));
+  app.use(CONSOLE_SESSION_PATH, errorFormat('admin'));
   const metrics = createMetrics(deps.db, deps.connector, deps.requestLog);
   app.use(metrics.middleware);
   app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
@@ -101,7 +104,13 @@ export function createApp(deps: AppDeps, state: AppState = { shuttingDown: false
   app.use(CONSOLE_MOUNT, consolePage());
   app.get('/metrics', metricsAccess(deps.config.metricsToken, auth.require('metrics')), metrics.handler);
   app.use(SCIM_MOUNT, scimRouter({ ...deps, auth }));
-  app.use(ADMIN_MOUNT, adminRouter({ ...deps, auth }));
+  // The admin console's session: the admin API takes its cookie as it takes an admin token (SCIM never does).
+  const sessions = new ConsoleSessions(deps.db, {
+    idleMs: deps.config.console.idleMinutes * 60_000, absoluteMs: deps.config.console.sessionHours * 3_600_000, adminToken: deps.config.adminToken,
+  });
+  const consoleDeps = { sessions, auth, log: deps.log, publicUrl: () => deps.config.publicUrl, bodyLimit: deps.config.bodyLimit };
+  app.use(CONSOLE_SESSION_PATH, consoleSessionRouter(consoleDeps));
+  app.use(ADMIN_MOUNT, adminRouter({ ...deps, auth, consoleAuth: consoleAuth(consoleDeps) }));
 
   app.use(notFound);
   app.use(errorHandler(deps.log));

@@ -136,6 +136,11 @@ export function createAuthenticator(db: Knex, config: Config, guard: FailureGuar
  * which a body over drainBytes would have its connection cut before the refusal was written.
  */
 function refuse(req: Request, res: Response, status: number, detail: string, headers: Record<string, string>, drainBytes: number): void {
+  refuseUnread(req, res, AppError.scim(status, null, detail, headers), drainBytes);
+}
+
+/** `refuse` for any AppError (the console session's refusals, which name their own admin codes). */
+export function refuseUnread(req: Request, res: Response, e: AppError, drainBytes: number): void {
   if (!req.complete && hasBody(req.headers)) {
     let left = drainBytes;
     const cut = () => {
@@ -151,7 +156,7 @@ function refuse(req: Request, res: Response, status: number, detail: string, hea
     // Otherwise a request with `Connection: close` has its socket destroyed as soon as the answer is written.
     (res as Response & { shouldKeepAlive: boolean }).shouldKeepAlive = true;
   }
-  renderError(res, AppError.scim(status, null, detail, headers));
+  renderError(res, e);
 }
 
 /**

@@ -122,7 +122,28 @@ export function auditSearch(db: Knex, q: AuditQuery): Knex.QueryBuilder {
 
 export async function listAudit(db: Knex, q: AuditQuery): Promise<AuditRecord[]> {
   const rows = await auditSearch(db, q);
-  return rows.map((r: any) => ({
+  return rows.map(toRecord);
+}
+
+/** The newest audit row's id (0 for an empty log): where a preview starts reading the rows it writes. */
+export async function lastAuditId(db: Knex | Knex.Transaction): Promise<number> {
+  const r = (await db('audit_log').max({ m: 'id' }).first()) as { m: number | string | null } | undefined;
+  return Number(r?.m ?? 0);
+}
+
+/**
+ * The rows a transaction wrote after `afterId` under `requestId`, oldest first, at most `limit`, without those of
+ * `exceptOperation`; `more` says whether there were others (a preview's truncation). Read inside that transaction.
+ */
+export async function auditWrittenAfter(tx: Knex.Transaction, afterId: number, requestId: string, limit: number, exceptOperation?: string): Promise<{ rows: AuditRecord[]; more: boolean }> {
+  const qb = tx('audit_log').where('id', '>', afterId).where('request_id', requestId).orderBy('id', 'asc').limit(limit + 1);
+  if (exceptOperation) qb.whereNot('operation', exceptOperation);
+  const rows = await qb;
+  return { rows: rows.slice(0, limit).map(toRecord), more: rows.length > limit };
+}
+
+function toRecord(r: any): AuditRecord {
+  return {
     id: Number(r.id),
     at: new Date(Number(r.at)).toISOString(),
     actor: r.actor,
@@ -133,5 +154,5 @@ export async function listAudit(db: Knex, q: AuditQuery): Promise<AuditRecord[]>
     cause: r.cause,
     before: r.before ? JSON.parse(r.before) : null,
     after: r.after ? JSON.parse(r.after) : null,
-  }));
+  };
 }

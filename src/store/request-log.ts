@@ -76,6 +76,11 @@ export interface RequestQuery {
   actor?: string | undefined;
   pathPrefix?: string | undefined;
   requestId?: string | undefined;
+  /**
+   * Requests about this resource: its id is a segment of the path (`/scim/v2/Users/<id>`, `/admin/v1/teams/<id>/...`),
+   * or the request wrote an audit row about it (the POST that created it has no id in its path).
+   */
+  resourceId?: string | undefined;
   /** Rows older than this one (the last row of the previous page). */
   cursor?: { at: number; id: number } | undefined;
   limit?: number | undefined;
@@ -95,6 +100,16 @@ export function requestSearch(db: Knex, q: RequestQuery): Knex.QueryBuilder {
   if (q.actor?.endsWith('*')) qb.whereRaw('substr(actor, 1, ?) = ?', [q.actor.length - 1, q.actor.slice(0, -1)]);
   else if (q.actor) qb.where('actor', q.actor);
   if (q.pathPrefix) qb.whereRaw('substr(path, 1, ?) = ?', [q.pathPrefix.length, q.pathPrefix]);
+  if (q.resourceId) {
+    // The audit side is the resource's index on audit_log (resource_id, id), then the request id index here; the path
+    // side is a filter over the newest-first scan, as a path prefix is. instr/strpos, not LIKE, for the reasons above.
+    const segment = `/${q.resourceId}/`;
+    const find = dialectOf(db) === 'pg' ? "strpos(path || '/', ?) > 0" : "instr(path || '/', ?) > 0";
+    const resourceId = q.resourceId;
+    qb.where((w) => {
+      w.whereRaw(find, [segment]).orWhereIn('request_id', db('audit_log').select('request_id').where('resource_id', resourceId).whereNotNull('request_id'));
+    });
+  }
   if (q.since !== undefined) qb.where('at', '>=', q.since);
   if (q.until !== undefined) qb.where('at', '<', q.until);
   if (q.cursor) qb.whereRaw('(at, id) < (?, ?)', [q.cursor.at, q.cursor.id]);
@@ -176,20 +191,72 @@ export async function summarizeRequests(db: Knex, bucket: SummaryBucketSize, win
   return { bucket, since: new Date(window.since).toISOString(), until: new Date(window.until).toISOString(), buckets };
 }
 
-interface SummaryCount { bucket: number; statusClass: number; count: number }
+/** Actors a summary by actor lists at most; the rest are added up as `other`. */
+export const MAX_SUMMARY_ACTORS = 20;
+/** The series of everyone beyond MAX_SUMMARY_ACTORS. `null` is the series of unauthenticated requests. */
+export const OTHER_ACTORS = 'other';
+
+export interface ActorSeries { actor: string | null; buckets: SummaryBucket[] }
+export interface RequestSummaryByActor { bucket: SummaryBucketSize; since: string; until: string; series: ActorSeries[] }
+
+/**
+ * `summarizeRequests` per actor: the busiest MAX_SUMMARY_ACTORS actors of the window, busiest first, each with every
+ * bucket, then `other` for the rest (when there is a rest). One GROUP BY over the window.
+ */
+export async function summarizeRequestsByActor(db: Knex, bucket: SummaryBucketSize, window: { since: number; until: number }, maxActors = MAX_SUMMARY_ACTORS): Promise<RequestSummaryByActor> {
+  const size = SUMMARY_BUCKETS[bucket];
+  const counts = await countByBucket(db, { ...window, bucketMs: size, byActor: true });
+  const totals = new Map<string | null, number>();
+  for (const c of counts) totals.set(c.actor ?? null, (totals.get(c.actor ?? null) ?? 0) + c.count);
+  const ranked = [...totals].sort((a, b) => b[1] - a[1] || String(a[0]).localeCompare(String(b[0])));
+  const kept = new Set(ranked.slice(0, maxActors).map(([actor]) => actor));
+  const empty = (): SummaryBucket[] => {
+    const out: SummaryBucket[] = [];
+    for (let t = window.since; t < window.until; t += size) out.push({ start: new Date(t).toISOString(), total: 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 });
+    return out;
+  };
+  const series = new Map<string | null, ActorSeries>();
+  for (const actor of kept) series.set(actor, { actor, buckets: empty() });
+  for (const c of counts) {
+    const actor = c.actor ?? null;
+    const key = kept.has(actor) ? actor : OTHER_ACTORS;
+    let s = series.get(key);
+    if (!s) series.set(key, s = { actor: OTHER_ACTORS, buckets: empty() });
+    const b = s.buckets[(c.bucket - window.since) / size];
+    if (!b) continue;
+    b.total += c.count;
+    const cls = `${c.statusClass}xx`;
+    if (cls === '2xx' || cls === '3xx' || cls === '4xx' || cls === '5xx') b[cls] += c.count;
+  }
+  return { bucket, since: new Date(window.since).toISOString(), until: new Date(window.until).toISOString(), series: [...series.values()] };
+}
+
+/** SCIM requests and their failures (4xx and 5xx) per actor since `since`, busiest first, at most `limit` actors. */
+export async function scimRequestsByActor(db: Knex, since: number, limit = MAX_SUMMARY_ACTORS): Promise<{ actor: string | null; total: number; failed: number }[]> {
+  const rows = await db('request_log')
+    .select('actor', db.raw('count(*) as total'), db.raw('sum(case when status_class >= 4 then 1 else 0 end) as failed'))
+    .where('at', '>=', since)
+    .whereRaw('substr(path, 1, 9) = ?', ['/scim/v2/'])
+    .groupBy('actor')
+    .orderByRaw('count(*) desc')
+    .limit(limit);
+  return rows.map((r: any) => ({ actor: r.actor ?? null, total: Number(r.total), failed: Number(r.failed ?? 0) }));
+}
+
+interface SummaryCount { bucket: number; statusClass: number; count: number; actor?: string | null }
 
 /** Requests per time bucket and status class in [since, until): `bucket` is the bucket's start in epoch ms. */
-async function countByBucket(db: Knex, q: { since: number; until: number; bucketMs: number }): Promise<SummaryCount[]> {
+async function countByBucket(db: Knex, q: { since: number; until: number; bucketMs: number; byActor?: boolean }): Promise<SummaryCount[]> {
   // Written into the statement: a whole number of ms the caller chose from a fixed set, not user text.
   const size = Math.trunc(q.bucketMs);
   if (!(size >= 1000)) throw new Error('bucket size must be at least a second');
   const rows = await db('request_log')
-    .select(db.raw(`at / ${size} AS bucket`), 'status_class')
+    .select(db.raw(`at / ${size} AS bucket`), 'status_class', ...(q.byActor ? ['actor'] : []))
     .count({ n: '*' })
     .where('at', '>=', q.since)
     .where('at', '<', q.until)
-    .groupByRaw(`at / ${size}, status_class`);
-  return rows.map((r: any) => ({ bucket: Number(r.bucket) * size, statusClass: Number(r.status_class), count: Number(r.n) }));
+    .groupByRaw(`at / ${size}, status_class${q.byActor ? ', actor' : ''}`);
+  return rows.map((r: any) => ({ bucket: Number(r.bucket) * size, statusClass: Number(r.status_class), count: Number(r.n), ...(q.byActor ? { actor: r.actor ?? null } : {}) }));
 }
 
 export interface PruneOptions {

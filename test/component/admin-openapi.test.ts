@@ -96,6 +96,8 @@ for (const store of stores()) {
       const read = await api.call('GET', '/groups/{groupId}', { groupId: group.id });
       assert.equal(read.body.teams.length, 1);
       await api.call('POST', '/reconcile', {}, { teamId: team });
+      assert.equal((await api.call('POST', '/reconcile', {}, { teamId: team, dryRun: true })).body.dryRun, true);
+      await api.call('POST', '/reconcile', {}, { dryRun: 'yes' }); // 400
       await api.call('DELETE', '/groups/{groupId}/channels/{syncableId}', { groupId: group.id, syncableId: channel });
       await api.call('DELETE', '/groups/{groupId}/teams/{syncableId}', { groupId: group.id, syncableId: team });
 
@@ -113,6 +115,12 @@ for (const store of stores()) {
       await api.call('GET', '/requests', {}, undefined, '?status=4x'); // 400
       await api.call('GET', '/requests/summary', {}, undefined, '?bucket=hour');
       await api.call('GET', '/requests/summary', {}, undefined, '?since=2000-01-01'); // 400: too many buckets
+      assert.ok((await api.call('GET', '/requests/summary', {}, undefined, '?by=actor')).body.series.length > 0);
+      await api.call('GET', '/requests/summary', {}, undefined, '?by=token'); // 400
+      await api.call('GET', '/requests', {}, undefined, `?resourceId=${user.id}`);
+      const overview = await api.call('GET', '/overview', {});
+      assert.equal(overview.body.connector.enabled, false);
+      await api.call('GET', '/overview', {}, undefined, '?x=1'); // 400
     });
 
     test('OAuth clients answer as documented, and the connector says it is off', async () => {
@@ -151,6 +159,7 @@ for (const store of stores()) {
       await client(rig.server).post('/Users', newUser());
       const status = await api.call('GET', '/connector', {});
       assert.equal(status.body.enabled, true);
+      assert.equal((await api.call('GET', '/overview', {})).body.connector.enabled, true);
       await api.call('GET', '/connector/deliveries', {}, undefined, '?state=pending&limit=5');
       await api.call('GET', '/connector/deliveries', {}, undefined, '?state=lost');
       await api.call('POST', '/connector/deliveries/{id}/retry', { id: '999999' });

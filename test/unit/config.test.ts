@@ -104,3 +104,11 @@ test('OAUTH_TOKEN_TTL: 60m to 360m, the window Entra checks; 59m and 361m are re
     assert.match(configError({ OAUTH_TOKEN_TTL: bad }), /^OAUTH_TOKEN_TTL must be a duration between 60m and 360m/, bad);
   }
 });
+
+test('console sessions: CONSOLE_IDLE_MINUTES 1-1440 (default 15), CONSOLE_SESSION_HOURS 1-168 (default 12), idle within the session', () => {
+  assert.deepEqual(loadConfig({}).console, { idleMinutes: 15, sessionHours: 12 });
+  assert.deepEqual(loadConfig({ CONSOLE_IDLE_MINUTES: '5', CONSOLE_SESSION_HOURS: '1' }).console, { idleMinutes: 5, sessionHours: 1 });
+  for (const bad of ['0', '1441', '15m', 'soon']) assert.match(configError({ CONSOLE_IDLE_MINUTES: bad }), /^CONSOLE_IDLE_MINUTES must be/, bad);
+  for (const bad of ['0', '169', '12h']) assert.match(configError({ CONSOLE_SESSION_HOURS: bad }), /^CONSOLE_SESSION_HOURS must be/, bad);
+  assert.match(configError({ CONSOLE_IDLE_MINUTES: '90', CONSOLE_SESSION_HOURS: '1' }), /^CONSOLE_IDLE_MINUTES \(90\) must not be longer than CONSOLE_SESSION_HOURS/);
+});

@@ -37,8 +37,8 @@ const errorResponse = (description: string) => json(ref('Error'), description);
 
 /** Responses every admin operation can give: no or a wrong token, a SCIM token, the rate limit. */
 export const AUTH_ERRORS = {
-  401: errorResponse('No bearer token, or one that is not valid (`WWW-Authenticate: Bearer`).'),
-  403: errorResponse('The token is valid but not an admin-scope token.'),
+  401: errorResponse('No bearer token, or one that is not valid (`WWW-Authenticate: Bearer`); or a console session cookie whose session has ended (`no_session`).'),
+  403: errorResponse('The token is valid but not an admin-scope token; or a change made with the console session without its X-CSRF-Token, or from another Origin (`csrf_failed`).'),
   429: errorResponse('Too many requests from this client; `Retry-After` says when to come back.'),
 };
 export const BAD_REQUEST = { 400: errorResponse('A parameter or the body is not valid; `error.code` says which rule, `error.message` how to fix it.') };

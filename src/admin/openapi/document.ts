@@ -12,12 +12,13 @@ import * as clients from './clients.js';
 import * as connector from './connector.js';
 import * as groups from './groups.js';
 import * as members from './members.js';
+import * as overview from './overview.js';
 import * as reconcile from './reconcile.js';
 import * as requests from './requests.js';
 import * as teams from './teams.js';
 import * as users from './users.js';
 
-const modules: { paths: Paths; schemas?: Record<string, Schema> }[] = [teams, channels, members, users, groups, reconcile, audit, requests, connector, clients];
+const modules: { paths: Paths; schemas?: Record<string, Schema> }[] = [teams, channels, members, users, groups, reconcile, audit, requests, overview, connector, clients];
 
 const self: Paths = {
   '/openapi.json': {
@@ -49,17 +50,22 @@ function build(): Record<string, unknown> {
       title: 'SCIM workspace provisioning: admin API',
       version: VERSION,
       description: 'Teams, channels, memberships, people, group links, the audit trail, the request log, OAuth clients and the Mattermost connector. '
-        + 'Every operation but this document needs a bearer token of admin scope (a SCIM token gets 403); every failure answers '
+        + 'Every operation but this document needs a bearer token of admin scope (a SCIM token gets 403) or the admin console\'s session cookie '
+        + '(sent without Authorization; a change made with it needs X-CSRF-Token, else 403 csrf_failed); every failure answers '
         + '`{"error":{"status","code","message"}}`; every change is audited in its own transaction.',
     },
     // Relative to where the document is served, so it stays right behind a proxy that renames the host.
     servers: [{ url: '/admin/v1' }],
-    security: [{ bearer: [] }],
-    tags: ['Teams', 'Channels', 'Memberships', 'People', 'Groups', 'Sync', 'Audit', 'Requests', 'Connector', 'OAuth clients', 'Meta'].map((name) => ({ name })),
+    security: [{ bearer: [] }, { consoleSession: [] }],
+    tags: ['Teams', 'Channels', 'Memberships', 'People', 'Groups', 'Sync', 'Audit', 'Requests', 'Overview', 'Connector', 'OAuth clients', 'Meta'].map((name) => ({ name })),
     paths,
     components: {
       schemas,
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An admin-scope token (`cli token create --scope admin`) or ADMIN_TOKEN.' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'An admin-scope token (`cli token create --scope admin`) or ADMIN_TOKEN.' },
+        // `__Host-scim_console` over HTTPS; OAS names one cookie per scheme, so the plain-http name is the one given.
+        consoleSession: { type: 'apiKey', in: 'cookie', name: 'scim_console', description: 'The admin console\'s session (POST /console/session; `__Host-scim_console` over HTTPS). Changes need header X-CSRF-Token.' },
+      },
     },
   };
 }

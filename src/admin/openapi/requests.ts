@@ -1,5 +1,5 @@
 /** The request log (src/admin/requests.ts): "why did that request fail?", and requests per minute by status class. */
-import { MAX_SUMMARY_BUCKETS } from '../../store/request-log.js';
+import { MAX_SUMMARY_ACTORS, MAX_SUMMARY_BUCKETS } from '../../store/request-log.js';
 import { afterParam, BAD_REQUEST, int, json, limitParam, nullable, object, op, page, queryParam, ref, str, time, type Paths, type Schema } from './common.js';
 
 const instant = (what: string) => ({ type: 'string', description: `${what}: an RFC 3339 date-time with an offset (2026-12-01T09:30:00Z) or a date (its start in UTC).` });
@@ -24,9 +24,20 @@ export const schemas: Record<string, Schema> = {
     bucket: { type: 'string', enum: ['minute', 'hour'] },
     since: { ...time, description: 'The start of the first bucket.' },
     until: { ...time, description: 'The end of the last bucket.' },
-    buckets: {
+    buckets: { type: 'array', items: ref('RequestSummaryBucket') },
+  }),
+  RequestSummaryBucket: object({ start: time, total: count, '2xx': count, '3xx': count, '4xx': count, '5xx': count }),
+  RequestSummaryByActor: object({
+    bucket: { type: 'string', enum: ['minute', 'hour'] },
+    since: { ...time, description: 'The start of the first bucket.' },
+    until: { ...time, description: 'The end of the last bucket.' },
+    series: {
       type: 'array',
-      items: object({ start: time, total: count, '2xx': count, '3xx': count, '4xx': count, '5xx': count }),
+      description: `The ${MAX_SUMMARY_ACTORS} busiest actors of the window, busiest first, then \`other\` for the rest added up.`,
+      items: object({
+        actor: { ...nullable(str), description: 'The actor as in RequestLogEntry; `other` for the actors beyond the busiest; null for unauthenticated requests.' },
+        buckets: { type: 'array', items: ref('RequestSummaryBucket') },
+      }),
     },
   }),
 };
@@ -43,20 +54,22 @@ export const paths: Paths = {
         queryParam('actor', 'Exactly this actor, or a prefix ending in * (token:*).'),
         queryParam('path', 'Paths starting with this (/scim/v2/Users).'),
         queryParam('requestId', 'The request with this X-Request-Id.'),
+        queryParam('resourceId', 'Requests about this user, group, team or channel: its id is a segment of the path, or the request wrote an audit row about it (the POST that created it).'),
         limitParam(), afterParam,
       ],
       responses: { 200: json(page(ref('RequestLogEntry')), 'A page of requests, newest first.'), ...BAD_REQUEST },
     }),
   },
   '/requests/summary': {
-    get: op('Requests', 'Requests per minute or hour, by status class', {
+    get: op('Requests', 'Requests per minute or hour, by status class, together or per actor', {
       description: `Counts of [since, until) widened to whole buckets, every bucket listed. By default the last hour (minutes) or day (hours); at most ${MAX_SUMMARY_BUCKETS} buckets.`,
       parameters: [
         queryParam('since', 'From this instant (inclusive)', instant('From this instant, inclusive')),
         queryParam('until', 'Before this instant (default now)', instant('Before this instant')),
         queryParam('bucket', 'minute (default) or hour.', { type: 'string', enum: ['minute', 'hour'], default: 'minute' }),
+        queryParam('by', 'actor: one series per actor (RequestSummaryByActor) instead of every request together.', { type: 'string', enum: ['actor'] }),
       ],
-      responses: { 200: json(ref('RequestSummary'), 'Counts per bucket.'), ...BAD_REQUEST },
+      responses: { 200: json({ oneOf: [ref('RequestSummary'), ref('RequestSummaryByActor')] }, 'Counts per bucket (per actor with by=actor).'), ...BAD_REQUEST },
     }),
   },
 };
