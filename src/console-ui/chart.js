@@ -3,7 +3,9 @@
 // summary next to it too, so nothing is only in the picture.
 import { html, fmtInt } from './ui.js';
 
-const W = 720, H = 110, LEFT = 34, BOTTOM = 18, TOP = 6;
+// The SVG stretches to its box (preserveAspectRatio none), so it holds bars and axis lines only: the labels are
+// HTML around it and keep their size on a phone.
+const W = 1440, H = 120;
 const pad = (n) => String(n).padStart(2, '0');
 const hhmm = (t) => { const d = new Date(t); return `${pad(d.getHours())}:${pad(d.getMinutes())}`; };
 
@@ -28,25 +30,25 @@ export function BarChart({ id, actor, buckets, since, until, unit = 'minute' }) 
   const from = Date.parse(since), to = Date.parse(until);
   const span = Math.max(1, to - from);
   const max = Math.max(1, ...buckets.map((b) => b.total));
-  const plotW = W - LEFT, plotH = H - TOP - BOTTOM;
-  const barW = Math.max(0.5, plotW / Math.max(1, buckets.length));
-  const x = (t) => LEFT + ((t - from) / span) * plotW;
-  const y = (n) => TOP + plotH - (n / max) * plotH;
-  const ticks = [from, from + span / 2, to];
-  return html`<svg class="chart" viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="${id}-t ${id}-d" preserveAspectRatio="none">
-    <title id="${id}-t">Requests per ${unit} from ${actor}</title>
-    <desc id="${id}-d">${summaryText(actor, buckets, unit)}</desc>
-    <line class="axis" x1=${LEFT} y1=${TOP + plotH} x2=${W} y2=${TOP + plotH} />
-    <line class="axis" x1=${LEFT} y1=${TOP} x2=${LEFT} y2=${TOP + plotH} />
-    <text x=${LEFT - 4} y=${TOP + 9} text-anchor="end">${max}</text>
-    <text x=${LEFT - 4} y=${TOP + plotH} text-anchor="end">0</text>
-    ${ticks.map((t, i) => html`<text x=${x(t)} y=${H - 4} text-anchor=${i === 0 ? 'start' : i === 2 ? 'end' : 'middle'}>${hhmm(t)}</text>`)}
-    ${buckets.filter((b) => b.total > 0).map((b) => {
-      const t = Date.parse(b.start), fail = b['4xx'] + b['5xx'];
-      return html`<g key=${b.start}>
-        <rect class="bar" x=${x(t)} y=${y(b.total)} width=${barW} height=${y(0) - y(b.total)} />
-        ${fail ? html`<rect class="bar-fail" x=${x(t)} y=${y(fail)} width=${barW} height=${y(0) - y(fail)} />` : ''}
-      </g>`;
-    })}
-  </svg>`;
+  // A bar is at least 3 units wide, or a single busy minute of a day would be a hairline.
+  const barW = Math.max(3, W / Math.max(1, buckets.length));
+  const x = (t) => ((t - from) / span) * W;
+  const h = (n) => (n / max) * (H - 1);
+  return html`<div class="chart-box">
+    <div class="chart-y small muted" aria-hidden="true"><span>${fmtInt(max)}</span><span>0</span></div>
+    <div class="chart-plot">
+      <svg class="chart" viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="${id}-t ${id}-d" preserveAspectRatio="none">
+        <title id="${id}-t">Requests per ${unit} from ${actor}, ${hhmm(from)} to ${hhmm(to)}</title>
+        <desc id="${id}-d">${summaryText(actor, buckets, unit)}</desc>
+        ${buckets.filter((b) => b.total > 0).map((b) => {
+          const t = Date.parse(b.start), fail = b['4xx'] + b['5xx'];
+          return html`<g key=${b.start}>
+            <rect class="bar" x=${x(t)} y=${H - h(b.total)} width=${barW} height=${h(b.total)} />
+            ${fail ? html`<rect class="bar-fail" x=${x(t)} y=${H - h(fail)} width=${barW} height=${h(fail)} />` : ''}
+          </g>`;
+        })}
+      </svg>
+      <div class="chart-x small muted" aria-hidden="true"><span>${hhmm(from)}</span><span>${hhmm(from + span / 2)}</span><span>${hhmm(to)}</span></div>
+    </div>
+  </div>`;
 }

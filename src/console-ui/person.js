@@ -13,7 +13,7 @@ const CAUSES = { group: 'group sync', default_channel: 'default channel of the t
 function Why({ m, groups }) {
   const group = m.addedBy?.startsWith('group:') ? groups.find((g) => g.groupId === m.addedBy.slice(6)) : undefined;
   if (group) return html`group <a href="/console/log?group=${encodeURIComponent(group.groupId)}">${group.displayName}</a>`;
-  return html`${CAUSES[m.cause] ?? m.cause}${m.addedBy ? html` <span class="muted small">(${m.addedBy})</span>` : ''}`;
+  return html`${CAUSES[m.cause] ?? m.cause}${m.cause === 'manual' && m.addedBy ? html` <span class="muted small">by ${m.addedBy}</span>` : ''}`;
 }
 
 function Memberships({ title, rows, name, groups }) {
