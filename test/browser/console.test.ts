@@ -97,6 +97,13 @@ for (const store of stores()) {
       // Only the named vendor files: node_modules itself is not reachable.
       assert.equal((await fetch(`${env.server.url}/console/vendor/preact/package.json`)).status, 404);
       assert.equal((await fetch(`${env.server.url}/console/../package.json`)).status, 404);
+      // A page load is a dozen file GETs: they stay out of the request log, which the console shows.
+      await env.server.running!.requestLog!.flush();
+      const logged = await fetch(`${env.server.url}/admin/v1/requests?path=/console`, { headers: { Authorization: `Bearer ${env.server.adminToken}` } });
+      assert.deepEqual((await logged.json()).items, []);
+      await env.server.running!.requestLog!.flush();
+      const apiLogged = await fetch(`${env.server.url}/admin/v1/requests?path=/admin/v1/requests`, { headers: { Authorization: `Bearer ${env.server.adminToken}` } });
+      assert.equal((await apiLogged.json()).items.length, 1, 'the admin API call before it is');
     });
 
     test('sign in: a wrong token is refused in the page, an admin token opens the overview', async () => {
@@ -124,6 +131,8 @@ for (const store of stores()) {
       await nav(page, 'People');
       await page.getByLabel('Search by name, userName or email').fill(person.userName);
       await page.getByRole('button', { name: 'Search' }).click();
+      await page.getByRole('link', { name: person.userName }).waitFor();
+      await shot(page, `${store}-people`);
       await page.getByRole('link', { name: person.userName }).click();
       await page.getByRole('heading', { name: person.displayName, level: 1 }).waitFor();
       await page.getByText(person.externalId, { exact: true }).waitFor();
@@ -157,6 +166,8 @@ for (const store of stores()) {
       await row.getByText(`group ${groupName}`).waitFor();
       await page.getByText(groupName, { exact: false }).first().waitFor();
       await shot(page, `${store}-person`);
+      // The first screen of it, as the README shows it (docs/console.png is a copy).
+      await page.screenshot({ path: join(SHOTS, `${store}-person-first-screen.png`) });
 
       await nav(page, 'Teams and links');
       await page.getByRole('link', { name: `Engineering team ${teamName}` }).waitFor();
