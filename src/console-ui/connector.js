@@ -8,7 +8,11 @@ function Deliveries() {
   const [state, setState] = useState('parked');
   const [cursors, setCursors] = useState([]);
   const list = useLoad(() => get('/connector/deliveries', { state, limit: 50, after: cursors.at(-1) }), [state, cursors]);
-  const act = async (d, what) => { if (await attempt(() => post(`/connector/deliveries/${d.id}/${what}`))) list.reload(); };
+  const act = async (d, what) => {
+    // Discarding is for good: Mattermost never gets that change (a reconcile can still repair it later).
+    if (what === 'discard' && !window.confirm(`Discard delivery ${d.id} (${d.operation} ${d.entityKey}) for good?`)) return;
+    if (await attempt(() => post(`/connector/deliveries/${d.id}/${what}`))) list.reload();
+  };
   const retryAll = async () => { if (await attempt(() => post('/connector/deliveries/retry-parked'))) list.reload(); };
   return html`<section class="card" aria-labelledby="h-deliveries"><h2 id="h-deliveries">Deliveries</h2>
     <div class="fields"><div><label for="d-state">Show</label><select id="d-state" value=${state} onChange=${(e) => { setCursors([]); setState(e.currentTarget.value); }}>

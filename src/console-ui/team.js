@@ -49,6 +49,7 @@ function Links({ team, channels, groups, onChange }) {
     if (out) { setResult({ what: out.created ? 'Linked' : 'Link updated', stats: out.reconcile }); onChange(); }
   };
   const unlink = async (l) => {
+    if (!window.confirm(`Unlink ${l.group.displayName} from ${l.target}? Its members stay unless the team or channel is group-constrained and no other linked group grants them.`)) return;
     const out = await attempt(() => del(`/groups/${encodeURIComponent(l.group.id)}/${l.kind}s/${encodeURIComponent(l.targetId)}`));
     if (out) { setResult({ what: `Unlinked ${l.group.displayName} from ${l.target}`, stats: out.reconcile }); onChange(); }
   };
@@ -99,12 +100,17 @@ export function Team({ id }) {
   const d = data.data;
   if (!d) return html`<${PageTitle}>Team<//><${Loading} when=${data.loading}><p><a href="/console/teams">Back to teams</a></p><//>`;
   const { team } = d;
-  const constrain = async (on) => { if (await attempt(() => patch(`/teams/${encodeURIComponent(team.id)}`, { groupConstrained: on }))) bump(); };
+  const constrain = async (on) => {
+    // Constraining reconciles at once: members no linked group grants leave the team.
+    if (on && !window.confirm(`Make ${team.displayName} group-constrained? Members no linked group grants are removed.`)) return;
+    if (await attempt(() => patch(`/teams/${encodeURIComponent(team.id)}`, { groupConstrained: on }))) bump();
+  };
   return html`<${PageTitle}>${team.displayName}${team.archivedAt ? html` <${Badge}>archived<//>` : ''}<//>
     <p><a href="/console/teams">Teams</a></p>
     <section class="card" aria-labelledby="h-team"><h2 id="h-team">Settings</h2>
       <dl class="attrs"><dt>Name</dt><dd><code>${team.name}</code></dd><dt>Type</dt><dd>${team.type === 'I' ? 'invite only' : 'open'}</dd><dt>id</dt><dd><code>${team.id}</code></dd></dl>
-      <label class="inline"><input type="checkbox" checked=${team.groupConstrained} onChange=${(e) => constrain(e.currentTarget.checked)} /> Group-constrained: only members of linked groups may be members</label>
+      <p>${team.groupConstrained ? 'Group-constrained: only members of linked groups may be members.' : 'Not group-constrained: anyone may be added by hand, and members stay when they leave a linked group.'}</p>
+      <button type="button" onClick=${() => constrain(!team.groupConstrained)}>${team.groupConstrained ? 'Remove the group constraint' : 'Make group-constrained'}</button>
     </section>
     <${Links} team=${team} channels=${d.channels} groups=${d.groups} onChange=${bump} />
     <${Members} team=${team} groups=${d.groups} version=${version} />

@@ -75,8 +75,6 @@ function send(req: Request, res: Response, file: Asset, policy: string): void {
   res.setHeader('Cache-Control', 'no-cache');
   res.setHeader('ETag', file.etag);
   res.setHeader('Content-Type', file.type);
-  // A shared cache must not hand one signed-in admin's copy to another: the files hold no data, but say so anyway.
-  res.setHeader('Vary', 'Cookie');
   if (req.headers['if-none-match'] === file.etag) return void res.status(304).end();
   res.status(200).send(req.method === 'HEAD' ? undefined : file.body);
 }
