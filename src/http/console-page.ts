@@ -88,8 +88,9 @@ export function consolePage(): Router {
     if (req.path === '/session' || req.path.startsWith('/session/')) return next();
     const file = files.get(req.path);
     if (file) return send(req, res, file, policy);
-    // A path with a file extension is an asset that does not exist; anything else is a route of the page.
-    if (req.path.startsWith('/vendor/') || extname(req.path) !== '') {
+    // The page's files are one level deep: a missing one (/nope.js) or vendor file is a 404; anything else is a route
+    // of the page, dots and all (/people/ada@example.com).
+    if (req.path.startsWith('/vendor/') || (req.path.lastIndexOf('/') === 0 && extname(req.path) !== '')) {
       res.setHeader('Content-Security-Policy', policy);
       return void res.status(404).type('text/plain').send('not found');
     }
