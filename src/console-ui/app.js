@@ -2,7 +2,7 @@
 // region, and the router, which maps location.pathname to one page module. Links are plain <a href="/console/...">;
 // a click on one is turned into history.pushState here, so every page has a URL that can be bookmarked or reloaded.
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { html, navigate, clearError } from './ui.js';
 import { currentSession, signOut, whenSessionExpires } from './api.js';
 import { SignIn } from './signin.js';
@@ -24,16 +24,20 @@ const NAV = [
   ['/console/connector', 'Connector'],
 ];
 
-/** The page for a path, and the navigation entry it belongs to. */
+/** The page for a path, the navigation entry it belongs to, and the document title (what a screen reader announces). */
 function route(path) {
   const rest = path.replace(/\/+$/, '').slice(BASE.length).split('/').filter(Boolean).map(decodeURIComponent);
   switch (rest[0]) {
-    case undefined: return { nav: '/console', page: html`<${Overview} />` };
-    case 'log': return { nav: '/console/log', page: html`<${RequestLog} />` };
-    case 'people': return { nav: '/console/people', page: rest[1] ? html`<${Person} key=${rest[1]} id=${rest[1]} />` : html`<${People} />` };
-    case 'teams': return { nav: '/console/teams', page: rest[1] ? html`<${Team} key=${rest[1]} id=${rest[1]} />` : html`<${Teams} />` };
-    case 'connector': return { nav: '/console/connector', page: html`<${ConnectorPage} />` };
-    default: return { nav: null, page: html`<h1 tabindex="-1" id="page-title">Not found</h1><p>No console page at ${path}. <a href="/console">Overview</a></p>` };
+    case undefined: return { nav: '/console', title: 'Overview', page: html`<${Overview} />` };
+    case 'log': return { nav: '/console/log', title: 'Provisioning log', page: html`<${RequestLog} />` };
+    case 'people': return rest[1]
+      ? { nav: '/console/people', title: `Person ${rest[1]}`, page: html`<${Person} key=${rest[1]} id=${rest[1]} />` }
+      : { nav: '/console/people', title: 'People', page: html`<${People} />` };
+    case 'teams': return rest[1]
+      ? { nav: '/console/teams', title: 'Team', page: html`<${Team} key=${rest[1]} id=${rest[1]} />` }
+      : { nav: '/console/teams', title: 'Teams and links', page: html`<${Teams} />` };
+    case 'connector': return { nav: '/console/connector', title: 'Connector', page: html`<${ConnectorPage} />` };
+    default: return { nav: null, title: 'Not found', page: html`<h1 tabindex="-1" id="page-title">Not found</h1><p>No console page at ${path}. <a href="/console">Overview</a></p>` };
   }
 }
 
@@ -55,9 +59,15 @@ function Shell({ session, onSignOut }) {
     window.addEventListener('console:navigate', on);
     return () => { window.removeEventListener('popstate', on); window.removeEventListener('console:navigate', on); };
   }, []);
-  // After a navigation the new page's heading takes the focus (where a screen reader would start on a new page).
-  useEffect(() => { document.getElementById('page-title')?.focus(); }, [path]);
-  const { nav, page } = route(path);
+  const { nav, title, page } = route(path);
+  // After a navigation (not the first page, which starts at the top, skip link first) the new page's heading takes
+  // the focus: where a screen reader starts on a new page.
+  const navigated = useRef(false);
+  useEffect(() => {
+    document.title = `${title} · Provisioning console`;
+    if (navigated.current) document.getElementById('page-title')?.focus();
+    navigated.current = true;
+  }, [path]);
   return html`
     <a class="skip" href="#main">Skip to content</a>
     <header class="top">

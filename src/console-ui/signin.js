@@ -1,10 +1,11 @@
 // Sign in with an admin-scope token (ADMIN_TOKEN or one from `token create --scope admin`). The token goes to
 // POST /console/session once and is not kept: the server answers with an HttpOnly session cookie.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { html } from './ui.js';
 import { signIn } from './api.js';
 
 export function SignIn({ reason, onSignedIn }) {
+  useEffect(() => { document.title = 'Sign in · Provisioning console'; }, []);
   const [token, setToken] = useState('');
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);

@@ -246,6 +246,27 @@ for (const store of stores()) {
       assert.deepEqual(problems, []);
     });
 
+    test('with the keyboard alone: sign in, skip to the content, and a link moves the focus to the new page\'s heading', async () => {
+      await page.getByLabel('Admin token').focus();
+      await page.keyboard.type(env.server.adminToken);
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+      await page.waitForFunction(() => document.title === 'Overview · Provisioning console');
+      // The first page starts at the top: the first Tab reaches the skip link.
+      await page.keyboard.press('Tab');
+      assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+      // Tab on to the navigation's People link, follow it: the new page's heading has the focus.
+      for (let i = 0; i < 10 && (await page.evaluate(() => document.activeElement?.textContent)) !== 'People'; i++) await page.keyboard.press('Tab');
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { name: 'People', level: 1 }).waitFor();
+      await page.waitForFunction(() => document.activeElement?.id === 'page-title');
+      await page.waitForFunction(() => document.title === 'People · Provisioning console');
+      // Focus is visible: the focused search field has an outline.
+      await page.keyboard.press('Tab');
+      const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
+      assert.equal(outline, 'solid');
+    });
+
     test('on a 390 px phone the pages fit the screen', async () => {
       const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
       try {
