@@ -18,11 +18,11 @@ function Deliveries() {
     <div class="fields"><div><label for="d-state">Show</label><select id="d-state" value=${state} onChange=${(e) => { setCursors([]); setState(e.currentTarget.value); }}>
       <option value="parked">Parked (gave up, need an admin)</option><option value="pending">Pending (will be tried)</option></select></div></div>
     <${Loading} when=${list.loading && !list.data}>${list.data ? html`${list.data.items.length ? html`<div class="table-wrap"><table aria-label="Deliveries">
-      <thead><tr><th scope="col">Id</th><th scope="col">Entity</th><th scope="col">Operation</th><th scope="col" class="num">Attempts</th><th scope="col">Queued</th><th scope="col">Last error</th><th scope="col"><span class="skip-label">Actions</span></th></tr></thead>
+      <thead><tr><th scope="col">Id</th><th scope="col">Entity</th><th scope="col">Operation</th><th scope="col" class="num">Attempts</th><th scope="col">Queued</th><th scope="col">Last error</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
       <tbody>${list.data.items.map((d) => html`<tr key=${d.id}><td>${d.id}</td><td><code>${d.entityKey}</code></td><td>${d.operation}</td><td class="num">${d.attempts}</td>
         <td>${fmtTime(d.createdAt)}</td><td>${d.lastError ?? '—'}</td>
-        <td>${d.state === 'parked' ? html`<div class="actions"><button type="button" onClick=${() => act(d, 'retry')}>Retry<span class="skip-label"> delivery ${d.id}</span></button>
-          <button type="button" class="danger" onClick=${() => act(d, 'discard')}>Discard<span class="skip-label"> delivery ${d.id}</span></button></div>` : ''}</td></tr>`)}</tbody>
+        <td>${d.state === 'parked' ? html`<div class="actions"><button type="button" onClick=${() => act(d, 'retry')}>Retry<span class="sr-only"> delivery ${d.id}</span></button>
+          <button type="button" class="danger" onClick=${() => act(d, 'discard')}>Discard<span class="sr-only"> delivery ${d.id}</span></button></div>` : ''}</td></tr>`)}</tbody>
     </table></div>` : html`<p class="muted">No ${state} delivery.</p>`}
     <${Pager} cursors=${cursors} next=${list.data.next} onPage=${setCursors} />` : ''}<//>
     ${state === 'parked' && list.data?.items.length ? html`<div class="actions"><button type="button" onClick=${retryAll}>Retry every parked delivery</button></div>` : ''}

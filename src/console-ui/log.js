@@ -3,7 +3,7 @@
 // request wrote (GET /admin/v1/audit?requestId=), i.e. what it changed, and shows a failure's error as answered.
 // The filters are in the page's URL, so a person's page can link to "their requests".
 import { useEffect, useState } from 'preact/hooks';
-import { html, useLoad, PageTitle, Loading, Pager, Badge, statusKind, fmtTime, attempt } from './ui.js';
+import { html, useLoad, PageTitle, Loading, Pager, Badge, statusKind, fmtTime, attempt, reportError, clearError } from './ui.js';
 import { get } from './api.js';
 import { AuditTable } from './audit.js';
 
@@ -39,7 +39,7 @@ function Row({ row }) {
   const [open, setOpen] = useState(false);
   const detailId = `req-${row.id}`;
   return html`<tr>
-      <td><button type="button" class="link" aria-expanded=${open} aria-controls=${detailId} onClick=${() => setOpen(!open)}>${open ? 'Hide' : 'Show'}<span class="skip-label"> request ${row.requestId}</span></button></td>
+      <td><button type="button" class="link" aria-expanded=${open} aria-controls=${detailId} onClick=${() => setOpen(!open)}>${open ? 'Hide' : 'Show'}<span class="sr-only"> request ${row.requestId}</span></button></td>
       <td>${fmtTime(row.at)}</td><td>${row.actor ?? '—'}</td><td>${row.method}</td><td class="path"><code>${row.path}</code></td>
       <td><${Badge} kind=${statusKind(row.status)}>${row.status}<//></td><td class="num">${Math.round(row.ms)} ms</td>
       <td>${row.status >= 400 ? `${row.errorType ? `${row.errorType}: ` : ''}${row.detail ?? ''}` : ''}</td>
@@ -66,6 +66,9 @@ export function RequestLog() {
 
   const submit = (e) => {
     e.preventDefault();
+    // resourceId names one thing: a person's requests or a group's, not both at once.
+    if (form.person && form.group) return reportError(new Error('Filter by a person or by a group, not both.'));
+    clearError();
     const q = new URLSearchParams(Object.entries(form).filter(([, v]) => v));
     history.replaceState(null, '', `/console/log${q.size ? `?${q}` : ''}`);
     setCursors([]);
@@ -90,7 +93,7 @@ export function RequestLog() {
     </form>
     <${Loading} when=${list.loading && !list.data}>
       ${list.data ? html`${list.data.items.length ? html`<div class="table-wrap"><table aria-label="Requests">
-        <thead><tr><th scope="col"><span class="skip-label">Details</span></th><th scope="col">Time</th><th scope="col">Actor</th><th scope="col">Method</th><th scope="col">Path</th><th scope="col">Status</th><th scope="col" class="num">Latency</th><th scope="col">Error</th></tr></thead>
+        <thead><tr><th scope="col"><span class="sr-only">Details</span></th><th scope="col">Time</th><th scope="col">Actor</th><th scope="col">Method</th><th scope="col">Path</th><th scope="col">Status</th><th scope="col" class="num">Latency</th><th scope="col">Error</th></tr></thead>
         <tbody>${list.data.items.map((r) => html`<${Row} key=${r.id} row=${r} />`)}</tbody>
       </table></div>` : html`<p class="muted">No request matches these filters.</p>`}
       <${Pager} cursors=${cursors} next=${list.data.next} onPage=${setCursors} />` : ''}

@@ -55,9 +55,9 @@ function Links({ team, channels, groups, onChange }) {
   };
   return html`<section class="card" aria-labelledby="h-links"><h2 id="h-links">Group links</h2>
     ${links.length ? html`<div class="table-wrap"><table aria-label="Group links">
-      <thead><tr><th scope="col">Group</th><th scope="col">Linked to</th><th scope="col">Settings</th><th scope="col"><span class="skip-label">Actions</span></th></tr></thead>
+      <thead><tr><th scope="col">Group</th><th scope="col">Linked to</th><th scope="col">Settings</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
       <tbody>${links.map((l) => html`<tr key=${l.group.id + l.targetId}><td>${l.group.displayName}</td><td>${l.target}</td><td>${flagsText(l.link)}</td>
-        <td><button type="button" class="danger" onClick=${() => unlink(l)}>Unlink<span class="skip-label"> ${l.group.displayName} from ${l.target}</span></button></td></tr>`)}</tbody>
+        <td><button type="button" class="danger" onClick=${() => unlink(l)}>Unlink<span class="sr-only"> ${l.group.displayName} from ${l.target}</span></button></td></tr>`)}</tbody>
     </table></div>` : html`<p class="muted">No group is linked to this team or its channels.</p>`}
     <form onSubmit=${submit} aria-labelledby="h-link"><h3 id="h-link">Link a group</h3>
       <div class="fields">
