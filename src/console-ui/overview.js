@@ -48,6 +48,7 @@ function Traffic({ summary }) {
 
 function Connector({ c }) {
   if (!c?.enabled) return html`<section class="card" aria-labelledby="conn-h"><h2 id="conn-h">Connector</h2><p class="muted">The Mattermost connector is off (MATTERMOST_URL is not set).</p></section>`;
+  // Healthy: nothing parked (a parked delivery waits for an admin) and the oldest pending one under a minute old.
   const healthy = !c.parked && (c.lagSeconds ?? 0) < 60;
   return html`<section class="card" aria-labelledby="conn-h"><h2 id="conn-h">Connector <${Badge} kind=${healthy ? 'ok' : 'warn'}>${healthy ? 'healthy' : 'needs a look'}<//></h2>
     <dl class="attrs"><dt>Pending deliveries</dt><dd>${fmtInt(c.pending)}</dd><dt>Parked deliveries</dt><dd>${fmtInt(c.parked)}</dd>
