@@ -19,6 +19,7 @@ import { errorFormat, errorHandler, notFound } from './errors.js';
 import { createAuthenticator, FailureGuard } from './auth.js';
 import { scimRouter, SCIM_MOUNT } from './scim.js';
 import { adminRouter } from '../admin/router.js';
+import { CONSOLE_MOUNT, consolePage } from './console-page.js';
 import { createMetrics, metricsAccess } from './metrics.js';
 import type { Connector } from '../connector/index.js';
 import { AssertionVerifier, type AssertionTuning } from '../oauth/assertion.js';
@@ -99,6 +100,8 @@ export function createApp(deps: AppDeps, state: AppState = { shuttingDown: false
   };
   app.get(['/.well-known/oauth-authorization-server', '/.well-known/oauth-authorization-server/*rest'], metadataHandler(() => deps.config.publicUrl));
   app.use(OAUTH_MOUNT, oauthRouter({ ...oauth, auth, publicUrl: () => deps.config.publicUrl }));
+  // The admin console's page and files (no data: everything it shows comes from the admin API below).
+  app.use(CONSOLE_MOUNT, consolePage());
   app.get('/metrics', metricsAccess(deps.config.metricsToken, auth.require('metrics')), metrics.handler);
   app.use(SCIM_MOUNT, scimRouter({ ...deps, auth }));
   // The admin console's session: the admin API takes its cookie as it takes an admin token (SCIM never does).

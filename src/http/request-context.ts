@@ -16,6 +16,12 @@ const VALID_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 
 /** Probes and scrapes: in the JSON log, not in the table (a load balancer's probe every few seconds would fill it). */
 const UNRECORDED = new Set(['/healthz', '/readyz', '/metrics', '/version']);
+/**
+ * The admin console's page and its files (http/console-page.ts): a page load is a dozen GETs that would bury the
+ * provisioning log the console shows. Its sign-in (/console/session) and its admin API calls are recorded.
+ */
+const isConsoleFile = (method: string, path: string): boolean =>
+  (method === 'GET' || method === 'HEAD') && (path === '/console' || (path.startsWith('/console/') && !path.startsWith('/console/session')));
 
 /**
  * Query parameter names worth keeping: SCIM's (RFC 7644 §3.4.2), the admin API's and OAuth's (RFC 6749 §4.1.1, RFC 7636).
@@ -61,7 +67,7 @@ export function requestContext(log: Logger, requestLog?: RequestLog) {
       // winston formats a line before its level filter drops it: skip the work when LOG_LEVEL is above `http`.
       const logged = log.isLevelEnabled(level);
       const path = req.originalUrl.split('?', 1)[0]!.slice(0, 300);
-      const recorded = requestLog !== undefined && !UNRECORDED.has(path);
+      const recorded = requestLog !== undefined && !UNRECORDED.has(path) && !isConsoleFile(req.method, path);
       if (!logged && !recorded) return;
       const ms = Math.round(Number(process.hrtime.bigint() - req.startedAt) / 1e5) / 10;
       const principal = (req as Request & { principal?: Principal }).principal;

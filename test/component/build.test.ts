@@ -7,7 +7,9 @@
  */
 import { before, describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, createDatabase, spawnServer, stores, type TestDatabase } from '../helpers/server.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect, createDatabase, ROOT, spawnServer, stores, type TestDatabase } from '../helpers/server.ts';
 import { runCli } from '../helpers/cli.ts';
 import { ensureBuilt } from '../helpers/build.ts';
 import { knownMigrations } from '../../src/store/migrations.ts';
@@ -42,6 +44,12 @@ for (const store of stores()) {
         assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
         assert.equal((await fetch(`${server.url}/version`).then((r) => r.json())).schema, LATEST);
         assert.equal(listening(server.output()).migrated, knownMigrations().length);
+        // The console's files are not TypeScript: the build copies them, and the compiled server serves them.
+        const page = await fetch(`${server.url}/console/people/someone`);
+        assert.equal(page.status, 200);
+        assert.equal(await page.text(), readFileSync(join(ROOT, 'src/console-ui/index.html'), 'utf8'));
+        assert.equal(await (await fetch(`${server.url}/console/app.js`)).text(), readFileSync(join(ROOT, 'src/console-ui/app.js'), 'utf8'));
+        assert.equal((await fetch(`${server.url}/console/vendor/preact.mjs`)).status, 200);
       } finally {
         code = await server.stop('SIGTERM');
       }
