@@ -345,13 +345,16 @@ async function main(): Promise<void> {
             // ABBA: off,on then on,off, so a drift in the machine's other load falls on both modes alike.
             const turn = <T>(xs: T[]) => (round % 2 ? [...xs].reverse() : xs);
             const groups = s.at === 'each' ? bySize : [largest];
+            // The other server once per round, with the first store (it has one database, whichever store ours uses):
+            // after this server in even rounds, before it in odd ones, so neither always runs on a warmer machine.
+            const peerTurn = peerRun && storeIndex === 0 && COMPARABLE.includes(s.name) ? peerRun : undefined;
+            if (peerTurn && round % 2) await peerTurn(s);
             if (s.interleaveSizes && groups.length > 1) {
               for (const i of turn([...modes.keys()])) await runInterleaved(groups.map((g) => g[i]!), s);
             } else {
               for (const g of groups) for (const env of turn(g)) await runOne(env, s);
             }
-            // Once per round (with the first store): the other server has one database, whichever store ours uses.
-            if (peerRun && storeIndex === 0 && COMPARABLE.includes(s.name)) await peerRun(s);
+            if (peerTurn && !(round % 2)) await peerTurn(s);
           }
         }
       } finally {

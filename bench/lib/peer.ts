@@ -70,7 +70,7 @@ export async function checkPeer(p: Peer): Promise<string> {
   try {
     r = await send(p, 'GET', '/Users?count=1');
   } catch (err) {
-    throw new Error(`--compare: ${describePeer(p)} did not answer GET /Users?count=1: ${(err as Error).message}`);
+    throw new Error(`--compare: ${describePeer(p)} did not answer GET /Users?count=1: ${(err as Error).message}${(err as { cause?: { code?: string } }).cause?.code ? ` (${(err as { cause: { code: string } }).cause.code})` : ''}`);
   }
   if (r.status === 401 || r.status === 403) throw new Error(`--compare: ${describePeer(p)} refused the token (${r.status} to GET /Users?count=1)`);
   if (r.status >= 300 && r.status < 400) throw new Error(`--compare: ${describePeer(p)} answered ${r.status} (a redirect) to GET /Users?count=1: pass the URL it redirects to; the token is never sent after a redirect`);

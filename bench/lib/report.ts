@@ -165,9 +165,11 @@ export function compareTable(rows: Row[], peer: string, scenarios: string[]): st
       if (!rs.length) return '-';
       const rps = rs.map((r) => r.outcome.rps);
       const ratio = rs.map((r) => r.ratio);
-      const errs = rs.reduce((n, r) => n + r.outcome.errors + r.outcome.non2xx, 0);
+      // Requests/s counts every answer: a server that answered mostly errors was fast at refusing, not at SCIM.
+      const bad = rs.reduce((n, r) => n + r.outcome.errors + r.outcome.non2xx, 0);
+      const all = rs.reduce((n, r) => n + r.outcome.requests + r.outcome.errors, 0);
       const range = (xs: number[], fmt: (n: number) => string) => (Math.min(...xs) === Math.max(...xs) ? fmt(xs[0]!) : `${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))}`);
-      return `${range(rps, thousands)}/s (${range(ratio, (n) => f(n, 2))}x)${errs ? ` [${errs} errors/non-2xx]` : ''}`;
+      return `${range(rps, thousands)}/s (${range(ratio, (n) => f(n, 2))}x)${bad ? ` [${bad} of ${all} not 2xx]` : ''}`;
     };
     out.push(`| ${s} | ${lo === hi ? thousands(lo) : `${thousands(lo)}-${thousands(hi)}`}/s | ${cols.map(cell).join(' | ')} |`);
   }
