@@ -143,6 +143,9 @@ const thousands = (n: number) => Math.round(n).toLocaleString('en-US');
  * other one), each cell requests/s and its ratio to the bare express run measured next to it, as in issue 18's
  * table. The bare column is the range of those runs. `peer` is the other server's row label.
  */
+/** `lo-hi` as printed, or one figure when both print alike. */
+const range = (xs: number[], fmt: (n: number) => string) => { const [a, b] = [fmt(Math.min(...xs)), fmt(Math.max(...xs))]; return a === b ? a : `${a}-${b}`; };
+
 export function compareTable(rows: Row[], peer: string, scenarios: string[]): string {
   const key = (r: Row) => `${r.store}|${r.size ?? '-'}`;
   const cols = [...new Set(rows.filter((r) => r.store !== peer).map(key)), ...new Set(rows.filter((r) => r.store === peer).map(key))];
@@ -158,8 +161,6 @@ export function compareTable(rows: Row[], peer: string, scenarios: string[]): st
   for (const s of scenarios) {
     const mine = rows.filter((r) => r.scenario === s);
     if (!mine.length) continue;
-    const bare = mine.map((r) => r.bareRps);
-    const [lo, hi] = [Math.min(...bare), Math.max(...bare)];
     const cell = (k: string) => {
       const rs = mine.filter((r) => key(r) === k);
       if (!rs.length) return '-';
@@ -168,10 +169,9 @@ export function compareTable(rows: Row[], peer: string, scenarios: string[]): st
       // Requests/s counts every answer: a server that answered mostly errors was fast at refusing, not at SCIM.
       const bad = rs.reduce((n, r) => n + r.outcome.errors + r.outcome.non2xx, 0);
       const all = rs.reduce((n, r) => n + r.outcome.requests + r.outcome.errors, 0);
-      const range = (xs: number[], fmt: (n: number) => string) => (Math.min(...xs) === Math.max(...xs) ? fmt(xs[0]!) : `${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))}`);
       return `${range(rps, thousands)}/s (${range(ratio, (n) => f(n, 2))}x)${bad ? ` [${bad} of ${all} not 2xx]` : ''}`;
     };
-    out.push(`| ${s} | ${lo === hi ? thousands(lo) : `${thousands(lo)}-${thousands(hi)}`}/s | ${cols.map(cell).join(' | ')} |`);
+    out.push(`| ${s} | ${range(mine.map((r) => r.bareRps), thousands)}/s | ${cols.map(cell).join(' | ')} |`);
   }
   return out.join('\n');
 }
