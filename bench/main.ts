@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the load profile of issues 3 and 5. Starts the real server (compiled, dist/src/main.js with plain
- * node as production runs it; `--source`: src/main.ts through tsx) as a child process on a fresh, seeded database, loads it with autocannon, and prints per scenario requests/s, p50/p95/p99, errors, peak
- * resident memory, and throughput as a fraction of a bare express 5 server measured in the same run. Ends with the
+ * node as production runs it; `--source`: src/main.ts through tsx) as a child process on a fresh, seeded database,
+ * loads it with autocannon, and prints per scenario requests/s, p50/p95/p99, errors, peak resident memory, and throughput as a fraction of a bare express 5 server measured in the same run. Ends with the
  * targets, PASS or MISS. Exits 0 whatever the figures; non-zero only when the bench itself broke. `--compare` runs the
  * create and lookup scenarios against another SCIM server in the same run too (issue 18, bench/lib/peer.ts).
  */
@@ -306,33 +306,33 @@ async function main(): Promise<void> {
   };
 
   /**
-   * --compare: the other server, seeded once through its own API, then each comparable scenario right after this
-   * server's run of it, between two bare runs like runOne. Its memory and CPU are not ours to read.
+   * --compare: the other server, seeded once through its own API (inside the try, so the bare server is stopped
+   * whatever happens), then each comparable scenario next to this server's run of it, between two bare runs like
+   * runOne. Its memory and CPU are not ours to read.
    */
   let peerRun: ((s: Scenario) => Promise<void>) | undefined;
-  if (peer) {
-    console.log(`${peer.name}: creating ${peerUsers} users through POST ${peer.basePath}/Users, ${PEER_SEED_CONCURRENCY} at a time`);
-    const seeded = await seedPeer(peer, peerUsers, PEER_SEED_CONCURRENCY);
-    const failed = Object.entries(seeded.failed).map(([k, v]) => `${v} x ${k}`).join(', ');
-    console.log(`${peer.name}: ${seeded.created} created, ${seeded.present} already there (409)${failed ? `, failed: ${failed}` : ''} in ${seeded.seconds.toFixed(1)} s`);
-    const probe = await probeHits(peer, peerUsers);
-    const hitNote = `found ${probe.found} of ${probe.probed} sampled seeded users before the run${seeded.created + seeded.present < peerUsers ? `; only ${seeded.created + seeded.present} of ${peerUsers} seeded` : ''}`;
-    const ctx: Ctx = {
-      url: peer.origin, scimPath: peer.basePath, token: peer.token, connections, duration, entraScale,
-      fx: { size: peerUsers, userIds: [], spareIds: [], smallGroup: { id: '', name: '', members: 0 }, bigGroups: [], emptyGroups: [] },
-    };
-    await warmUp(ctx);
-    peerRun = async (s) => {
-      const base = await measureBare(s.shape);
-      const outcome = await s.run(ctx);
-      await drainPeer(peer);
-      const statuses = outcome.non2xx || outcome.errors ? `statuses ${JSON.stringify(outcome.statuses)}, ${outcome.errors} connection errors/timeouts` : '';
-      const note = [s.name === lookupUsernameHit.name ? hitNote : '', statuses, 'memory not measured (not our process)'].filter(Boolean).join('; ');
-      record({ label: peer.name, size: peerUsers }, s, { ...outcome, note }, { peakRss: NaN, hwm: NaN }, Math.max(base.rps, (await measureBare(s.shape)).rps));
-    };
-  }
-
   try {
+    if (peer) {
+      console.log(`${peer.name}: creating ${peerUsers} users through POST ${peer.basePath}/Users, ${PEER_SEED_CONCURRENCY} at a time`);
+      const seeded = await seedPeer(peer, peerUsers, PEER_SEED_CONCURRENCY);
+      const failed = Object.entries(seeded.failed).map(([k, v]) => `${v} x ${k}`).join(', ');
+      console.log(`${peer.name}: ${seeded.created} created, ${seeded.present} already there (409)${failed ? `, failed: ${failed}` : ''} in ${seeded.seconds.toFixed(1)} s`);
+      const probe = await probeHits(peer, peerUsers);
+      const hitNote = `found ${probe.found} of ${probe.probed} sampled seeded users before the run${seeded.created + seeded.present < peerUsers ? `; only ${seeded.created + seeded.present} of ${peerUsers} seeded` : ''}`;
+      const ctx: Ctx = {
+        url: peer.origin, scimPath: peer.basePath, token: peer.token, connections, duration, entraScale,
+        fx: { size: peerUsers, userIds: [], spareIds: [], smallGroup: { id: '', name: '', members: 0 }, bigGroups: [], emptyGroups: [] },
+      };
+      await warmUp(ctx);
+      peerRun = async (s) => {
+        const base = await measureBare(s.shape);
+        const outcome = await s.run(ctx);
+        await drainPeer(peer);
+        const statuses = outcome.non2xx || outcome.errors ? `statuses ${JSON.stringify(outcome.statuses)}, ${outcome.errors} connection errors/timeouts` : '';
+        const note = [s.name === lookupUsernameHit.name ? hitNote : '', statuses, 'memory not measured (not our process)'].filter(Boolean).join('; ');
+        record({ label: peer.name, size: peerUsers }, s, { ...outcome, note }, { peakRss: NaN, hwm: NaN }, Math.max(base.rps, (await measureBare(s.shape)).rps));
+      };
+    }
     for (const [storeIndex, store] of stores.entries()) {
       const seeded = scenarios.filter((x) => x.at !== 'own');
       // One environment per size and connector mode; with --connector both, the two servers of a size take turns.
