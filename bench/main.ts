@@ -1,8 +1,9 @@
 /**
- * `npm run bench`: the load profile of issues 3 and 5. Starts the real server (src/main.ts) as a child process on a
- * fresh, seeded database, loads it with autocannon, and prints per scenario requests/s, p50/p95/p99, errors, peak
- * resident memory, and throughput as a fraction of a bare express 5 server measured in the same run. Ends with the
- * targets, PASS or MISS. Exits 0 whatever the figures; non-zero only when the bench itself broke.
+ * `npm run bench`: the load profile of issues 3 and 5. Starts the real server (compiled, dist/src/main.js with plain
+ * node as production runs it; `--source`: src/main.ts through tsx) as a child process on a fresh, seeded database,
+ * loads it with autocannon, and prints per scenario requests/s, p50/p95/p99, errors, peak resident memory, and throughput as a fraction of a bare express 5 server measured in the same run. Ends with the
+ * targets, PASS or MISS. Exits 0 whatever the figures; non-zero only when the bench itself broke. `--compare` runs the
+ * create and lookup scenarios against another SCIM server in the same run too (issue 18, bench/lib/peer.ts).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -10,10 +11,11 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Command, Option } from 'commander';
 import { load, Recorder, type LoadResult } from './lib/load.js';
-import { cpuMsOf, sampleMemory, startProcess, type Proc } from './lib/server.js';
+import { cpuMsOf, ensureBuilt, sampleMemory, startProcess, type Proc } from './lib/server.js';
 import { createDatabase, seed, type Store } from './lib/seed.js';
-import { SHAPES, type Ctx, type Outcome, type Scenario, type ShapeName } from './lib/scenario.js';
-import { baselineLine, line, table, verdictLines, verdicts, type Row } from './lib/report.js';
+import { SHAPES, scimBase, type Ctx, type Outcome, type Scenario, type ShapeName } from './lib/scenario.js';
+import { baselineLine, compareTable, line, table, verdictLines, verdicts, type Row } from './lib/report.js';
+import { checkPeer, describePeer, drainPeer, parsePeer, probeHits, redact, seedPeer, type Peer } from './lib/peer.js';
 import { formatSummary, summariseDir } from './lib/profile.js';
 import { lookupUsernameHit } from './scenarios/lookup-username-hit.js';
 import { lookupUsernameMiss } from './scenarios/lookup-username-miss.js';
@@ -44,6 +46,14 @@ const ALL: Scenario[] = [
   putUser, patchUser, groupPatch, createUsers, paging, getBigGroup, entraReplay, bulkCreate, mattermostInitialSync,
 ];
 
+/**
+ * What --compare runs on the other server: what every IdP sends and any SCIM server answers (a create, and the
+ * `userName eq` probe before it, hit and miss). The others need ids or groups the bench seeds into its own database.
+ */
+const COMPARABLE = [lookupUsernameHit.name, lookupUsernameMiss.name, createUsers.name];
+/** Users created on the other server at once while seeding it: a small, polite concurrency. */
+const PEER_SEED_CONCURRENCY = 4;
+
 /** Wait until requests left queued by a stopped scenario are done: /readyz queries the database behind them. */
 async function drain(url: string): Promise<void> {
   const deadline = Date.now() + 120_000;
@@ -61,7 +71,7 @@ async function warmUp(ctx: Ctx): Promise<void> {
   const size = Math.max(1, ctx.fx.size);
   await load({
     url: ctx.url, token: ctx.token, connections: ctx.connections, duration: 1,
-    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: n++ % 10 ? `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "user${n % size}@bench.example.com"`)}` : '/scim/v2/Users?count=10' }) }],
+    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: n++ % 10 ? `${scimBase(ctx)}/Users?filter=${encodeURIComponent(`userName eq "user${n % size}@bench.example.com"`)}` : `${scimBase(ctx)}/Users?count=10` }) }],
   });
 }
 
@@ -118,14 +128,23 @@ const program = new Command('bench')
   .option('--mm-max-rps <n>', 'MATTERMOST_MAX_RPS for mattermost-initial-sync (0 = unpaced)', '0')
   .option('--mm-concurrency <n>', 'MATTERMOST_CONCURRENCY', '4')
   .option('--drain-timeout <seconds>', 'how long mattermost-initial-sync waits for the outbox to empty', '600')
+  .option('--source', 'run the server from src/ through tsx (node --import tsx src/main.ts) instead of the compiled dist/')
+  .option('--compare <url>', `also run ${COMPARABLE.join(', ')} against another SCIM server at this base URL (e.g. https://host/scim/v2), same run, same table; it creates --compare-users users there through its API and leaves them`)
+  .option('--compare-token <token>', 'bearer token for --compare (or BENCH_COMPARE_TOKEN, which keeps it out of ps); sent to that URL only, never printed')
+  .option('--compare-name <label>', "the other server's name in the tables (default: the URL's host)")
+  .option('--compare-users <n>', 'users created on the other server for the lookups (default: the smallest --users size)')
   .option('--file-transfer [users]', 'only this: cli export and import of a Mattermost bulk-import file of this many people (default 100000), time and peak memory (bench/file-transfer.ts)');
 
 interface Opts {
   store: 'sqlite' | 'pg' | 'both'; users?: string; duration?: string; connections: string; scenarios?: string;
   quick?: boolean; full?: boolean; profile?: string | boolean; pgUrl: string; json?: string; entraScale?: string; sqliteSync?: 'FULL' | 'NORMAL';
   connector?: 'on' | 'both'; connectorDelivery: 'trickle' | 'live'; rounds: string; mmRateLimit?: string; mmMaxRps: string; mmConcurrency: string; drainTimeout: string;
-  fileTransfer?: string | boolean;
+  fileTransfer?: string | boolean; source?: boolean;
+  compare?: string; compareToken?: string; compareName?: string; compareUsers?: string;
 }
+
+/** Secrets the failure message must not show (the --compare token). */
+const secrets: string[] = [];
 
 async function main(): Promise<void> {
   const o = program.parse().opts<Opts>();
@@ -134,12 +153,15 @@ async function main(): Promise<void> {
     for (const store of stores) for (const l of await fileTransfer({ store, pgUrl: o.pgUrl, ...(typeof o.fileTransfer === 'string' ? { users: Number(o.fileTransfer) } : {}) })) console.log(l);
     return;
   }
-  const sizes = list(o.users ?? (o.quick ? '1000,10000' : '1000,100000')).map(Number).sort((a, b) => a - b);
+  const peer: Peer | undefined = o.compare ? parsePeer(o.compare, o.compareToken ?? process.env.BENCH_COMPARE_TOKEN, o.compareName) : undefined;
+  if (peer) secrets.push(peer.token);
+  // A comparison defaults to what it compares: the three scenarios, at 1,000 users on both servers.
+  const sizes = list(o.users ?? (peer ? '1000' : o.quick ? '1000,10000' : '1000,100000')).map(Number).sort((a, b) => a - b);
   if (sizes.some((n) => !Number.isInteger(n) || n < 10)) throw new Error('--users takes integers of at least 10');
   const duration = Number(o.duration ?? (o.quick ? 1.5 : o.full ? 10 : 3));
   const connections = Number(o.connections);
   const entraScale = Number(o.entraScale ?? (o.full ? 1 : o.quick ? 0.02 : 0.05));
-  const wanted = o.scenarios ? list(o.scenarios) : ALL.map((s) => s.name);
+  const wanted = o.scenarios ? list(o.scenarios) : peer ? COMPARABLE : ALL.map((s) => s.name);
   const unknown = wanted.filter((n) => !ALL.some((s) => s.name === n));
   if (unknown.length) throw new Error(`unknown scenario(s): ${unknown.join(', ')}`);
   const modes: boolean[] = o.connector === 'both' ? [false, true] : [o.connector === 'on'];
@@ -151,10 +173,18 @@ async function main(): Promise<void> {
   const profileDir = o.profile ? (typeof o.profile === 'string' ? o.profile : mkdtempSync(join(tmpdir(), 'scim-prof-'))) : undefined;
   const token = `bench_${randomBytes(16).toString('hex')}`;
   const started = Date.now();
+  const peerUsers = Number(o.compareUsers ?? sizes[0]);
+  if (peer && (!Number.isInteger(peerUsers) || peerUsers < 10)) throw new Error('--compare-users takes an integer of at least 10');
+  if (peer && !scenarios.some((s) => COMPARABLE.includes(s.name))) throw new Error(`--compare runs only ${COMPARABLE.join(', ')}: none of them is in --scenarios`);
+  // Before any database is seeded: a peer that is down or refuses the token ends the run here.
+  const peerCheck = peer ? await checkPeer(peer) : undefined;
+  const serverScript = o.source ? 'src/main.ts' : 'dist/src/main.js';
+  if (!o.source) await ensureBuilt();
 
   console.log(`machine: ${availableParallelism()} cpus (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`run: stores ${stores.join(',')}, users ${sizes.join(',')}, ${duration} s per scenario, Entra replay at ${entraScale} scale, ${connections} connections${o.sqliteSync ? `, SQLITE_SYNCHRONOUS=${o.sqliteSync}` : ''}${o.quick ? ', QUICK' : ''}${profileDir ? `, profiles in ${profileDir}` : ''}` +
-    `${o.connector ? `, connector ${o.connector} (seeded scenarios: PATCHed groups linked to a team and a channel, delivery ${o.connectorDelivery}; fake rate limit ${o.mmRateLimit ?? 'off'}, MATTERMOST_MAX_RPS ${o.mmMaxRps}, MATTERMOST_CONCURRENCY ${o.mmConcurrency})` : ''}${rounds > 1 ? `, ${rounds} rounds` : ''}\n`);
+    `${o.connector ? `, connector ${o.connector} (seeded scenarios: PATCHed groups linked to a team and a channel, delivery ${o.connectorDelivery}; fake rate limit ${o.mmRateLimit ?? 'off'}, MATTERMOST_MAX_RPS ${o.mmMaxRps}, MATTERMOST_CONCURRENCY ${o.mmConcurrency})` : ''}${rounds > 1 ? `, ${rounds} rounds` : ''}`);
+  console.log(`server: ${o.source ? 'src/main.ts through tsx (--source)' : 'dist/src/main.js, plain node (as npm start)'}${peer ? `; compared with ${describePeer(peer)}: ${peerCheck}` : ''}\n`);
 
   // The bare baseline runs beside the server for the whole run and is measured again just before and just after each
   // scenario, for the same request shape: other processes on a shared machine shift both alike, so the ratio stays
@@ -192,7 +222,7 @@ async function main(): Promise<void> {
     if (mm) cleanups.add(mm.stop);
     const maxRps = size !== undefined && o.connectorDelivery === 'trickle' ? 1 : Number(o.mmMaxRps);
     const adminToken = `benchadmin_${randomBytes(16).toString('hex')}`;
-    const server = await startProcess({ script: 'src/main.ts', profileDir, env: {
+    const server = await startProcess({ script: serverScript, profileDir, env: {
       DATABASE_URL: db.url, SCIM_TOKEN: token, RATE_LIMIT_PER_SECOND: '0', ...(o.sqliteSync ? { SQLITE_SYNCHRONOUS: o.sqliteSync } : {}),
       ...(o.connector ? { ADMIN_TOKEN: adminToken } : {}),
       ...(mm ? { MATTERMOST_URL: mm.url, MATTERMOST_TOKEN: mm.adminToken, MATTERMOST_MAX_RPS: String(maxRps), MATTERMOST_CONCURRENCY: o.mmConcurrency } : {}),
@@ -220,7 +250,7 @@ async function main(): Promise<void> {
     };
   };
 
-  const record = (env: Env, s: Scenario, outcome: Outcome, mem: { peakRss: number; hwm: number }, bare: number) => {
+  const record = (env: Pick<Env, 'label' | 'size'>, s: Scenario, outcome: Outcome, mem: { peakRss: number; hwm: number }, bare: number) => {
     for (const [scenario, out] of [[outcome.as ?? s.name, outcome] as const, ...(outcome.also ?? []).map((a) => [a.scenario, a.outcome] as const)]) {
       const row: Row = { store: env.label, size: env.size, scenario, shape: s.shape, outcome: out, peakRss: mem.peakRss, hwm: mem.hwm, bareRps: bare, ratio: out.rps / bare };
       rows.push(row);
@@ -275,8 +305,35 @@ async function main(): Promise<void> {
     for (const [i, env] of envs.entries()) record(env, s, { ...outcomes[i]!, note: `${outcomes[i]!.note ? `${outcomes[i]!.note}; ` : ''}sizes interleaved in ${SLICES} slices` }, peaks[i]!, bare);
   };
 
+  /**
+   * --compare: the other server, seeded once through its own API (inside the try, so the bare server is stopped
+   * whatever happens), then each comparable scenario next to this server's run of it, between two bare runs like
+   * runOne. Its memory and CPU are not ours to read.
+   */
+  let peerRun: ((s: Scenario) => Promise<void>) | undefined;
   try {
-    for (const store of stores) {
+    if (peer) {
+      console.log(`${peer.name}: creating ${peerUsers} users through POST ${peer.basePath}/Users, ${PEER_SEED_CONCURRENCY} at a time`);
+      const seeded = await seedPeer(peer, peerUsers, PEER_SEED_CONCURRENCY);
+      const failed = Object.entries(seeded.failed).map(([k, v]) => `${v} x ${k}`).join(', ');
+      console.log(`${peer.name}: ${seeded.created} created, ${seeded.present} already there (409)${failed ? `, failed: ${failed}` : ''} in ${seeded.seconds.toFixed(1)} s`);
+      const probe = await probeHits(peer, peerUsers);
+      const hitNote = `found ${probe.found} of ${probe.probed} sampled seeded users before the run${seeded.created + seeded.present < peerUsers ? `; only ${seeded.created + seeded.present} of ${peerUsers} seeded` : ''}`;
+      const ctx: Ctx = {
+        url: peer.origin, scimPath: peer.basePath, token: peer.token, connections, duration, entraScale,
+        fx: { size: peerUsers, userIds: [], spareIds: [], smallGroup: { id: '', name: '', members: 0 }, bigGroups: [], emptyGroups: [] },
+      };
+      await warmUp(ctx);
+      peerRun = async (s) => {
+        const base = await measureBare(s.shape);
+        const outcome = await s.run(ctx);
+        await drainPeer(peer);
+        const statuses = outcome.non2xx || outcome.errors ? `statuses ${JSON.stringify(outcome.statuses)}, ${outcome.errors} connection errors/timeouts` : '';
+        const note = [s.name === lookupUsernameHit.name ? hitNote : '', statuses, 'memory not measured (not our process)'].filter(Boolean).join('; ');
+        record({ label: peer.name, size: peerUsers }, s, { ...outcome, note }, { peakRss: NaN, hwm: NaN }, Math.max(base.rps, (await measureBare(s.shape)).rps));
+      };
+    }
+    for (const [storeIndex, store] of stores.entries()) {
       const seeded = scenarios.filter((x) => x.at !== 'own');
       // One environment per size and connector mode; with --connector both, the two servers of a size take turns.
       const bySize: Env[][] = [];
@@ -288,11 +345,16 @@ async function main(): Promise<void> {
             // ABBA: off,on then on,off, so a drift in the machine's other load falls on both modes alike.
             const turn = <T>(xs: T[]) => (round % 2 ? [...xs].reverse() : xs);
             const groups = s.at === 'each' ? bySize : [largest];
+            // The other server once per round, with the first store (it has one database, whichever store ours uses):
+            // after this server in even rounds, before it in odd ones, so neither always runs on a warmer machine.
+            const peerTurn = peerRun && storeIndex === 0 && COMPARABLE.includes(s.name) ? peerRun : undefined;
+            if (peerTurn && round % 2) await peerTurn(s);
             if (s.interleaveSizes && groups.length > 1) {
               for (const i of turn([...modes.keys()])) await runInterleaved(groups.map((g) => g[i]!), s);
             } else {
               for (const g of groups) for (const env of turn(g)) await runOne(env, s);
             }
+            if (peerTurn && !(round % 2)) await peerTurn(s);
           }
         }
       } finally {
@@ -316,7 +378,8 @@ async function main(): Promise<void> {
     await bareProc.stop();
   }
   // In the table, each store's rows by size, in scenario order.
-  const order = (r: Row) => [stores.indexOf(r.store.replace('+mm', '') as Store), r.size === undefined ? Infinity : sizes.indexOf(r.size)];
+  const storeOrder = (r: Row) => { const i = stores.indexOf(r.store.replace('+mm', '') as Store); return i < 0 ? stores.length : i; };
+  const order = (r: Row) => [storeOrder(r), r.size === undefined ? Infinity : sizes.indexOf(r.size)];
   rows.sort((a, b) => { const [x, y] = [order(a), order(b)]; return x[0]! - y[0]! || x[1]! - y[1]!; });
 
   console.log('bare express 5 baseline, median of the runs before and after each scenario:');
@@ -327,12 +390,14 @@ async function main(): Promise<void> {
     console.log(baselineLine(`${shape} (${runs.length} runs, ${runs[0]!.rps.toFixed(0)}-${runs[runs.length - 1]!.rps.toFixed(0)} req/s)`, runs[Math.floor(runs.length / 2)]!));
   }
   console.log(`\n${table(rows)}\n`);
-  const v = verdicts(rows, connections);
+  if (peer) console.log(`side by side with ${peer.name} (req/s and x bare express measured next to each run):\n${compareTable(rows, peer.name, COMPARABLE)}\n`);
+  // The targets are this server's: the other server's rows are there to compare with, not to pass or miss.
+  const v = verdicts(rows.filter((r) => !peer || r.store !== peer.name), connections);
   console.log(`targets:\n${verdictLines(v)}\n`);
   if (o.connector === 'both') console.log(`cost of the outbox (connector on vs off; median of ${rounds} round(s), each round's figures in order):\n${outboxCostLines(rows).join('\n')}\n`);
   console.log(`finished in ${((Date.now() - started) / 1000).toFixed(0)} s; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (other processes on this machine skew the figures)`);
   if (o.json) {
-    writeFileSync(o.json, JSON.stringify({ machine: { cpus: availableParallelism(), memGiB: totalmem() / 2 ** 30, node: process.version }, sizes, duration, connections, bare: Object.fromEntries(bare), rows, verdicts: v }, null, 2));
+    writeFileSync(o.json, JSON.stringify({ machine: { cpus: availableParallelism(), memGiB: totalmem() / 2 ** 30, node: process.version }, server: serverScript, ...(peer ? { compare: { name: peer.name, url: `${peer.origin}${peer.basePath}`, users: peerUsers } } : {}), sizes, duration, connections, bare: Object.fromEntries(bare), rows, verdicts: v }, null, 2));
   }
 }
 
@@ -352,7 +417,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 main().then(
   () => process.exit(0),
   (err) => {
-    console.error(`bench failed: ${err?.stack ?? err}`);
+    console.error(redact(`bench failed: ${err?.stack ?? err}`, secrets));
     process.exit(1);
   },
 );

@@ -20,6 +20,8 @@ export interface Row {
 
 const f = (n: number, d = 1) => n.toFixed(d);
 const ms = (n: number) => (n >= 100 ? f(n, 0) : f(n, 1));
+/** Memory of a process we did not start (a --compare server) is not known: NaN, printed as '-'. */
+const mb = (n: number) => (Number.isFinite(n) ? f(n, 0) : '-');
 
 export function line(r: Row): string {
   const o = r.outcome;
@@ -28,7 +30,7 @@ export function line(r: Row): string {
     `${f(o.rps, 0).padStart(6)} req/s`,
     `p50 ${ms(o.p50).padStart(5)}  p95 ${ms(o.p95).padStart(5)}  p99 ${ms(o.p99).padStart(5)} ms`,
     `err ${o.errors} non2xx ${o.non2xx}`,
-    `rss ${f(r.peakRss, 0)} MB (hwm ${f(r.hwm, 0)})`,
+    Number.isFinite(r.peakRss) ? `rss ${f(r.peakRss, 0)} MB (hwm ${f(r.hwm, 0)})` : '',
     `${f(r.ratio, 2)}x bare ${r.shape} (${f(r.bareRps, 0)})`,
     o.note ?? '',
   ].filter(Boolean).join('  ');
@@ -46,7 +48,7 @@ export function table(rows: Row[]): string {
   ];
   for (const r of rows) {
     const o = r.outcome;
-    out.push(`| ${r.store} | ${r.size === undefined ? '-' : sizeLabel(r.size)} | ${r.scenario} | ${o.connections} | ${f(o.rps, 0)} | ${f(r.bareRps, 0)} | ${f(r.ratio, 2)} | ${ms(o.p50)} | ${ms(o.p95)} | ${ms(o.p99)} | ${o.errors} / ${o.non2xx} | ${f(r.peakRss, 0)} | ${o.note ?? ''} |`);
+    out.push(`| ${r.store} | ${r.size === undefined ? '-' : sizeLabel(r.size)} | ${r.scenario} | ${o.connections} | ${f(o.rps, 0)} | ${f(r.bareRps, 0)} | ${f(r.ratio, 2)} | ${ms(o.p50)} | ${ms(o.p95)} | ${ms(o.p99)} | ${o.errors} / ${o.non2xx} | ${mb(r.peakRss)} | ${o.note ?? ''} |`);
   }
   return out.join('\n');
 }
@@ -132,4 +134,44 @@ export function outboxCostLines(rows: Row[]): string[] {
       `  p50 ${ms(pa)} -> ${ms(pb)} ms  ${change < -10 ? 'req/s OVER 10%' : 'req/s within 10%'}  server CPU ${f(ca, 0)} -> ${f(cb, 0)} µs/request (${cb >= ca ? '+' : ''}${f((cb / ca - 1) * 100, 1)}%)  (req/s off ${off.map((r) => f(r.outcome.rps, 0)).join('/')}; on ${on.map((r) => f(r.outcome.rps, 0)).join('/')}; µs off ${off.map((r) => f(r.outcome.cpuUsPerRequest ?? 0, 0)).join('/')}; on ${on.map((r) => f(r.outcome.cpuUsPerRequest ?? 0, 0)).join('/')})`);
   }
   return out;
+}
+
+const thousands = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/**
+ * `--compare`: the comparable scenarios side by side, one column per server (this server per store and size, then the
+ * other one), each cell requests/s and its ratio to the bare express run measured next to it, as in issue 18's
+ * table. The bare column is the range of those runs. `peer` is the other server's row label.
+ */
+/** `lo-hi` as printed, or one figure when both print alike. */
+const range = (xs: number[], fmt: (n: number) => string) => { const [a, b] = [fmt(Math.min(...xs)), fmt(Math.max(...xs))]; return a === b ? a : `${a}-${b}`; };
+
+export function compareTable(rows: Row[], peer: string, scenarios: string[]): string {
+  const key = (r: Row) => `${r.store}|${r.size ?? '-'}`;
+  const cols = [...new Set(rows.filter((r) => r.store !== peer).map(key)), ...new Set(rows.filter((r) => r.store === peer).map(key))];
+  const title = (k: string) => {
+    const [store, size] = k.split('|');
+    const users = size === '-' ? '' : `, ${sizeLabel(Number(size))} users`;
+    return store === peer ? `${peer}${users}` : `this server, ${store}${users}`;
+  };
+  const out = [
+    `| scenario | bare express | ${cols.map(title).join(' | ')} |`,
+    `|---|${'---:|'.repeat(cols.length + 1)}`,
+  ];
+  for (const s of scenarios) {
+    const mine = rows.filter((r) => r.scenario === s);
+    if (!mine.length) continue;
+    const cell = (k: string) => {
+      const rs = mine.filter((r) => key(r) === k);
+      if (!rs.length) return '-';
+      const rps = rs.map((r) => r.outcome.rps);
+      const ratio = rs.map((r) => r.ratio);
+      // Requests/s counts every answer: a server that answered mostly errors was fast at refusing, not at SCIM.
+      const bad = rs.reduce((n, r) => n + r.outcome.errors + r.outcome.non2xx, 0);
+      const all = rs.reduce((n, r) => n + r.outcome.requests + r.outcome.errors, 0);
+      return `${range(rps, thousands)}/s (${range(ratio, (n) => f(n, 2))}x)${bad ? ` [${bad} of ${all} not 2xx]` : ''}`;
+    };
+    out.push(`| ${s} | ${range(mine.map((r) => r.bareRps), thousands)}/s | ${cols.map(cell).join(' | ')} |`);
+  }
+  return out.join('\n');
 }

@@ -5,8 +5,10 @@ import type { LoadResult, Recorder } from './load.js';
 import type { FakeProc } from './mattermost.js';
 
 export interface Ctx {
-  /** http://127.0.0.1:PORT */
+  /** http://127.0.0.1:PORT (an origin: scenarios add the path) */
   url: string;
+  /** The SCIM base path on `url`: /scim/v2 on this server, whatever --compare names on another one. */
+  scimPath?: string;
   token: string;
   fx: Fixtures;
   connections: number;
@@ -67,6 +69,9 @@ export const SHAPES = {
 export type ShapeName = keyof typeof SHAPES;
 
 export const q = (filter: string) => encodeURIComponent(filter);
+
+/** The SCIM base path requests go to (scenarios that also run against a --compare server use it). */
+export const scimBase = (ctx: Pick<Ctx, 'scimPath'>) => ctx.scimPath ?? '/scim/v2';
 
 /** Rounds a number of users down into a readable label: 1000 -> 1k, 100000 -> 100k. */
 export const sizeLabel = (n: number) => (n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : String(n));

@@ -1,8 +1,9 @@
 /**
- * Child processes under load: the real server (src/main.ts) or the bare express baseline (bench/bare.ts), each a
- * separate node process so its memory and CPU are its own. Also samples the process's resident memory.
+ * Child processes under load: the real server (compiled, dist/src/main.js, or src/main.ts through tsx) or the bare
+ * express baseline (bench/bare.ts), each a separate node process so its memory and CPU are its own. Also samples the
+ * process's resident memory.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
@@ -29,7 +30,8 @@ async function freePort(): Promise<number> {
 }
 
 export interface StartOptions {
-  script: 'src/main.ts' | 'bench/bare.ts';
+  /** A .ts file runs through tsx; a .js file (the compiled server, dist/src/main.js) with plain node, as production. */
+  script: 'src/main.ts' | 'dist/src/main.js' | 'bench/bare.ts';
   env?: Record<string, string>;
   /** Directory for `node --cpu-prof` output, or undefined for no profile. */
   profileDir?: string;
@@ -38,7 +40,8 @@ export interface StartOptions {
 export async function startProcess(opts: StartOptions): Promise<Proc> {
   const port = await freePort();
   const prof = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
-  const child: ChildProcess = spawn(process.execPath, [...prof, '--import', 'tsx', opts.script], {
+  const loader = opts.script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child: ChildProcess = spawn(process.execPath, [...prof, ...loader, opts.script], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: '', LOG_LEVEL: 'warn', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -102,4 +105,16 @@ export function cpuMsOf(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * dist/ brought up to date before the bench starts the compiled server: scripts/run-dist.sh's own check (compile only
+ * when a source, a tsconfig or package.json is newer than dist/.built), then `node -e 0` in place of the server, as
+ * test/helpers/build.ts does.
+ */
+export async function ensureBuilt(): Promise<void> {
+  await new Promise<void>((ok, fail) => {
+    execFile('sh', ['scripts/run-dist.sh', '-e', '0'], { cwd: ROOT, timeout: 300_000 }, (err, _out, stderr) =>
+      err ? fail(new Error(`npm run build failed (use --source to bench src/ through tsx):\n${stderr}`)) : ok());
+  });
 }

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { load } from '../lib/load.js';
 import { userBody } from '../lib/seed.js';
-import type { Scenario } from '../lib/scenario.js';
+import { scimBase, type Scenario } from '../lib/scenario.js';
 
 export const createUsers: Scenario = {
   name: 'create-users',
@@ -14,7 +14,7 @@ export const createUsers: Scenario = {
     const r = await load({
       url: ctx.url, token: ctx.token, connections: ctx.connections, duration: ctx.duration,
       requests: [{
-        method: 'POST', path: '/scim/v2/Users',
+        method: 'POST', path: `${scimBase(ctx)}/Users`,
         setupRequest: (req) => {
           const i = n++;
           return { ...req, body: JSON.stringify(userBody(`new-${run}-${i}@bench.example.com`, `new-${run}-${i}`, i)) };

@@ -1,7 +1,7 @@
 /** GET /Users?filter=userName eq "x" for people who exist: Entra's match query before every create or update. */
 import { load } from '../lib/load.js';
 import { userName } from '../lib/seed.js';
-import { q, type Scenario } from '../lib/scenario.js';
+import { q, scimBase, type Scenario } from '../lib/scenario.js';
 
 export const lookupUsernameHit: Scenario = {
   name: 'lookup-username-hit',
@@ -15,7 +15,7 @@ export const lookupUsernameHit: Scenario = {
       requests: [{
         method: 'GET',
         // A stride through every seeded user, so the index, not a hot cache line, answers.
-        setupRequest: (req) => ({ ...req, path: `/scim/v2/Users?filter=${q(`userName eq "${userName((n++ * 7919) % ctx.fx.size)}"`)}` }),
+        setupRequest: (req) => ({ ...req, path: `${scimBase(ctx)}/Users?filter=${q(`userName eq "${userName((n++ * 7919) % ctx.fx.size)}"`)}` }),
       }],
     }, ctx.rec);
     return { ...r, connections: ctx.connections };
