@@ -302,6 +302,27 @@ for (const store of stores()) {
       const dump = JSON.stringify(await sql('request_log').select());
       for (const secret of [s.cookie, s.csrf, server.adminToken]) assert.ok(!dump.includes(secret), 'a secret reached the request log');
     });
+
+    test('a token sent as a field name (curl -d "$TOKEN" posts it as a form key) is not echoed into the answer or the request log', async () => {
+      const made = (await createToken(sql, `pasted-${rand()}`, 'admin', 'test'))!;
+      const sent = [
+        { form: made.token },
+        { form: `${made.token}&${made.token}` },
+        { form: `token=${encodeURIComponent(made.token)}&token=x` },
+        { body: { [made.token]: true } },
+        { body: { token: made.token, [made.token]: 1 } },
+      ];
+      for (const opts of sent) {
+        const r = await call(server, 'POST', '/console/session', opts);
+        assert.equal(r.status, 400, r.text);
+        assert.ok(!r.text.includes(made.token.slice(0, 16)), `the answer repeats the token: ${r.text}`);
+        assert.equal(r.headers.get('set-cookie'), null);
+      }
+      await server.running!.requestLog!.flush();
+      const dump = JSON.stringify(await sql('request_log').select());
+      assert.ok(!dump.includes(made.token.slice(0, 16)), 'the token reached the request log, which every console admin reads');
+      assert.ok(!server.output().includes(made.token.slice(0, 16)), 'the token reached the log');
+    });
   });
 
   describe(`console session behind an HTTPS proxy [${store}]`, () => {
