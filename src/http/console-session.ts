@@ -190,6 +190,9 @@ export function consoleAuth(deps: Pick<ConsoleSessionDeps, 'sessions' | 'publicU
         if (!csrfMatches(session, req.get('x-csrf-token'))) return refuseUnread(req, res, csrfFailed('a change made with the console session needs the X-CSRF-Token header of that session'), drain);
       }
       setPrincipal(req, session.principal);
+      // What a session reads is the directory itself (people, their audit trail, the request log): kept out of the
+      // browser's cache, which outlives sign-out on a shared computer (OWASP Session Management, "Web Content Caching").
+      res.setHeader('Cache-Control', 'no-store');
       next();
     }, next);
   };

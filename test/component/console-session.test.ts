@@ -164,6 +164,20 @@ for (const store of stores()) {
       assert.equal(bearer.status, 201, bearer.text);
     });
 
+    test('what the admin API answers a session is never stored by the browser (people, audit, log: no-store)', async () => {
+      // OWASP Session Management Cheat Sheet, "Web Content Caching": after sign-out on a shared computer the browser's
+      // cache must not hold the directory the console showed.
+      const s = await signIn(server, server.adminToken);
+      for (const path of ['/admin/v1/users?limit=1', '/admin/v1/audit?limit=1', '/admin/v1/requests?limit=1', '/admin/v1/overview', '/admin/v1/nope']) {
+        const r = await call(server, 'GET', path, { headers: { Cookie: s.header } });
+        assert.ok(r.status === 200 || r.status === 404, `${path}: ${r.status} ${r.text}`);
+        assert.equal(r.headers.get('cache-control'), 'no-store', path);
+      }
+      const made = await call(server, 'POST', '/admin/v1/teams', { body: { name: `t-${rand()}`, displayName: 'No store' }, headers: { Cookie: s.header, 'X-CSRF-Token': s.csrf } });
+      assert.equal(made.status, 201, made.text);
+      assert.equal(made.headers.get('cache-control'), 'no-store');
+    });
+
     test('a change by cookie without the CSRF token, with a wrong one, or from another origin is 403 csrf_failed', async () => {
       const s = await signIn(server, server.adminToken);
       const other = await signIn(server, server.adminToken);
