@@ -16,7 +16,10 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { client, GROUP_SCHEMA, newUser, rand, ROOT, stores, useServer, type TestServer } from '../helpers/server.ts';
+import { request as httpRequest } from 'node:http';
+import { client, connect, GROUP_SCHEMA, newUser, rand, ROOT, stores, useServer, type TestServer } from '../helpers/server.ts';
+import { workspace } from '../helpers/workspace-http.ts';
+import { createToken } from '../../src/store/tokens.ts';
 import { until } from '../helpers/connector.ts';
 import { park, type Delivery } from '../../src/store/outbox.ts';
 
@@ -294,6 +297,68 @@ for (const store of stores()) {
 for (const store of stores()) {
   // Mattermost is a port nothing listens on: deliveries fail and wait a minute before the next attempt, so the test
   // parks one by hand (as the worker parks one retrying cannot fix) without the worker touching it meanwhile.
+  // Stored XSS: what IdPs and anonymous callers write is shown to the admin. Every text the console renders from data
+  // (a person's names and email, a group's and a team's names, a credential's name as the actor, a request's raw path
+  // and the error detail it got) holds markup; none of it may become an element, an attribute or a script.
+  describe(`admin console against stored markup [${store}]`, { skip: SKIP }, () => {
+    const env = useServer(store);
+    let browser: Browser;
+    before(async () => { browser = await launch(); });
+    after(async () => { await browser?.close(); });
+
+    test('names, paths and error details with markup are shown as text on every page', async () => {
+      const mark = (n: number) => `<img src=x id=xss${n} onerror=__xss=${n}>"'&lt;`;
+      const sql = connect(env.server.dbUrl);
+      const made = (await createToken(sql, `idp ${mark(1)}`, 'scim', 'test'))!;
+      await sql.destroy();
+      const idp = client(env.server, made.token);
+      const w = workspace(env.server);
+      const person = newUser({ userName: `x${rand()}${mark(2)}@example.com`, displayName: `Mallory ${mark(3)}`, externalId: `ext-${mark(5)}` });
+      const created = await idp.post('/Users', person);
+      assert.equal(created.status, 201, created.text);
+      const group = await idp.post('/Groups', { schemas: [GROUP_SCHEMA], displayName: `Group ${mark(6)}`, members: [{ value: created.body.id }] });
+      assert.equal(group.status, 201, group.text);
+      const team = w.ok(await w.admin.post(`${w.A}/teams`, { name: `x-${rand()}`, displayName: `Team ${mark(7)}` }), 201).body.team;
+      await w.linkTeam(group.body.id, team.id, { autoAdd: true });
+      // A raw path with markup (fetch would percent-encode it; an attacker's client does not) and a failure detail.
+      await new Promise<void>((resolve, reject) => {
+        const url = new URL(env.server.url);
+        httpRequest({ host: url.hostname, port: url.port, path: `/scim/v2/Users/<img/src=x/id=xss8/onerror=__xss=8>`, headers: { Authorization: `Bearer ${made.token}` } }, (res) => { res.resume(); res.on('end', resolve); }).on('error', reject).end();
+      });
+      assert.equal((await idp.post('/Users', { ...newUser(), userName: person.userName })).status, 409);
+      await env.server.running!.requestLog!.flush();
+
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      page.setDefaultTimeout(15_000);
+      const problems = watch(page);
+      await signIn(page, env.server);
+      const injected = () => page.evaluate(() => ({
+        elements: [...document.querySelectorAll('[id^=xss], img:not([src^="data:"]), svg:not(.chart) [onload], [onerror], [onload]')].map((e) => e.outerHTML.slice(0, 80)),
+        ran: (window as unknown as { __xss?: number }).__xss ?? null,
+      }));
+      const visit = async (path: string, text: string) => {
+        await page.goto(`${env.server.url}${path}`);
+        await page.getByText(text, { exact: false }).first().waitFor();
+        assert.deepEqual(await injected(), { elements: [], ran: null }, path);
+      };
+      await page.getByText(`token:idp ${mark(1)}`).first().waitFor(); // the overview's client table and chart
+      assert.deepEqual(await injected(), { elements: [], ran: null }, 'overview');
+      await visit(`/console/people?q=Mallory`, person.userName);
+      await visit(`/console/people/${created.body.id}`, `Mallory ${mark(3)}`);
+      await page.getByText(`Group ${mark(6)}`).first().waitFor();
+      await visit(`/console/teams/${team.id}`, `Group ${mark(6)}`);
+      await visit(`/console/teams`, `Team ${mark(7)}`);
+      await visit(`/console/log?status=4xx&range=all`, '/scim/v2/Users/<img/src=x/id=xss8/onerror=__xss=8>');
+      const show = page.getByRole('button', { name: /^Show/ });
+      for (let n = await show.count(); n > 0; n--) await show.first().click();
+      await page.getByText('Error returned').first().waitFor();
+      assert.deepEqual(await injected(), { elements: [], ran: null }, 'log details');
+      await visit(`/console/${encodeURIComponent(mark(9))}`, 'No console page at');
+      assert.deepEqual(problems, []);
+      await page.close();
+    });
+  });
+
   describe(`admin console, connector on [${store}]`, { skip: SKIP }, () => {
     const env = useServer(store, {
       env: { MATTERMOST_URL: `http://127.0.0.1:${mattermostPort}`, MATTERMOST_TOKEN: 'abcdefghijklmnopqrstuvwxyz', MATTERMOST_REQUEST_TIMEOUT: '1s' },

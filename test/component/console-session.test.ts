@@ -164,6 +164,20 @@ for (const store of stores()) {
       assert.equal(bearer.status, 201, bearer.text);
     });
 
+    test('what the admin API answers a session is never stored by the browser (people, audit, log: no-store)', async () => {
+      // OWASP Session Management Cheat Sheet, "Web Content Caching": after sign-out on a shared computer the browser's
+      // cache must not hold the directory the console showed.
+      const s = await signIn(server, server.adminToken);
+      for (const path of ['/admin/v1/users?limit=1', '/admin/v1/audit?limit=1', '/admin/v1/requests?limit=1', '/admin/v1/overview', '/admin/v1/nope']) {
+        const r = await call(server, 'GET', path, { headers: { Cookie: s.header } });
+        assert.ok(r.status === 200 || r.status === 404, `${path}: ${r.status} ${r.text}`);
+        assert.equal(r.headers.get('cache-control'), 'no-store', path);
+      }
+      const made = await call(server, 'POST', '/admin/v1/teams', { body: { name: `t-${rand()}`, displayName: 'No store' }, headers: { Cookie: s.header, 'X-CSRF-Token': s.csrf } });
+      assert.equal(made.status, 201, made.text);
+      assert.equal(made.headers.get('cache-control'), 'no-store');
+    });
+
     test('a change by cookie without the CSRF token, with a wrong one, or from another origin is 403 csrf_failed', async () => {
       const s = await signIn(server, server.adminToken);
       const other = await signIn(server, server.adminToken);
@@ -301,6 +315,27 @@ for (const store of stores()) {
       for (const secret of [s.cookie, s.csrf, server.adminToken]) assert.ok(!out.includes(secret), 'a secret reached the log');
       const dump = JSON.stringify(await sql('request_log').select());
       for (const secret of [s.cookie, s.csrf, server.adminToken]) assert.ok(!dump.includes(secret), 'a secret reached the request log');
+    });
+
+    test('a token sent as a field name (curl -d "$TOKEN" posts it as a form key) is not echoed into the answer or the request log', async () => {
+      const made = (await createToken(sql, `pasted-${rand()}`, 'admin', 'test'))!;
+      const sent = [
+        { form: made.token },
+        { form: `${made.token}&${made.token}` },
+        { form: `token=${encodeURIComponent(made.token)}&token=x` },
+        { body: { [made.token]: true } },
+        { body: { token: made.token, [made.token]: 1 } },
+      ];
+      for (const opts of sent) {
+        const r = await call(server, 'POST', '/console/session', opts);
+        assert.equal(r.status, 400, r.text);
+        assert.ok(!r.text.includes(made.token.slice(0, 16)), `the answer repeats the token: ${r.text}`);
+        assert.equal(r.headers.get('set-cookie'), null);
+      }
+      await server.running!.requestLog!.flush();
+      const dump = JSON.stringify(await sql('request_log').select());
+      assert.ok(!dump.includes(made.token.slice(0, 16)), 'the token reached the request log, which every console admin reads');
+      assert.ok(!server.output().includes(made.token.slice(0, 16)), 'the token reached the log');
     });
   });
 
