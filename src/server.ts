@@ -66,7 +66,8 @@ export interface ServerOptions {
  * `startServer` (StartupError with its exit code). Closes the database before it returns.
  */
 export async function prepareStore(config: Config, log: Logger, print: (text: string) => void = (text) => void process.stdout.write(text)): Promise<{ schema: string | null; migrated: number }> {
-  const db = await openChecked(config.databaseUrl, () => openDb({ url: config.databaseUrl, poolMax: 2, sqliteSynchronous: config.sqliteSynchronous }));
+  // Knex's warnings (a stack per failed connect) are dropped: a failure here is reported once, by openChecked.
+  const db = await openChecked(config.databaseUrl, () => openDb({ url: config.databaseUrl, poolMax: 2, sqliteSynchronous: config.sqliteSynchronous, onWarning: () => undefined }));
   try {
     const applied = await migrate(db, config);
     const schema = (await schemaStatus(db)).current;
