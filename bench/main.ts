@@ -118,6 +118,7 @@ const program = new Command('bench')
   .option('--full', 'both stores at 1,000 and 100,000 users, 10 s per scenario, full Entra replay (20-30 minutes on 2 cores)')
   .option('--entra-scale <fraction>', 'size of the Entra replay, 1 = 10,000 users, 100 groups, 20,000 memberships (default 0.05; --quick 0.02; --full 1)')
   .option('--profile [dir]', 'start the server with node --cpu-prof into dir and print its top self-time functions')
+  .option('--workers <n>', 'WORKERS for the server (server processes on one port; default: $WORKERS, else 1, so figures stay one process unless asked)', process.env.WORKERS || '1')
   .addOption(new Option('--sqlite-sync <level>', 'SQLITE_SYNCHRONOUS for the server (its default is FULL)').choices(['FULL', 'NORMAL']))
   .option('--pg-url <url>', 'PostgreSQL admin URL (a database is created and dropped per server)', process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres')
   .option('--json <file>', 'also write every row and verdict as JSON')
@@ -137,7 +138,7 @@ const program = new Command('bench')
 
 interface Opts {
   store: 'sqlite' | 'pg' | 'both'; users?: string; duration?: string; connections: string; scenarios?: string;
-  quick?: boolean; full?: boolean; profile?: string | boolean; pgUrl: string; json?: string; entraScale?: string; sqliteSync?: 'FULL' | 'NORMAL';
+  quick?: boolean; full?: boolean; profile?: string | boolean; pgUrl: string; json?: string; entraScale?: string; sqliteSync?: 'FULL' | 'NORMAL'; workers: string;
   connector?: 'on' | 'both'; connectorDelivery: 'trickle' | 'live'; rounds: string; mmRateLimit?: string; mmMaxRps: string; mmConcurrency: string; drainTimeout: string;
   fileTransfer?: string | boolean; source?: boolean;
   compare?: string; compareToken?: string; compareName?: string; compareUsers?: string;
@@ -182,7 +183,7 @@ async function main(): Promise<void> {
   if (!o.source) await ensureBuilt();
 
   console.log(`machine: ${availableParallelism()} cpus (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`run: stores ${stores.join(',')}, users ${sizes.join(',')}, ${duration} s per scenario, Entra replay at ${entraScale} scale, ${connections} connections${o.sqliteSync ? `, SQLITE_SYNCHRONOUS=${o.sqliteSync}` : ''}${o.quick ? ', QUICK' : ''}${profileDir ? `, profiles in ${profileDir}` : ''}` +
+  console.log(`run: stores ${stores.join(',')}, users ${sizes.join(',')}, ${duration} s per scenario, Entra replay at ${entraScale} scale, ${connections} connections, ${o.workers} worker(s)${o.sqliteSync ? `, SQLITE_SYNCHRONOUS=${o.sqliteSync}` : ''}${o.quick ? ', QUICK' : ''}${profileDir ? `, profiles in ${profileDir}` : ''}` +
     `${o.connector ? `, connector ${o.connector} (seeded scenarios: PATCHed groups linked to a team and a channel, delivery ${o.connectorDelivery}; fake rate limit ${o.mmRateLimit ?? 'off'}, MATTERMOST_MAX_RPS ${o.mmMaxRps}, MATTERMOST_CONCURRENCY ${o.mmConcurrency})` : ''}${rounds > 1 ? `, ${rounds} rounds` : ''}`);
   console.log(`server: ${o.source ? 'src/main.ts through tsx (--source)' : 'dist/src/main.js, plain node (as npm start)'}${peer ? `; compared with ${describePeer(peer)}: ${peerCheck}` : ''}\n`);
 
@@ -223,7 +224,7 @@ async function main(): Promise<void> {
     const maxRps = size !== undefined && o.connectorDelivery === 'trickle' ? 1 : Number(o.mmMaxRps);
     const adminToken = `benchadmin_${randomBytes(16).toString('hex')}`;
     const server = await startProcess({ script: serverScript, profileDir, env: {
-      DATABASE_URL: db.url, SCIM_TOKEN: token, RATE_LIMIT_PER_SECOND: '0', ...(o.sqliteSync ? { SQLITE_SYNCHRONOUS: o.sqliteSync } : {}),
+      DATABASE_URL: db.url, SCIM_TOKEN: token, RATE_LIMIT_PER_SECOND: '0', WORKERS: o.workers, ...(o.sqliteSync ? { SQLITE_SYNCHRONOUS: o.sqliteSync } : {}),
       ...(o.connector ? { ADMIN_TOKEN: adminToken } : {}),
       ...(mm ? { MATTERMOST_URL: mm.url, MATTERMOST_TOKEN: mm.adminToken, MATTERMOST_MAX_RPS: String(maxRps), MATTERMOST_CONCURRENCY: o.mmConcurrency } : {}),
     } });

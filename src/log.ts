@@ -9,11 +9,12 @@ export type Logger = winston.Logger;
 
 const format = () => winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: false }), winston.format.json());
 
-export function createLogger(level: string): Logger {
+/** `meta` goes on every line: a cluster worker's index and pid (src/cluster/), so its lines can be told apart. */
+export function createLogger(level: string, meta: Record<string, unknown> = {}): Logger {
   return winston.createLogger({
     level,
     format: format(),
-    defaultMeta: { service: 'scim' },
+    defaultMeta: { service: 'scim', ...meta },
     transports: [new winston.transports.Console({ stderrLevels: [] })],
   });
 }

@@ -1,9 +1,13 @@
 /**
- * The server process: settings from the environment, the server (src/server.ts), exit codes, signals.
+ * The server process: settings from the environment, the server (src/server.ts), exit codes, signals; with WORKERS > 1,
+ * the cluster's primary (src/cluster/primary.ts) or one of its workers.
  */
+import cluster from 'node:cluster';
 import { ConfigError, loadConfig, loadDotEnv } from './config/index.js';
 import { createLogger } from './log.js';
 import { startServer, StartupError, type RunningServer } from './server.js';
+import { runPrimary } from './cluster/primary.js';
+import { workerRole } from './cluster/worker.js';
 
 async function main(): Promise<void> {
   loadDotEnv();
@@ -17,7 +21,19 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const log = createLogger(config.logLevel);
+  // WORKERS > 1: this process becomes the cluster's primary (src/cluster/primary.ts), which forks the servers; each
+  // of them runs this file again as a worker, below. WORKERS=1 runs no cluster: this process is the server.
+  if (config.workers > 1 && cluster.isPrimary) {
+    try {
+      return await runPrimary(config, createLogger(config.logLevel, { pid: process.pid }));
+    } catch (err) {
+      if (!(err instanceof StartupError)) throw err;
+      process.stderr.write(`${err.message}\n`);
+      return process.exit(err.exitCode);
+    }
+  }
+  const worker = workerRole(config.workers);
+  const log = createLogger(config.logLevel, worker ? { worker: worker.index, pid: process.pid } : {});
 
   // The handlers go in before start-up: the server listens (and a process manager may already send SIGTERM) a few
   // ticks before startServer returns, and a signal with no handler would kill it uncleanly (no exit 0). A signal during
@@ -39,7 +55,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 
   try {
-    server = await startServer(config, log);
+    server = await startServer(config, log, worker ? { worker } : {});
   } catch (err) {
     if (!(err instanceof StartupError)) throw err;
     process.stderr.write(`${err.message}\n`);

@@ -16,6 +16,7 @@ import { createApp, type AppState, type OAuthTuning } from './http/app.js';
 import { onClientError } from './http/errors.js';
 import { startConnector, type Connector, type WorkerTuning } from './connector/index.js';
 import { RequestLog, type RequestLogTuning } from './http/request-log.js';
+import type { WorkerRole } from './cluster/worker.js';
 
 /**
  * Start-up refused: `message` is the one line for the operator, `exitCode` what the process exits with: 78
@@ -51,7 +52,48 @@ export interface ServerOptions {
   oauthTuning?: OAuthTuning;
   /** Request log tuning (tests: the buffer's cap, the prune timer). */
   requestLogTuning?: RequestLogTuning;
+  /**
+   * One worker of several (WORKERS > 1, src/cluster/primary.ts). The primary has done what must happen once
+   * (`prepareStore`: migrations, the first-start token, the mapping file's rules) and prints the `listening` line for
+   * all; a worker says `worker listening`, and only worker 0 delivers to Mattermost.
+   */
+  worker?: WorkerRole;
 }
+
+/**
+ * What start-up does once per database, for a cluster's primary before it forks: open and check the database,
+ * migrate, create and show the first-start token, check the mapping file and apply its rules. The same refusals as
+ * `startServer` (StartupError with its exit code). Closes the database before it returns.
+ */
+export async function prepareStore(config: Config, log: Logger, print: (text: string) => void = (text) => void process.stdout.write(text)): Promise<{ schema: string | null; migrated: number }> {
+  // Knex's warnings (a stack per failed connect) are dropped: a failure here is reported once, by openChecked.
+  const db = await openChecked(config.databaseUrl, () => openDb({ url: config.databaseUrl, poolMax: 2, sqliteSynchronous: config.sqliteSynchronous, onWarning: () => undefined }));
+  try {
+    const applied = await migrate(db, config);
+    const schema = (await schemaStatus(db)).current;
+    await firstStartToken(db, config, print);
+    await syncAtStart(db, config, log);
+    return { schema, migrated: applied.length };
+  } finally {
+    await db.destroy().catch(() => undefined);
+  }
+}
+
+const migrate = (db: Knex, config: Config) => migrateUp(db, config.databaseUrl).catch((err) => {
+  throw err instanceof NewerSchemaError ? new StartupError(`refusing to start: ${err.message}`, 1) : err;
+});
+
+/** First start with no token at all: make one, show it once, keep only its hash. */
+async function firstStartToken(db: Knex, config: Config, print: (text: string) => void): Promise<void> {
+  if (config.scimToken || (await countActiveTokens(db, 'scim')) > 0) return;
+  const created = await createToken(db, 'bootstrap', 'scim', 'system:first-start', 'bootstrap');
+  if (created) print(`\nSCIM bearer token (shown once, store it now): ${created.token}\n\n`);
+}
+
+/** Parses GROUP_MAPPING_FILE (a bad file stops start-up, one line) and, unless told not to, applies it to the groups that exist. */
+const syncAtStart = (db: Knex, config: Config, log: Logger, applyAtStart = true) => startSync(db, config, log, { applyAtStart }).catch((err) => {
+  throw err instanceof ConfigError ? new StartupError(`configuration error: ${err.message}`, 78) : err;
+});
 
 export async function startServer(config: Config, log: Logger, opts: ServerOptions = {}): Promise<RunningServer> {
   const print = opts.print ?? ((text: string) => void process.stdout.write(text));
@@ -65,31 +107,22 @@ export async function startServer(config: Config, log: Logger, opts: ServerOptio
   let requestLog: RequestLog | undefined;
   const db = await openChecked(config.databaseUrl, () => openDb({ url: config.databaseUrl, poolMax: config.dbPoolMax, sqliteSynchronous: config.sqliteSynchronous, pgPreparedStatements: config.pgPreparedStatements, onWarning }));
   try {
-    const applied = await migrateUp(db, config.databaseUrl).catch((err) => {
-      throw err instanceof NewerSchemaError ? new StartupError(`refusing to start: ${err.message}`, 1) : err;
-    });
+    // In a worker, the primary has migrated: this only checks (and refuses a database newer than this server).
+    const applied = await migrate(db, config);
     const schema = (await schemaStatus(db)).current;
     started = true;
 
-    if (!config.scimToken && (await countActiveTokens(db, 'scim')) === 0) {
-      // First start with no token at all: make one, show it once, keep only its hash.
-      const created = await createToken(db, 'bootstrap', 'scim', 'system:first-start', 'bootstrap');
-      if (created) print(`\nSCIM bearer token (shown once, store it now): ${created.token}\n\n`);
-    }
-
-    // Parses GROUP_MAPPING_FILE (a bad file stops start-up, one line) and applies it to the groups that exist.
-    const { sync, applyGroupRules } = await startSync(db, config, log).catch((err) => {
-      throw err instanceof ConfigError ? new StartupError(`configuration error: ${err.message}`, 78) : err;
-    });
+    if (!opts.worker) await firstStartToken(db, config, print);
+    const { sync, applyGroupRules } = await syncAtStart(db, config, log, !opts.worker);
     // The connector queues every change from here on and delivers in the background; a Mattermost outage only
     // delays deliveries, never a SCIM answer.
-    const connector: Connector | undefined = config.mattermost ? await startConnector(db, config.mattermost, log, opts.connectorTuning) : undefined;
+    const connector: Connector | undefined = config.mattermost ? await startConnector(db, config.mattermost, log, opts.connectorTuning, { deliver: !opts.worker || opts.worker.index === 0 }) : undefined;
     stopConnector = connector?.stop;
-    if (config.mattermost) announce(log, 'mattermost connector on', { url: config.mattermost.url, authService: config.mattermost.authService || 'email', delete: config.mattermost.deleteMode });
+    if (config.mattermost && (opts.worker?.index ?? 0) === 0) announce(log, 'mattermost connector on', { url: config.mattermost.url, authService: config.mattermost.authService || 'email', delete: config.mattermost.deleteMode });
     // REQUEST_LOG_DAYS=0: no writer, so no rows, no flush or prune timer.
     requestLog = config.requestLog.days > 0 ? new RequestLog(db, config.requestLog, log, opts.requestLogTuning) : undefined;
     const state: AppState = { shuttingDown: false };
-    const app = createApp({ db, config, log, sync, applyGroupRules, connector, oauthTuning: opts.oauthTuning, schema, requestLog }, state);
+    const app = createApp({ db, config, log, sync, applyGroupRules, connector, oauthTuning: opts.oauthTuning, schema, requestLog, worker: opts.worker }, state);
     const server: Server = app.listen(config.port, config.host);
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;
@@ -109,7 +142,11 @@ export async function startServer(config: Config, log: Logger, opts: ServerOptio
     const port = typeof address === 'object' && address ? address.port : config.port;
 
     if (config.publicUrlDerived) config.publicUrl = config.publicUrl.replace(/:\d+\/scim\/v2$/, `:${port}/scim/v2`);
-    announce(log, 'listening', { version: VERSION, schema, migrated: applied.length, port, host: config.host, scim: `http://${config.host}:${port}/scim/v2`, publicUrl: config.publicUrl, database: config.databaseUrl.startsWith('sqlite:') ? 'sqlite' : 'postgres' });
+    if (opts.worker) {
+      announce(log, 'worker listening', { worker: opts.worker.index, pid: process.pid, port });
+      opts.worker.ready();
+    }
+    else announce(log, 'listening', listeningFields(config, schema, applied.length, port));
 
     let closing: Promise<void> | undefined;
     const close = (signal?: string): Promise<void> => {
@@ -143,6 +180,11 @@ export async function startServer(config: Config, log: Logger, opts: ServerOptio
     await db.destroy().catch(() => undefined);
     throw err;
   }
+}
+
+/** What the `listening` line says (a cluster's primary prints it too, for all its workers). */
+export function listeningFields(config: Config, schema: string | null, migrated: number, port: number): Record<string, unknown> {
+  return { version: VERSION, schema, migrated, port, host: config.host, scim: `http://${config.host}:${port}/scim/v2`, publicUrl: config.publicUrl, database: config.databaseUrl.startsWith('sqlite:') ? 'sqlite' : 'postgres' };
 }
 
 /** A message about DATABASE_URL with its password taken out (a driver may echo parts of the URL). */

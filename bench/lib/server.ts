@@ -75,15 +75,31 @@ export async function startProcess(opts: StartOptions): Promise<Proc> {
   };
 }
 
-/** VmRSS and VmHWM of a process in MB, from /proc (Linux). */
-export function memoryOf(pid: number): { rss: number; hwm: number } {
+/** The process and its children (a cluster's primary and workers, WORKERS > 1), from /proc (Linux). */
+export function treeOf(pid: number): number[] {
   try {
-    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(s)?.[1] ?? 0);
-    return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return [pid, ...kids];
   } catch {
-    return { rss: 0, hwm: 0 };
+    return [pid];
   }
+}
+
+/** VmRSS and VmHWM in MB, from /proc (Linux), summed over the process and its children (every worker's memory). */
+export function memoryOf(pid: number): { rss: number; hwm: number } {
+  let rss = 0;
+  let hwm = 0;
+  for (const p of treeOf(pid)) {
+    try {
+      const s = readFileSync(`/proc/${p}/status`, 'utf8');
+      const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(s)?.[1] ?? 0);
+      rss += kb('VmRSS') / 1024;
+      hwm += kb('VmHWM') / 1024;
+    } catch {
+      // gone: a worker that exited
+    }
+  }
+  return { rss, hwm };
 }
 
 /** Samples VmRSS every 100 ms until stopped; returns the peak seen and the kernel's high-water mark. */
@@ -97,14 +113,21 @@ export function sampleMemory(pid: number): () => { peakRss: number; hwm: number 
   };
 }
 
-/** CPU time the process has used, user + system, in ms (/proc/<pid>/stat utime and stime, in clock ticks of 10 ms). */
+/**
+ * CPU time used, user + system, in ms (/proc/<pid>/stat utime and stime, in clock ticks of 10 ms), summed over the
+ * process and its children: with WORKERS > 1 the workers do the work, not the primary.
+ */
 export function cpuMsOf(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10;
-  } catch {
-    return 0;
+  let ms = 0;
+  for (const p of treeOf(pid)) {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ms += (Number(f[11]) + Number(f[12])) * 10;
+    } catch {
+      // gone
+    }
   }
+  return ms;
 }
 
 /**

@@ -3,6 +3,7 @@
  * A bad value stops the server with one line naming the setting; every setting is listed in `.env.example`.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseRoleMapping, type RoleMapping } from './roles.js';
 
 export interface Config {
@@ -44,6 +45,11 @@ export interface Config {
   /** PostgreSQL: prepare each statement once per connection (store/db.ts). */
   pgPreparedStatements: boolean;
   dbPoolMax: number;
+  /**
+   * Server processes sharing the port (node:cluster, src/cluster/primary.ts); 1 runs no cluster at all. Default: the
+   * cores on PostgreSQL, 1 on SQLite (one writer at a time: a second process adds lock waits, not throughput).
+   */
+  workers: number;
   /** The Mattermost connector; undefined when MATTERMOST_URL is unset (the server then behaves as without it). */
   mattermost: MattermostConfig | undefined;
   oauth: OAuthConfig;
@@ -254,6 +260,7 @@ export function loadConfig(env: Env = process.env): Config {
     sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', 'FULL', ['FULL', 'NORMAL'] as const),
     pgPreparedStatements: oneOf(env, 'PG_PREPARED_STATEMENTS', 'on', ['on', 'off'] as const) === 'on',
     dbPoolMax: int(env, 'DB_POOL_MAX', 10, 1, 200),
+    workers: int(env, 'WORKERS', databaseUrl.startsWith('sqlite:') ? 1 : availableParallelism(), 1, 256),
     mattermost: mattermost(env),
     oauth: oauth(env),
     roleMapping: parseRoleMapping(env, (m) => { throw new ConfigError(m); }),

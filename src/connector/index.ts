@@ -34,7 +34,15 @@ export function connectorCtx(db: Knex, cfg: MattermostConfig, log: Logger, opts:
   return { db, api, cfg, log, dryRun: !!opts.dryRun };
 }
 
-export async function startConnector(db: Knex, cfg: MattermostConfig, log: Logger, tuning: WorkerTuning = {}): Promise<Connector> {
+/**
+ * `deliver: false`: queue changes but deliver nothing and schedule no reconcile. Several workers of one cluster
+ * (WORKERS > 1) each queue their own changes, and worker 0 alone delivers them (src/cluster/worker.ts): claims are
+ * safe from several processes (SKIP LOCKED on PostgreSQL, one writer on SQLite, where a starting worker releases every
+ * lease as a dead process's), but MATTERMOST_CONCURRENCY and MATTERMOST_MAX_RPS are what one instance sends
+ * Mattermost, and N delivering workers would send N times that. A change committed in another worker waits for the
+ * next poll (250 ms) instead of waking the worker at once.
+ */
+export async function startConnector(db: Knex, cfg: MattermostConfig, log: Logger, tuning: WorkerTuning = {}, opts: { deliver?: boolean } = {}): Promise<Connector> {
   enableOutbox(db, ['mattermost']);
   const events: ConnectorEvents = { request: [], result: [] };
   const ctx = { ...connectorCtx(db, cfg, log, { observe: (m, s, t) => { for (const f of events.request) f(m, s, t); } }), waitForQueued: true };
@@ -43,15 +51,17 @@ export async function startConnector(db: Knex, cfg: MattermostConfig, log: Logge
     onResult: (r, k, lag) => { for (const f of events.result) f(r, k, lag); },
   });
   const unsubscribe = onAuditCommitted(db, () => worker.nudge());
-  // Switched on over a store that already has people: changes made before were never queued, so say how to send them.
-  const [unbound, queued] = await Promise.all([countUnboundUsers(db), outboxStats(db, 'mattermost')]);
+  const deliver = opts.deliver !== false;
+  // Switched on over a store that already has people: changes made before were never queued, so say how to send them
+  // (once: the delivering worker says it).
+  const [unbound, queued] = deliver ? await Promise.all([countUnboundUsers(db), outboxStats(db, 'mattermost')]) : [0, { pending: 0 }];
   if (unbound > 0 && queued.pending === 0) {
     log.warn('people here are not in Mattermost yet', { unbound, hint: 'run `npm run -s cli -- connector adopt --dry-run`, then `connector adopt`, to bind existing accounts and send the rest' });
   }
-  await worker.start();
+  if (deliver) await worker.start();
   let timer: NodeJS.Timeout | undefined;
   let reconciling: Promise<unknown> | null = null;
-  if (cfg.reconcileIntervalMs > 0) {
+  if (deliver && cfg.reconcileIntervalMs > 0) {
     timer = setInterval(() => {
       if (reconciling) return;
       reconciling = reconcile(ctx, { actor: 'system:schedule' })

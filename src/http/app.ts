@@ -29,6 +29,7 @@ import { oauthRouter } from './oauth/router.js';
 import { metadataHandler } from './oauth/metadata.js';
 import { ConsoleSessions } from '../console/sessions.js';
 import { CONSOLE_SESSION_PATH, consoleAuth, consoleSessionRouter } from './console-session.js';
+import type { WorkerRole } from '../cluster/worker.js';
 
 /** Where the admin API is mounted; its errors are admin JSON, the OAuth mount's RFC 6749 JSON, everything else's SCIM. */
 export const ADMIN_MOUNT = '/admin/v1';
@@ -42,6 +43,8 @@ export interface AppDeps {
   schema?: string | null | undefined;
   /** The request log table's writer; undefined when REQUEST_LOG_DAYS=0. */
   requestLog?: RequestLog | undefined;
+  /** This process is one worker of several (WORKERS > 1): /metrics answers for the whole cluster. */
+  worker?: WorkerRole | undefined;
 }
 
 export interface OAuthTuning { assertion?: AssertionTuning; throttle?: { limit: number; windowMs: number } }
@@ -59,7 +62,7 @@ export function createApp(deps: AppDeps, state: AppState = { shuttingDown: false
   app.use(ADMIN_MOUNT, errorFormat('admin'));
   app.use(OAUTH_MOUNT, errorFormat('oauth'));
   app.use(CONSOLE_SESSION_PATH, errorFormat('admin'));
-  const metrics = createMetrics(deps.db, deps.connector, deps.requestLog);
+  const metrics = createMetrics(deps.db, deps.connector, deps.requestLog, deps.worker);
   app.use(metrics.middleware);
   app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
   app.use((req, res, next) => {

@@ -7,6 +7,7 @@
  * Route labels are templates (/scim/v2/Users/:id), never raw paths: ids, garbage from scanners and fuzzers would
  * otherwise make a new time series per request.
  * Access: the admin token, or METRICS_TOKEN when set (a scrape-only secret, so Prometheus needs no admin rights).
+ * Several workers (WORKERS > 1): a scrape answers for the whole cluster, every process's series summed (src/cluster/).
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Knex } from 'knex';
@@ -16,6 +17,7 @@ import { outboxStats, type OutboxStats } from '../store/outbox.js';
 import type { Connector } from '../connector/index.js';
 import type { RequestLog } from './request-log.js';
 import { sameSecret } from '../store/tokens.js';
+import type { WorkerRole } from '../cluster/worker.js';
 
 const SCIM_RESOURCES = ['Users', 'Groups', 'ServiceProviderConfig', 'Schemas', 'ResourceTypes', 'Bulk', 'Me'];
 
@@ -50,8 +52,9 @@ export interface Metrics {
   close(): void;
 }
 
-export function createMetrics(db: Knex, connector?: Connector, requestLog?: RequestLog): Metrics {
+export function createMetrics(db: Knex, connector?: Connector, requestLog?: RequestLog, worker?: WorkerRole): Metrics {
   const registry = new Registry();
+  worker?.shareRegistry(registry);
   collectDefaultMetrics({ register: registry, prefix: 'scim_' });
 
   const requests = new Counter({
@@ -107,7 +110,7 @@ export function createMetrics(db: Knex, connector?: Connector, requestLog?: Requ
     try {
       res.setHeader('Content-Type', registry.contentType);
       res.setHeader('Cache-Control', 'no-store');
-      res.send(await registry.metrics());
+      res.send(await (worker ? worker.scrape() : registry.metrics()));
     } catch (err) {
       next(err);
     }
@@ -146,7 +149,8 @@ const STATS_TIMEOUT_MS = 2000;
 function connectorMetrics(registry: Registry, db: Knex, connector: Connector): () => void {
   // One outbox query per scrape for the three gauges (prom-client collects them concurrently, so the first starts it
   // and the others share it). A query that fails or times out leaves the gauges at their last values: /metrics still
-  // answers, and the database's own series say why.
+  // answers, and the database's own series say why. Every worker reads the same outbox: in a cluster's scrape the
+  // gauges are the largest reading, not the sum.
   let inflight: Promise<OutboxStats | null> | null = null;
   const stats = (): Promise<OutboxStats | null> => {
     if (inflight) return inflight;
@@ -157,15 +161,15 @@ function connectorMetrics(registry: Registry, db: Knex, connector: Connector): (
     return inflight;
   };
   new Gauge({
-    name: 'scim_connector_outbox_pending', help: 'Mattermost deliveries waiting (the outbox depth), in flight included', registers: [registry],
+    name: 'scim_connector_outbox_pending', help: 'Mattermost deliveries waiting (the outbox depth), in flight included', registers: [registry], aggregator: 'max',
     async collect() { const s = await stats(); if (s) this.set(s.pending); },
   });
   new Gauge({
-    name: 'scim_connector_outbox_parked', help: 'Mattermost deliveries parked: failed in a way retrying cannot fix, waiting for an admin', registers: [registry],
+    name: 'scim_connector_outbox_parked', help: 'Mattermost deliveries parked: failed in a way retrying cannot fix, waiting for an admin', registers: [registry], aggregator: 'max',
     async collect() { const s = await stats(); if (s) this.set(s.parked); },
   });
   new Gauge({
-    name: 'scim_connector_outbox_oldest_pending_seconds', help: 'Age of the oldest waiting Mattermost delivery (0 when none waits)', registers: [registry],
+    name: 'scim_connector_outbox_oldest_pending_seconds', help: 'Age of the oldest waiting Mattermost delivery (0 when none waits)', registers: [registry], aggregator: 'max',
     async collect() { const s = await stats(); if (s) this.set(s.oldestPendingAt == null ? 0 : Math.max(0, (Date.now() - s.oldestPendingAt) / 1000)); },
   });
   const deliveries = new Counter({

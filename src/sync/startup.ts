@@ -19,7 +19,11 @@ export interface SyncSetup {
   applyGroupRules: ApplyGroupRules;
 }
 
-export async function startSync(db: Knex, config: Config, log: Logger): Promise<SyncSetup> {
+/**
+ * `applyAtStart: false`: a cluster worker, whose primary applied the rules once before forking (src/cluster/primary.ts);
+ * the file is still parsed, for the rules new groups meet.
+ */
+export async function startSync(db: Knex, config: Config, log: Logger, opts: { applyAtStart?: boolean } = {}): Promise<SyncSetup> {
   let mappings: MappingRule[] = [];
   if (config.groupMappingFile) {
     const parsed = loadMappingFile(config.groupMappingFile);
@@ -27,7 +31,7 @@ export async function startSync(db: Knex, config: Config, log: Logger): Promise<
     mappings = parsed.rules;
   }
   const sync = new SyncEngine({ defaultChannels: config.defaultChannels });
-  if (mappings.length) {
+  if (mappings.length && opts.applyAtStart !== false) {
     const { skips, ...counts } = await applyMappingsAtStart(db, sync, mappings, { actor: MAPPING_ACTOR });
     for (const s of skips) log.warn('group mapping rule skipped', { file: config.groupMappingFile, rule: `links[${s.rule}]`, reason: s.reason });
     log.info('group mapping applied', { file: config.groupMappingFile, rules: mappings.length, ...counts });

@@ -91,6 +91,10 @@ function serverEnv(dbUrl: string, opts: StartOptions) {
     // Durability is the subject of the crash test only, which asks for FULL: everywhere else NORMAL saves an fsync
     // per commit (an answered write still survives the process dying; only power loss could take it).
     SQLITE_SYNCHRONOUS: 'NORMAL',
+    // One process, whatever the store's default (the cores on PostgreSQL): a spawned server's tests are about that
+    // process (its kill -9, its memory, its exit code). test/component/workers.test.ts is the cluster's own test;
+    // WORKERS=2 in the environment runs every spawned server as a cluster.
+    WORKERS: '1',
     ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: dbUrl, SCIM_TOKEN: token, ADMIN_TOKEN: adminToken, LOG_LEVEL: 'info', PUBLIC_URL: '', ...opts.env,
   };
   return { env, token, adminToken };
