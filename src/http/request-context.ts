@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../log.js';
 import { actorOf, type Principal } from '../scim/use-cases/context.js';
-import type { RequestLogRow } from '../store/request-log.js';
+import { resourceIdOf, type RequestLogRow } from '../store/request-log.js';
 import type { RequestLog } from './request-log.js';
 
 const VALID_ID = /^[A-Za-z0-9._:-]{1,100}$/;
@@ -80,7 +80,7 @@ export function requestContext(log: Logger, requestLog?: RequestLog) {
       if (recorded) {
         const row: RequestLogRow = {
           at: Date.now(), method: req.method.slice(0, 16), path, params, status: res.statusCode, ms,
-          client: req.ip?.slice(0, 64) ?? null, actor, requestId: req.id, detail, errorType,
+          client: req.ip?.slice(0, 64) ?? null, actor, requestId: req.id, detail, errorType, resourceId: resourceIdOf(path),
         };
         requestLog.add(row);
       }

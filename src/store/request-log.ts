@@ -26,6 +26,18 @@ export interface RequestLogRow {
   detail: string | null;
   /** scimType of a SCIM error, `code` of an admin or OAuth error. */
   errorType: string | null;
+  /** The resource the path addresses (`/scim/v2/Users/<id>`: resourceIdOf), if any. */
+  resourceId?: string | null;
+}
+
+/**
+ * The id segment of `/scim/v2/<Type>/<id>...` and `/admin/v1/<kind>/<key>...`, at most 100 characters; null for any
+ * other path (a search, a list, /oauth). What `resourceId` finds requests by, with the audit rows they wrote.
+ */
+export function resourceIdOf(path: string): string | null {
+  if (!path.startsWith('/scim/v2/') && !path.startsWith('/admin/v1/')) return null;
+  const seg = path.split('/', 5)[4];
+  return seg ? seg.slice(0, 100) : null;
 }
 
 export interface RequestRecord extends Omit<RequestLogRow, 'at'> {
@@ -40,31 +52,60 @@ export const INSERT_BATCH = 500;
  * PostgreSQL: the rows travel as one JSON parameter that the database unpacks (json_to_recordset): one statement and
  * one round trip whatever the row count, and one statement text for the server to plan.
  */
-const PG_INSERT = `INSERT INTO request_log (at, method, path, params, status, status_class, ms, client, actor, request_id, detail, error_type)
-  SELECT at, method, path, params, status, status / 100, ms, client, actor, request_id, detail, error_type
+const PG_INSERT = `INSERT INTO request_log (at, method, path, params, status, status_class, ms, client, actor, request_id, detail, error_type, resource_id)
+  SELECT at, method, path, params, status, status / 100, ms, client, actor, request_id, detail, error_type, resource_id
   FROM json_to_recordset(?::json) AS r(at bigint, method text, path text, params text, status smallint, ms double precision,
-    client text, actor text, request_id text, detail text, error_type text)`;
+    client text, actor text, request_id text, detail text, error_type text, resource_id text)`;
 /**
  * SQLite: one prepared single-row INSERT run for each row inside one transaction, on the raw connection. better-sqlite3
  * runs on the event loop, so this statement's time is time no request is served: it costs half of a json_each insert
  * (which parses every row's JSON once per field) and no Knex query building per row.
  */
-const SQLITE_INSERT = `INSERT INTO request_log (at, method, path, params, status, status_class, ms, client, actor, request_id, detail, error_type)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const SQLITE_INSERT = `INSERT INTO request_log (at, method, path, params, status, status_class, ms, client, actor, request_id, detail, error_type, resource_id)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** The per-minute counts (migration 20261209_001) of the same rows, added to what other batches and instances counted. */
+const MINUTES_UPSERT = ' ON CONFLICT (minute, actor, status_class, scim) DO UPDATE SET n = request_log_minutes.n + excluded.n';
+const PG_MINUTES = `INSERT INTO request_log_minutes (minute, actor, status_class, scim, n)
+  SELECT minute, actor, status_class, scim, n FROM json_to_recordset(?::json) AS r(minute bigint, actor text, status_class smallint, scim smallint, n bigint)${MINUTES_UPSERT}`;
+const SQLITE_MINUTES = `INSERT INTO request_log_minutes (minute, actor, status_class, scim, n) VALUES (?, ?, ?, ?, ?)${MINUTES_UPSERT}`;
+
+interface MinuteCount { minute: number; actor: string; status_class: number; scim: number; n: number }
+
+/** Rows counted per minute, actor, status class and SCIM-or-not: a handful of keys per batch, whatever its size. */
+function countMinutes(rows: readonly RequestLogRow[]): MinuteCount[] {
+  const counts = new Map<string, MinuteCount>();
+  for (const r of rows) {
+    const minute = Math.floor(r.at / 60_000) * 60_000;
+    const actor = r.actor ?? '';
+    const statusClass = Math.floor(r.status / 100);
+    const scim = r.path.startsWith('/scim/v2/') ? 1 : 0;
+    const key = `${minute} ${statusClass} ${scim} ${actor}`;
+    const c = counts.get(key);
+    if (c) c.n++;
+    else counts.set(key, { minute, actor, status_class: statusClass, scim, n: 1 });
+  }
+  return [...counts.values()];
+}
 
 interface SqliteConnection {
   prepare(sql: string): { run(...values: unknown[]): unknown };
   transaction(fn: () => void): () => void;
 }
 
+/** Write rows and their per-minute counts, one transaction per INSERT_BATCH rows. */
 export async function insertRequests(db: Knex, rows: readonly RequestLogRow[]): Promise<void> {
   if (dialectOf(db) === 'pg') {
     for (let i = 0; i < rows.length; i += INSERT_BATCH) {
-      const json = JSON.stringify(rows.slice(i, i + INSERT_BATCH).map((r) => ({
+      const batch = rows.slice(i, i + INSERT_BATCH);
+      const json = JSON.stringify(batch.map((r) => ({
         at: r.at, method: r.method, path: r.path, params: r.params, status: r.status, ms: r.ms, client: r.client,
-        actor: r.actor, request_id: r.requestId, detail: r.detail, error_type: r.errorType,
+        actor: r.actor, request_id: r.requestId, detail: r.detail, error_type: r.errorType, resource_id: r.resourceId ?? null,
       })));
-      await db.raw(PG_INSERT, [json]);
+      await db.transaction(async (tx) => {
+        await tx.raw(PG_INSERT, [json]);
+        await tx.raw(PG_MINUTES, [JSON.stringify(countMinutes(batch))]);
+      });
     }
     return;
   }
@@ -72,11 +113,14 @@ export async function insertRequests(db: Knex, rows: readonly RequestLogRow[]): 
   const conn = (await db.client.acquireConnection()) as SqliteConnection;
   try {
     const insert = conn.prepare(SQLITE_INSERT);
+    const minutes = conn.prepare(SQLITE_MINUTES);
     for (let i = 0; i < rows.length; i += INSERT_BATCH) {
+      const batch = rows.slice(i, i + INSERT_BATCH);
       conn.transaction(() => {
-        for (const r of rows.slice(i, i + INSERT_BATCH)) {
-          insert.run(r.at, r.method, r.path, r.params, r.status, Math.floor(r.status / 100), r.ms, r.client, r.actor, r.requestId, r.detail, r.errorType);
+        for (const r of batch) {
+          insert.run(r.at, r.method, r.path, r.params, r.status, Math.floor(r.status / 100), r.ms, r.client, r.actor, r.requestId, r.detail, r.errorType, r.resourceId ?? null);
         }
+        for (const c of countMinutes(batch)) minutes.run(c.minute, c.actor, c.status_class, c.scim, c.n);
       })();
     }
   } finally {
@@ -99,8 +143,8 @@ export interface RequestQuery {
   pathPrefix?: string | undefined;
   requestId?: string | undefined;
   /**
-   * Requests about this resource: its id is a segment of the path (`/scim/v2/Users/<id>`, `/admin/v1/teams/<id>/...`),
-   * or the request wrote an audit row about it (the POST that created it has no id in its path).
+   * Requests about this resource: its path addresses it (`/scim/v2/Users/<id>`, `/admin/v1/teams/<id>/...`:
+   * resourceIdOf), or the request wrote an audit row about it (the POST that created it has no id in its path).
    */
   resourceId?: string | undefined;
   /** Rows older than this one (the last row of the previous page). */
@@ -123,13 +167,12 @@ export function requestSearch(db: Knex, q: RequestQuery): Knex.QueryBuilder {
   else if (q.actor) qb.where('actor', q.actor);
   if (q.pathPrefix) qb.whereRaw('substr(path, 1, ?) = ?', [q.pathPrefix.length, q.pathPrefix]);
   if (q.resourceId) {
-    // The audit side is the resource's index on audit_log (resource_id, id), then the request id index here; the path
-    // side is a filter over the newest-first scan, as a path prefix is. instr/strpos, not LIKE, for the reasons above.
-    const segment = `/${q.resourceId}/`;
-    const find = dialectOf(db) === 'pg' ? "strpos(path || '/', ?) > 0" : "instr(path || '/', ?) > 0";
+    // Two index lookups joined by OR (SQLite's multi-index OR, PostgreSQL's BitmapOr), then a sort of what they found:
+    // the rows whose path addresses the resource (request_log_resource_idx), and the rows of the requests that wrote an
+    // audit row about it (audit_log's resource index, then request_log_request_idx).
     const resourceId = q.resourceId;
     qb.where((w) => {
-      w.whereRaw(find, [segment]).orWhereIn('request_id', db('audit_log').select('request_id').where('resource_id', resourceId).whereNotNull('request_id'));
+      w.where('resource_id', resourceId).orWhereIn('request_id', db('audit_log').select('request_id').where('resource_id', resourceId).whereNotNull('request_id'));
     });
   }
   if (q.since !== undefined) qb.where('at', '>=', q.since);
@@ -197,7 +240,7 @@ export function summaryWindow(bucket: SummaryBucketSize, since: number | undefin
 
 /**
  * Requests per bucket and status class in a window from `summaryWindow`, every bucket listed (zeros included, so a
- * chart has no gaps to fill). One GROUP BY over the time index, which carries the class, so no table row is read.
+ * chart has no gaps to fill). One GROUP BY over the per-minute counts (request_log_minutes), not the rows.
  */
 export async function summarizeRequests(db: Knex, bucket: SummaryBucketSize, window: { since: number; until: number }): Promise<RequestSummary> {
   const size = SUMMARY_BUCKETS[bucket];
@@ -223,7 +266,7 @@ export interface RequestSummaryByActor { bucket: SummaryBucketSize; since: strin
 
 /**
  * `summarizeRequests` per actor: the busiest MAX_SUMMARY_ACTORS actors of the window, busiest first, each with every
- * bucket, then `other` for the rest (when there is a rest). One GROUP BY over the window.
+ * bucket, then `other` for the rest (when there is a rest). One GROUP BY over the per-minute counts of the window.
  */
 export async function summarizeRequestsByActor(db: Knex, bucket: SummaryBucketSize, window: { since: number; until: number }, maxActors = MAX_SUMMARY_ACTORS): Promise<RequestSummaryByActor> {
   const size = SUMMARY_BUCKETS[bucket];
@@ -253,32 +296,38 @@ export async function summarizeRequestsByActor(db: Knex, bucket: SummaryBucketSi
   return { bucket, since: new Date(window.since).toISOString(), until: new Date(window.until).toISOString(), series: [...series.values()] };
 }
 
-/** SCIM requests and their failures (4xx and 5xx) per actor since `since`, busiest first, at most `limit` actors. */
+/**
+ * SCIM requests and their failures (4xx and 5xx) per actor since `since` (from its minute on), busiest first, at most
+ * `limit` actors: from the per-minute counts, so a day costs at most 1,440 rows per actor and class.
+ */
 export async function scimRequestsByActor(db: Knex, since: number, limit = MAX_SUMMARY_ACTORS): Promise<{ actor: string | null; total: number; failed: number }[]> {
-  const rows = await db('request_log')
-    .select('actor', db.raw('count(*) as total'), db.raw('sum(case when status_class >= 4 then 1 else 0 end) as failed'))
-    .where('at', '>=', since)
-    .whereRaw('substr(path, 1, 9) = ?', ['/scim/v2/'])
+  const rows = await db('request_log_minutes')
+    .select('actor', db.raw('sum(n) as total'), db.raw('sum(case when status_class >= 4 then n else 0 end) as failed'))
+    .where('minute', '>=', Math.floor(since / 60_000) * 60_000)
+    .where('scim', 1)
     .groupBy('actor')
-    .orderByRaw('count(*) desc')
+    .orderByRaw('sum(n) desc, actor')
     .limit(limit);
-  return rows.map((r: any) => ({ actor: r.actor ?? null, total: Number(r.total), failed: Number(r.failed ?? 0) }));
+  return rows.map((r: any) => ({ actor: r.actor || null, total: Number(r.total), failed: Number(r.failed ?? 0) }));
 }
 
 interface SummaryCount { bucket: number; statusClass: number; count: number; actor?: string | null }
 
-/** Requests per time bucket and status class in [since, until): `bucket` is the bucket's start in epoch ms. */
+/**
+ * Requests per time bucket and status class in [since, until) (whole minutes), from the per-minute counts: `bucket` is
+ * the bucket's start in epoch ms.
+ */
 async function countByBucket(db: Knex, q: { since: number; until: number; bucketMs: number; byActor?: boolean }): Promise<SummaryCount[]> {
-  // Written into the statement: a whole number of ms the caller chose from a fixed set, not user text.
+  // Written into the statement: a whole number of minutes the caller chose from a fixed set, not user text.
   const size = Math.trunc(q.bucketMs);
-  if (!(size >= 1000)) throw new Error('bucket size must be at least a second');
-  const rows = await db('request_log')
-    .select(db.raw(`at / ${size} AS bucket`), 'status_class', ...(q.byActor ? ['actor'] : []))
-    .count({ n: '*' })
-    .where('at', '>=', q.since)
-    .where('at', '<', q.until)
-    .groupByRaw(`at / ${size}, status_class${q.byActor ? ', actor' : ''}`);
-  return rows.map((r: any) => ({ bucket: Number(r.bucket) * size, statusClass: Number(r.status_class), count: Number(r.n), ...(q.byActor ? { actor: r.actor ?? null } : {}) }));
+  if (!(size >= 60_000) || size % 60_000 !== 0) throw new Error('bucket size must be a whole number of minutes');
+  const rows = await db('request_log_minutes')
+    .select(db.raw(`minute / ${size} AS bucket`), 'status_class', ...(q.byActor ? ['actor'] : []))
+    .sum({ n: 'n' })
+    .where('minute', '>=', q.since)
+    .where('minute', '<', q.until)
+    .groupByRaw(`minute / ${size}, status_class${q.byActor ? ', actor' : ''}`);
+  return rows.map((r: any) => ({ bucket: Number(r.bucket) * size, statusClass: Number(r.status_class), count: Number(r.n), ...(q.byActor ? { actor: r.actor || null } : {}) }));
 }
 
 export interface PruneOptions {
@@ -312,6 +361,8 @@ export async function pruneRequests(db: Knex, opts: PruneOptions): Promise<numbe
   };
   if (opts.before !== undefined) {
     await run(db('request_log').select('id').where('at', '<', opts.before).orderBy('at').limit(batch));
+    // The per-minute counts by age only: a day of them is a few thousand rows, so one statement.
+    if (!opts.stop?.()) await db('request_log_minutes').where('minute', '<', Math.floor(opts.before / 60_000) * 60_000).del();
   }
   if (opts.maxRows !== undefined && !opts.stop?.()) {
     const top = (await db('request_log').max({ m: 'id' }).first()) as { m: number | string | null } | undefined;

@@ -228,6 +228,38 @@ for (const store of stores()) {
       }
     });
 
+    test('the summaries count from per-minute counts the writer keeps with the rows; a prune by age drops old minutes', async () => {
+      const fresh = await createDatabase(store);
+      const s2 = await startServer(store, fresh, { env: { ...QUIET } });
+      const k = connect(s2.dbUrl);
+      try {
+        const minute = Math.floor(Date.now() / 60_000) * 60_000 - 10 * 60_000;
+        const at = (i: number) => minute + (i % 50) * 1000;
+        // Two batches in one minute: the second adds to the first's counts.
+        await insertRequests(k, Array.from({ length: 30 }, (_, i) => ({ ...row(at(i)), actor: 'token:entra', status: i < 6 ? 409 : 200, path: '/scim/v2/Users' })));
+        await insertRequests(k, Array.from({ length: 10 }, (_, i) => ({ ...row(at(i)), actor: null, status: 401, path: '/scim/v2/Users' })));
+        await insertRequests(k, Array.from({ length: 5 }, (_, i) => ({ ...row(at(i)), actor: 'token:entra', status: 200, path: '/admin/v1/teams' })));
+        await insertRequests(k, Array.from({ length: 3 }, (_, i) => ({ ...row(minute - 3 * DAY + i), actor: 'token:entra', status: 200, path: '/scim/v2/Users' })));
+        const minutes = await k('request_log_minutes').where('minute', minute).orderBy(['actor', 'status_class', 'scim']).select('actor', 'status_class', 'scim', 'n');
+        assert.deepEqual(minutes.map((m: any) => [m.actor, Number(m.status_class), Number(m.scim), Number(m.n)]), [
+          ['', 4, 1, 10], ['token:entra', 2, 0, 5], ['token:entra', 2, 1, 24], ['token:entra', 4, 1, 6],
+        ]);
+        const admin = client(s2, s2.adminToken!);
+        const since = new Date(minute).toISOString();
+        const summary = await admin.get(`${s2.url}/admin/v1/requests/summary?since=${since}&until=${new Date(minute + 60_000).toISOString()}`);
+        assert.deepEqual(summary.body.buckets, [{ start: since, total: 45, '2xx': 29, '3xx': 0, '4xx': 16, '5xx': 0 }]);
+        const overview = await admin.get(`${s2.url}/admin/v1/overview`);
+        assert.deepEqual(overview.body.clients.map((c: any) => [c.actor, c.total24h, c.failed24h]), [['token:entra', 30, 6], [null, 10, 10]]);
+        assert.equal(await pruneRequests(k, { before: Date.now() - DAY }), 3);
+        assert.equal(Number((await k('request_log_minutes').where('minute', '<', Date.now() - DAY).count({ n: '*' }))[0]!.n), 0);
+        assert.equal(Number((await k('request_log_minutes').where('minute', minute).sum({ n: 'n' }))[0]!.n), 45, 'recent counts stay');
+      } finally {
+        await k.destroy();
+        await s2.stop();
+        await fresh.drop();
+      }
+    });
+
     test('a prune in batches smaller than its work: each DELETE is short, and it goes on until done', async () => {
       const before = await countRequests(sql);
       await insertRequests(sql, Array.from({ length: 25 }, (_, i) => row(Date.now() - 3 * DAY + i)));
@@ -291,6 +323,12 @@ for (const store of stores()) {
         // An actor is a filter over the newest-first scan (no index of its own: each costs every insert).
         assert.match(await plan({ actor: 'token:entra-prod' }), /request_log_at_idx/);
         assert.match(await plan({ requestId: 'r' }), /request_log_request_idx/);
+        // A person's requests: two index lookups (their path, the requests that wrote their audit rows), never a scan.
+        const about = await plan({ resourceId: 'u1' });
+        assert.match(about, /MULTI-INDEX OR/);
+        assert.match(about, /request_log_resource_idx \(resource_id=\?\)/);
+        assert.match(about, /request_log_request_idx \(request_id=\?\)/);
+        assert.doesNotMatch(about, /SCAN request_log\b/);
         for (const q of [{}, { statusClass: 5 }, { actor: 'a' }, { since: 1, cursor: { at: 2, id: 3 } }, { method: 'GET', pathPrefix: '/scim' }]) {
           assert.doesNotMatch(await plan(q), /TEMP B-TREE/, `${JSON.stringify(q)} sorts in the index, not after`);
         }
