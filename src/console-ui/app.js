@@ -25,8 +25,17 @@ const NAV = [
 ];
 
 /** The page for a path, the navigation entry it belongs to, and the document title (what a screen reader announces). */
+/** A path segment as text; a malformed escape (`%E0%A4%A`) stays as typed instead of throwing out of the router. */
+function segment(s) {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
 function route(path) {
-  const rest = path.replace(/\/+$/, '').slice(BASE.length).split('/').filter(Boolean).map(decodeURIComponent);
+  const rest = path.replace(/\/+$/, '').slice(BASE.length).split('/').filter(Boolean).map(segment);
   switch (rest[0]) {
     case undefined: return { nav: '/console', title: 'Overview', page: html`<${Overview} />` };
     case 'log': return { nav: '/console/log', title: 'Provisioning log', page: html`<${RequestLog} />` };

@@ -16,7 +16,8 @@ const SCOPES = { scim: '/scim/v2', admin: '/admin/v1', all: '' };
 function filtersFromUrl() {
   const q = new URLSearchParams(location.search);
   return {
-    scope: q.get('scope') in SCOPES ? q.get('scope') : 'scim', range: q.get('range') in RANGES ? q.get('range') : '24h',
+    // Own keys only: `?range=constructor` is a key of every object through its prototype.
+    scope: Object.hasOwn(SCOPES, q.get('scope') ?? '') ? q.get('scope') : 'scim', range: Object.hasOwn(RANGES, q.get('range') ?? '') ? q.get('range') : '24h',
     status: q.get('status') ?? '', person: q.get('person') ?? '', group: q.get('group') ?? '',
   };
 }

@@ -229,6 +229,17 @@ for (const store of stores()) {
       await shot(page, `${store}-connector`);
     });
 
+    test('odd URLs are pages, not crashes: a prototype key as a filter, a malformed escape in a deep link', async () => {
+      const seen = watch(page);
+      await page.goto(`${env.server.url}/console/log?range=constructor&scope=__proto__`);
+      await page.getByRole('heading', { name: 'Provisioning log' }).waitFor();
+      assert.equal(await page.getByLabel('Time').inputValue(), '24h');
+      assert.equal(await page.getByLabel('Requests', { exact: true }).inputValue(), 'scim');
+      await page.goto(`${env.server.url}/console/people/%E0%A4%A`);
+      await page.getByRole('heading', { level: 1 }).first().waitFor();
+      assert.deepEqual(seen.filter((p) => !/status of 404/.test(p)), []);
+    });
+
     test('a session that ends under the page sends it back to the sign-in form', async () => {
       await context.clearCookies();
       await nav(page, 'People');
