@@ -14,7 +14,7 @@ import { archiveChannel, createChannel, listChannels, updateChannel } from '../w
 import type { WorkspaceCtx } from '../workspace/context.js';
 import { link, resolveGroup, unlink } from '../workspace/links.js';
 import { listMembers, membershipsOf } from '../workspace/members.js';
-import { runReconcile } from '../workspace/reconcile.js';
+import { previewReconcile, runReconcile } from '../workspace/reconcile.js';
 import { archiveTeam, createTeam, listTeams, updateTeam } from '../workspace/teams.js';
 import { actor, CliError, note, withDb } from './context.js';
 import { printJson as json, printList } from './output.js';
@@ -221,7 +221,8 @@ export function register(program: Command): void {
     .option('--team <team>', 'only this team (and its channels)')
     .option('--channel <channel>', 'only this channel (name needs --team, or give its id)')
     .option('--group <group>', 'only what this group is linked to')
-    .action(async (o: { readdRemoved?: boolean; team?: string; channel?: string; group?: string }) => {
+    .option('--dry-run', 'change nothing: print what it would change (the audit rows it would write), as the console\'s preview')
+    .action(async (o: { readdRemoved?: boolean; team?: string; channel?: string; group?: string; dryRun?: boolean }) => {
       await withWorkspace(async (ctx) => {
         const t = o.team ? await teamRef(ctx.db, o.team) : undefined;
         let channelId: string | undefined;
@@ -231,17 +232,22 @@ export function register(program: Command): void {
           channelId = c.id;
         }
         const groupId = o.group ? (await groupRef(ctx.db, o.group)).id : undefined;
+        const input = {
+          readdRemoved: !!o.readdRemoved,
+          ...(channelId ? { channelId } : t ? { teamId: t.id } : {}),
+          ...(groupId ? { groupId } : {}),
+        };
+        if (o.dryRun) {
+          json(await previewReconcile(ctx, input));
+          return;
+        }
         // One set-based transaction (src/sync/engine.ts): no count to show while it runs, so the time it has taken.
         const progress = startProgress('reconcile', 'memberships');
         progress.update(0);
         const ticker = setInterval(() => progress.update(0), 1000);
         let stats;
         try {
-          stats = await runReconcile(ctx, {
-            readdRemoved: !!o.readdRemoved,
-            ...(channelId ? { channelId } : t ? { teamId: t.id } : {}),
-            ...(groupId ? { groupId } : {}),
-          });
+          stats = await runReconcile(ctx, input);
         } catch (err) {
           progress.abort();
           throw err;

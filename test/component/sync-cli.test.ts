@@ -59,6 +59,26 @@ for (const store of stores()) {
       assert.equal(unlinked.reconcile.teamMembersRemoved, 1, 'constrained team: unlinking removes');
     });
 
+    test('reconcile --dry-run prints what it would change and changes nothing', async () => {
+      const r = rand();
+      const u = await ws.user();
+      await ws.group([u], `Dry ${r}`);
+      const team = await ok(cli(db.url, 'team', 'create', `dry-${r}`));
+      await ok(cli(db.url, 'link', `Dry ${r}`, `dry-${r}`));
+      // An admin removes the member; only a reconcile with --readd-removed brings them back.
+      const removed = await fetch(`${server.url}/admin/v1/teams/${team.team.id}/members/${u}`, { method: 'DELETE', headers: { Authorization: `Bearer ${server.adminToken}` } });
+      assert.equal(removed.status, 200);
+      const auditBefore = await ok(cli(db.url, 'audit', '--resource-id', u, '--json'));
+      const preview = await ok(cli(db.url, 'reconcile', '--team', `dry-${r}`, '--readd-removed', '--dry-run'));
+      assert.equal(preview.dryRun, true);
+      assert.equal(preview.stats.teamMembersAdded, 1);
+      assert.ok(preview.changes.some((c: any) => c.operation === 'team_add' && c.resourceId === u), JSON.stringify(preview.changes));
+      assert.equal((await ws.memberships(u)).teams.get(`dry-${r}`)?.active ?? false, false, 'nothing changed');
+      assert.deepEqual(await ok(cli(db.url, 'audit', '--resource-id', u, '--json')), auditBefore, 'no audit row committed');
+      const real = await ok(cli(db.url, 'reconcile', '--team', `dry-${r}`, '--readd-removed'));
+      assert.equal(real.teamMembersAdded, 1);
+    });
+
     test('errors are one line on stderr with exit code 1', async () => {
       for (const args of [['team', 'create', 'Bad Name'], ['link', 'no-such-group', 'no-such-team'], ['team', 'archive', 'nope'], ['audit', '--limit', '0']]) {
         const out = await cli(db.url, ...args);
