@@ -233,11 +233,13 @@ for (const store of stores()) {
       const seen = watch(page);
       await page.goto(`${env.server.url}/console/log?range=constructor&scope=__proto__`);
       await page.getByRole('heading', { name: 'Provisioning log' }).waitFor();
-      assert.equal(await page.getByLabel('Time').inputValue(), '24h');
-      assert.equal(await page.getByLabel('Requests', { exact: true }).inputValue(), 'scim');
+      assert.equal(await page.locator('#f-range').inputValue(), '24h');
+      assert.equal(await page.locator('#f-scope').inputValue(), 'scim');
       await page.goto(`${env.server.url}/console/people/%E0%A4%A`);
       await page.getByRole('heading', { level: 1 }).first().waitFor();
       assert.deepEqual(seen.filter((p) => !/status of 404/.test(p)), []);
+      // The person page's 404 (nobody has that key) is an answer the page shows, not a problem for the later tests.
+      problems.splice(0, problems.length, ...problems.filter((p) => !/status of 404/.test(p)));
     });
 
     test('a session that ends under the page sends it back to the sign-in form', async () => {
