@@ -67,7 +67,7 @@ export interface ServerOptions {
  */
 export async function prepareStore(config: Config, log: Logger, print: (text: string) => void = (text) => void process.stdout.write(text)): Promise<{ schema: string | null; migrated: number }> {
   // Knex's warnings (a stack per failed connect) are dropped: a failure here is reported once, by openChecked.
-  const db = await openChecked(config.databaseUrl, () => openDb({ url: config.databaseUrl, poolMax: 2, sqliteSynchronous: config.sqliteSynchronous, onWarning: () => undefined }));
+  const db = await openChecked(config.databaseUrl, () => openDb({ url: config.databaseUrl, poolMax: 2, sqliteSynchronous: config.sqliteSynchronous, sqliteGroupCommit: config.sqliteGroupCommit, onWarning: () => undefined }));
   try {
     const applied = await migrate(db, config);
     const schema = (await schemaStatus(db)).current;
@@ -105,7 +105,7 @@ export async function startServer(config: Config, log: Logger, opts: ServerOptio
   };
   let stopConnector: (() => Promise<void>) | undefined;
   let requestLog: RequestLog | undefined;
-  const db = await openChecked(config.databaseUrl, () => openDb({ url: config.databaseUrl, poolMax: config.dbPoolMax, sqliteSynchronous: config.sqliteSynchronous, pgPreparedStatements: config.pgPreparedStatements, onWarning }));
+  const db = await openChecked(config.databaseUrl, () => openDb({ url: config.databaseUrl, poolMax: config.dbPoolMax, sqliteSynchronous: config.sqliteSynchronous, sqliteGroupCommit: config.sqliteGroupCommit, pgPreparedStatements: config.pgPreparedStatements, onWarning }));
   try {
     // In a worker, the primary has migrated: this only checks (and refuses a database newer than this server).
     const applied = await migrate(db, config);

@@ -42,6 +42,8 @@ export interface Config {
   rateLimitBurst: number;
   /** SQLite `synchronous` level: FULL survives power loss; NORMAL only process crashes. */
   sqliteSynchronous: 'FULL' | 'NORMAL';
+  /** SQLite with FULL: commits share one fsync off the event loop (store/group-commit.ts). */
+  sqliteGroupCommit: boolean;
   /** PostgreSQL: prepare each statement once per connection (store/db.ts). */
   pgPreparedStatements: boolean;
   dbPoolMax: number;
@@ -258,6 +260,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitPerSecond: int(env, 'RATE_LIMIT_PER_SECOND', 2500, 0, 1000000),
     rateLimitBurst: int(env, 'RATE_LIMIT_BURST', 5000, 1, 10000000),
     sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', 'FULL', ['FULL', 'NORMAL'] as const),
+    sqliteGroupCommit: oneOf(env, 'SQLITE_GROUP_COMMIT', 'on', ['on', 'off'] as const) === 'on',
     pgPreparedStatements: oneOf(env, 'PG_PREPARED_STATEMENTS', 'on', ['on', 'off'] as const) === 'on',
     dbPoolMax: int(env, 'DB_POOL_MAX', 10, 1, 200),
     workers: int(env, 'WORKERS', databaseUrl.startsWith('sqlite:') ? 1 : availableParallelism(), 1, 256),

@@ -9,6 +9,7 @@ import pg from 'pg';
 // @ts-expect-error knex ships no types for its dialect classes
 import BetterSqlite3Client from 'knex/lib/dialects/better-sqlite3/index.js';
 import { MigrationFiles } from './migration-source.js';
+import { WalSync } from './group-commit.js';
 
 export type Db = Knex;
 export type Tx = Knex.Transaction;
@@ -18,6 +19,11 @@ export interface DbOptions {
   url: string;
   poolMax?: number;
   sqliteSynchronous?: 'FULL' | 'NORMAL';
+  /**
+   * SQLite with `synchronous=FULL`: commits share an fsync run off the event loop (store/group-commit.ts) instead of
+   * each fsyncing inside COMMIT; a transaction still resolves only once it is on disk. SQLITE_GROUP_COMMIT; default on.
+   */
+  sqliteGroupCommit?: boolean;
   /** PostgreSQL: prepare each statement once per connection (PG_PREPARED_STATEMENTS; default on). */
   pgPreparedStatements?: boolean;
   /**
@@ -52,6 +58,33 @@ function cacheStatements(conn: { prepare: (sql: string) => unknown }): void {
  * subclass, not a patched instance: transactions build their client from the class's prototype.
  */
 class SqliteClient extends (BetterSqlite3Client as any) {
+  /**
+   * Group commit (store/group-commit.ts): a top-level transaction resolves once its COMMIT is on disk, after the
+   * connection went back to the pool, so the next transaction runs while this one's fsync does. Nested transactions
+   * (savepoints) commit nothing.
+   */
+  transaction(container: unknown, config: unknown, outerTx: unknown) {
+    const trx = super.transaction(container, config, outerTx);
+    const wal: WalSync | undefined = this.config.walSync;
+    if (!wal || outerTx || !container) return trx;
+    return trx.then(async (value: unknown) => {
+      await wal.durable();
+      return value;
+    });
+  }
+
+  /**
+   * A write outside a transaction (autocommit) is on disk before its query resolves, as with FULL: it waits for the
+   * fsync holding the connection, as FULL's COMMIT would, but off the event loop. Transaction control statements wait
+   * in `transaction` above instead.
+   */
+  async _query(connection: { inTransaction: boolean }, obj: { sql: string; response?: unknown }) {
+    const out = await super._query(connection, obj);
+    const wal: WalSync | undefined = this.config.walSync;
+    if (wal && !connection.inTransaction && !Array.isArray(obj.response) && !CONTROL.test(obj.sql)) await wal.durable();
+    return out;
+  }
+
   queryCompiler(...args: unknown[]) {
     const c = super.queryCompiler(...args);
     const parameter = c._getValueOrParameterFromAttribute.bind(c);
@@ -62,6 +95,9 @@ class SqliteClient extends (BetterSqlite3Client as any) {
     return c;
   }
 }
+
+/** Statements that commit nothing themselves, or whose commit the transaction wrapper waits for. */
+const CONTROL = /^\s*(?:BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|PRAGMA)\b/i;
 
 /** mkdir -p, one level at a time: Node's recursive mkdir never returns for a missing directory under /proc. */
 export function makeDirs(dir: string): void {
@@ -79,9 +115,13 @@ export function openDb(opts: DbOptions): Knex {
   if (opts.url.startsWith('sqlite:')) {
     const file = opts.url.slice('sqlite:'.length);
     if (file !== ':memory:') makeDirs(dirname(resolve(file)));
+    const synchronous = opts.sqliteSynchronous ?? 'FULL';
+    const walSync = synchronous === 'FULL' && opts.sqliteGroupCommit !== false && file !== ':memory:' ? new WalSync(resolve(file)) : undefined;
     const db: Knex = knexFactory({
       client: SqliteClient as any,
       connection: { filename: file },
+      // Read by SqliteClient from its config (transaction clients share it).
+      ...({ walSync } as object),
       useNullAsDefault: true,
       ...(log && { log }),
       // One connection: SQLite has one writer anyway, and a single connection makes Knex transactions serialise
@@ -93,7 +133,8 @@ export function openDb(opts: DbOptions): Knex {
           try {
             // WAL: readers never block the writer. synchronous=FULL: a 2xx is on disk even after a power cut.
             conn.pragma('journal_mode = WAL');
-            conn.pragma(`synchronous = ${opts.sqliteSynchronous ?? 'FULL'}`);
+            // With group commit, FULL's guarantee comes from WalSync's fsync before a commit resolves.
+            conn.pragma(`synchronous = ${walSync ? 'NORMAL' : synchronous}`);
             conn.pragma('foreign_keys = ON');
             // 32 MiB page cache (default 2 MiB): bulk member changes write many index pages in one transaction.
             conn.pragma('cache_size = -32768');
