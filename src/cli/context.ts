@@ -43,7 +43,7 @@ export function cliConfig(): Config {
 
 export async function withDb<T>(fn: (db: Knex, config: Config) => Promise<T>, opts: { migrate?: boolean } = {}): Promise<T> {
   const config = cliConfig();
-  const db = openDb({ url: config.databaseUrl, poolMax: 2, sqliteSynchronous: config.sqliteSynchronous });
+  const db = openDb({ url: config.databaseUrl, poolMax: 2, sqliteSynchronous: config.sqliteSynchronous, sqliteGroupCommit: config.sqliteGroupCommit });
   try {
     // `migrate status|down` look at the schema as it is; every other command brings it up to date first, as start-up does.
     if (opts.migrate !== false) {
