@@ -10,7 +10,7 @@
  *
  * Why that is as durable as FULL: SQLite recovers a WAL's committed frames after a crash (https://sqlite.org/wal.html,
  * "the WAL file is ... replayed"); what NORMAL gives up is only that the frames may still be in the page cache at a
- * power cut. fsync(2) on any descriptor of the file flushes the file's data, so after `durable` resolves the commit
+ * power cut. fdatasync(2) on any descriptor of the file flushes the file's data, so after `durable` resolves the commit
  * survives a power cut as it would with FULL. The directory is fsynced once (the WAL file's own creation). A
  * checkpoint in NORMAL mode fsyncs the WAL before it copies frames into the database (https://sqlite.org/pragma.html
  * #pragma_synchronous), so the database file never holds what the WAL does not.
@@ -56,7 +56,9 @@ export class WalSync {
     });
     if (!wal) return;
     try {
-      await wal.sync();
+      // fdatasync, as SQLite's own sync of the WAL on Linux (os_unix.c full_fsync, HAVE_FDATASYNC): the data and what
+      // reading it back needs (the file's size), not the timestamps.
+      await wal.datasync();
     } finally {
       await wal.close();
     }
