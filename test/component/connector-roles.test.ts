@@ -293,6 +293,9 @@ for (const store of stores()) {
       const row = await h.parkedOf(g);
       assert.match(row.last_error, /cannot reactivate this guest while guest accounts are off/);
       assert.ok((await h.account(g)).delete_at > 0, 'still deactivated there');
+      // As for the last admin below: another queued row of this person may still be in flight, deciding on guest
+      // accounts off, and would park after the retry. Wait until none is pending.
+      await until(`every delivery of ${g} parked`, async () => !(await rig.sql('outbox').where({ entity_key: `user:${g}` }).whereNot({ state: 'parked' }).first()));
       rig.mm.settings.guestAccounts = true;
       await h.retryParked();
       await h.settle();
