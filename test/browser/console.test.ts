@@ -14,10 +14,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { request as httpRequest } from 'node:http';
-import { client, connect, GROUP_SCHEMA, newUser, rand, ROOT, stores, useServer, type TestServer } from '../helpers/server.ts';
+import { client, connect, GROUP_SCHEMA, newUser, rand, ROOT, stores, unusedPort, useServer, type TestServer } from '../helpers/server.ts';
 import { workspace } from '../helpers/workspace-http.ts';
 import { createToken } from '../../src/store/tokens.ts';
 import { until } from '../helpers/connector.ts';
@@ -64,15 +63,6 @@ async function signIn(page: Page, server: TestServer): Promise<void> {
   await page.getByLabel('Admin token').fill(server.adminToken);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
-}
-
-/** A local port nothing listens on: one the OS just gave out and took back. */
-async function unusedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 const mattermostPort = await unusedPort();
@@ -237,6 +227,9 @@ for (const store of stores()) {
       assert.equal(await page.locator('#f-scope').inputValue(), 'scim');
       await page.goto(`${env.server.url}/console/people/%E0%A4%A`);
       await page.getByRole('heading', { level: 1 }).first().waitFor();
+      // The page asks for that key and shows the 404; wait for Chromium to report it, so it is not left to a later test.
+      for (let i = 0; i < 100 && !seen.some((p) => /status of 404/.test(p)); i++) await page.waitForTimeout(50);
+      assert.ok(seen.some((p) => /status of 404/.test(p)), 'the person page asked for the key');
       assert.deepEqual(seen.filter((p) => !/status of 404/.test(p)), []);
       // The person page's 404 (nobody has that key) is an answer the page shows, not a problem for the later tests.
       problems.splice(0, problems.length, ...problems.filter((p) => !/status of 404/.test(p)));
