@@ -5,23 +5,12 @@
  */
 import type { Command } from 'commander';
 import type { Config } from '../config/index.js';
-import { AppError } from '../errors/app-error.js';
 import { addSecret, listClients, registerClient, revokeClient, revokeSecret, showClient, DEFAULT_SECRET_TTL } from '../oauth/clients.js';
-import { actor, CliError, note, withDb } from './context.js';
+import { actor, CliError, note, withUseCase } from './context.js';
 import { printJson, printList } from './output.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
-async function run<T>(fn: (db: Parameters<Parameters<typeof withDb>[0]>[0], config: Config) => Promise<T>): Promise<T> {
-  return withDb(async (db, config) => {
-    try {
-      return await fn(db, config);
-    } catch (err) {
-      if (err instanceof AppError) throw new CliError(err.message);
-      throw err;
-    }
-  });
-}
 
 const out = printJson;
 const issuerOf = (config: Config) => config.publicUrl.replace(/\/scim\/v2$/, '');
@@ -46,7 +35,7 @@ export function register(program: Command): void {
     .action(async (o: { name: string; scope: string[]; secretTtl: string; redirectUri: string[]; federated?: boolean; issuer?: string; subject?: string; audience?: string; jwksUrl?: string; json?: boolean }) => {
       const fedFlags = [o.issuer, o.subject, o.audience, o.jwksUrl].some((v) => v !== undefined);
       if (fedFlags && !o.federated) throw new CliError('--issuer, --subject, --audience and --jwks-url need --federated');
-      await run(async (db, config) => {
+      await withUseCase(async (db, config) => {
         const { client: c, secret } = await registerClient(db, {
           name: o.name, scope: o.scope.flatMap((s) => s.split(',')),
           secretTtl: o.federated ? undefined : o.secretTtl,
@@ -78,7 +67,7 @@ export function register(program: Command): void {
     .description('list clients and their secrets (never a secret value)')
     .option('--json', 'print JSON instead of a table')
     .action(async (o: { json?: boolean }) => {
-      await run(async (db) => {
+      await withUseCase(async (db) => {
         const clients = await listClients(db);
         printList(clients, ['id', 'name', 'kind', 'scope', { header: 'grants', value: 'grantTypes' },
           { header: 'secrets', value: (c) => (c.kind === 'federated' ? null : `${c.secrets.filter((s) => s.state === 'live').length} live`) },
@@ -90,13 +79,13 @@ export function register(program: Command): void {
     .command('show')
     .description('one client as JSON: scopes, federation, redirect URIs, secrets (ids, expiry, state)')
     .argument('<client-id>')
-    .action(async (id: string) => run(async (db) => out(await showClient(db, id))));
+    .action(async (id: string) => withUseCase(async (db) => out(await showClient(db, id))));
 
   client
     .command('revoke')
     .description('revoke a client: its secrets and every token it holds stop working on every instance within a second')
     .argument('<client-id>')
-    .action(async (id: string) => run(async (db) => {
+    .action(async (id: string) => withUseCase(async (db) => {
       await revokeClient(db, id, actor());
       note(`revoked client ${id}`);
     }));
@@ -107,7 +96,7 @@ export function register(program: Command): void {
     .description('add another live secret to a client and print it once (the old ones stay valid until revoked)')
     .argument('<client-id>')
     .option('--secret-ttl <duration>', 'lifetime, 1d to 1095d', DEFAULT_SECRET_TTL)
-    .action(async (id: string, o: { secretTtl: string }) => run(async (db) => {
+    .action(async (id: string, o: { secretTtl: string }) => withUseCase(async (db) => {
       const s = await addSecret(db, id, o.secretTtl, actor());
       process.stdout.write(`${s.value}\n`);
       note(`added secret ${s.id} to client ${id}, expires ${new Date(s.expiresAt).toISOString()}; shown once`);
@@ -118,7 +107,7 @@ export function register(program: Command): void {
     .argument('<client-id>')
     .argument('<secret-id>')
     .option('--tokens', 'also end the access and refresh tokens obtained with this secret (a leaked secret)')
-    .action(async (id: string, secretId: string, o: { tokens?: boolean }) => run(async (db) => {
+    .action(async (id: string, secretId: string, o: { tokens?: boolean }) => withUseCase(async (db) => {
       await revokeSecret(db, id, secretId, Boolean(o.tokens), actor());
       note(`revoked secret ${secretId} of client ${id}${o.tokens ? ' and the tokens obtained with it' : ''}`);
     }));

@@ -6,18 +6,8 @@
  */
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
-import { client, newUser, stores, useServer, type Reply } from '../helpers/server.ts';
+import { client, newUser, stores, unusedPort, useServer, type Reply } from '../helpers/server.ts';
 import { park, type Delivery } from '../../src/store/outbox.ts';
-
-/** A local port nothing listens on: one the OS just gave out and took back. */
-async function unusedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
   const end = Date.now() + timeoutMs;

@@ -5,21 +5,12 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import type { Knex } from 'knex';
-import { connect, createDatabase, ROOT, stores, type TestDatabase } from '../helpers/server.ts';
+import { connect, createDatabase, ROOT, stores, unusedPort, type TestDatabase } from '../helpers/server.ts';
 import { park, type Delivery } from '../../src/store/outbox.ts';
 import { runCli } from '../helpers/cli.ts';
 
 interface Run { code: number | null; stdout: string; stderr: string }
-
-async function unusedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 const TOKEN = 'abcdefghijklmnopqrstuvwxyz';
 const port = await unusedPort();

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
 import { after, before } from 'node:test';
 import { Writable } from 'node:stream';
+import { createServer } from 'node:net';
 import { ConfigError, loadConfig, type Config } from '../../src/config/index.ts';
 import { createStreamLogger } from '../../src/log.ts';
 import { startServer as startApp, StartupError, type RunningServer } from '../../src/server.ts';
@@ -23,6 +24,15 @@ export const ROOT = resolve(import.meta.dirname, '../..');
 /** SQLite always; PostgreSQL too when TEST_DATABASE_URL is set (CI sets it and fails if PG tests were skipped). */
 export function stores(): Store[] {
   return process.env.TEST_DATABASE_URL ? ['sqlite', 'pg'] : ['sqlite'];
+}
+
+/** A local port nothing listens on: one the OS just gave out and took back. */
+export async function unusedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
 }
 
 export interface TestDatabase { url: string; drop(): Promise<void> }
