@@ -202,7 +202,7 @@ describe('WORKERS=2 on PostgreSQL', { skip: !pg && 'needs TEST_DATABASE_URL', ti
   });
 });
 
-describe('WORKERS=2: a worker that cannot start', { skip: !pg && 'needs TEST_DATABASE_URL', timeout: 120_000 }, () => {
+describe('WORKERS=2: a worker that cannot start', { skip: !pg && 'needs TEST_DATABASE_URL', timeout: 180_000 }, () => {
   test('keeps failing at start-up (port taken): the primary stops after 5 tries with one line and exit 1', async () => {
     const db = await createDatabase('pg');
     const taken = createServer();
@@ -210,7 +210,8 @@ describe('WORKERS=2: a worker that cannot start', { skip: !pg && 'needs TEST_DAT
     await once(taken, 'listening');
     const port = (taken.address() as { port: number }).port;
     try {
-      await assert.rejects(spawnServer('pg', db, { env: { WORKERS: '2', PORT: String(port) } }), (err: Error) => {
+      // Five starts and four backoffs (0.5 + 1 + 2 + 4 s): over the usual 30 s on a loaded CI machine.
+      await assert.rejects(spawnServer('pg', db, { env: { WORKERS: '2', PORT: String(port) }, startTimeoutMs: 120_000 }), (err: Error) => {
         assert.match(err.message, /server exited with 1/);
         assert.match(err.message, /stopping: worker \d exited 5 times in a row before listening/);
         assert.doesNotMatch(err.message, /"message":"listening"/);

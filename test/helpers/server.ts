@@ -92,6 +92,8 @@ export interface StartOptions {
   oauthTuning?: OAuthTuning;
   /** spawnServer only: run the production build (`node dist/src/main.js`, see helpers/build.ts) instead of src/ with tsx. */
   compiled?: boolean;
+  /** spawnServer only: how long to wait for the listening line (or the exit) before killing the server; 30 s. */
+  startTimeoutMs?: number;
 }
 
 function serverEnv(dbUrl: string, opts: StartOptions) {
@@ -167,7 +169,7 @@ export async function spawnServer(store: Store, db: TestDatabase | string, opts:
   proc.stderr!.on('data', out.add);
   const port = await new Promise<number>((resolvePort, reject) => {
     // A server that never says where it listens is killed, or the test run would wait on it forever.
-    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`server did not start:\n${out.text()}`)); }, 30_000);
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`server did not start:\n${out.text()}`)); }, opts.startTimeoutMs ?? 30_000);
     const onData = () => {
       const m = /"message":"listening"[^\n]*"port":(\d+)/.exec(out.text()) ?? /"port":(\d+)[^\n]*"message":"listening"/.exec(out.text());
       if (m) { clearTimeout(timer); resolvePort(Number(m[1])); }
