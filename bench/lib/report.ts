@@ -30,6 +30,7 @@ export function line(r: Row): string {
     `${f(o.rps, 0).padStart(6)} req/s`,
     `p50 ${ms(o.p50).padStart(5)}  p95 ${ms(o.p95).padStart(5)}  p99 ${ms(o.p99).padStart(5)} ms`,
     `err ${o.errors} non2xx ${o.non2xx}`,
+    o.cpuUsPerRequest ? `cpu ${f(o.cpuUsPerRequest, 0)}${o.dbCpuUsPerRequest ? ` + db ${f(o.dbCpuUsPerRequest, 0)}` : ''} µs/req` : '',
     Number.isFinite(r.peakRss) ? `rss ${f(r.peakRss, 0)} MB (hwm ${f(r.hwm, 0)})` : '',
     `${f(r.ratio, 2)}x bare ${r.shape} (${f(r.bareRps, 0)})`,
     o.note ?? '',

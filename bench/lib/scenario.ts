@@ -29,6 +29,8 @@ export interface Outcome extends LoadResult {
   note?: string;
   /** The server process's CPU (user + system) per request over the run, when measured (runOne). */
   cpuUsPerRequest?: number;
+  /** PostgreSQL's CPU per request (every `postgres` process), on PostgreSQL runs. */
+  dbCpuUsPerRequest?: number;
   /** Why the p99 target does not apply, if it does not. */
   p99Exempt?: string;
   /** The row's name when it is not the scenario's (a pair names each of its rows). */

@@ -4,7 +4,7 @@
  * process's resident memory.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 
@@ -122,6 +122,27 @@ export function cpuMsOf(pid: number): number {
   for (const p of treeOf(pid)) {
     try {
       const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ms += (Number(f[11]) + Number(f[12])) * 10;
+    } catch {
+      // gone
+    }
+  }
+  return ms;
+}
+
+/**
+ * CPU time, in ms, of every process named `postgres` on this machine (backends, WAL writer, checkpointer): what a
+ * PostgreSQL run costs the database, next to cpuMsOf's server figure. The local server is the bench's alone while it
+ * runs, so the other processes' share is noise only when another session uses it too. 0 where /proc has none.
+ */
+export function postgresCpuMs(): number {
+  let ms = 0;
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      const f = stat.split(') ')[1]!.split(' ');
       ms += (Number(f[11]) + Number(f[12])) * 10;
     } catch {
       // gone

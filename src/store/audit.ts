@@ -19,14 +19,22 @@ function scrub(value: unknown): string | null {
 }
 
 export async function writeAudit(db: Knex | Knex.Transaction, e: AuditEntry): Promise<void> {
+  await writeWithAudit(db, [], e);
+}
+
+/**
+ * `writes` (inserts, in order) and the audit row that records them, with its outbox row. On PostgreSQL they are one
+ * statement of data-modifying CTEs, which all run whether or not they are read, and whose foreign keys are checked
+ * at the end of the statement: there the round trip, not the insert, is what a statement costs (a create was eight
+ * round trips). SQLite runs them one after another: its statements are calls, not round trips.
+ */
+export async function writeWithAudit(db: Knex | Knex.Transaction, writes: readonly Knex.QueryBuilder[], e: AuditEntry): Promise<void> {
   const queued = outboxRowsOf(db, [e]);
-  if (queued.length && dialectOf(db) === 'pg') {
-    // One round trip for the audit row and its outbox row (data-modifying CTEs run whether or not they are read):
-    // on PostgreSQL the round trip, not the insert, is what a statement costs.
-    await db.raw('WITH a AS (?), o AS (?) SELECT 1', [db('audit_log').insert(auditRow(e)), db('outbox').insert(queued)]);
+  const all = [...writes, db('audit_log').insert(auditRow(e)), ...(queued.length ? [db('outbox').insert(queued)] : [])];
+  if (all.length > 1 && dialectOf(db) === 'pg') {
+    await db.raw(`WITH ${all.map((_, i) => `w${i} AS (?)`).join(', ')} SELECT 1`, all);
   } else {
-    await db('audit_log').insert(auditRow(e));
-    if (queued.length) await db('outbox').insert(queued);
+    for (const w of all) await w;
   }
   afterCommit(db, [e.operation]);
 }

@@ -86,10 +86,25 @@ export async function getUser(db: Knex, id: string, opts: { includeDeleted?: boo
  * statement's cost is its round trip): the user bound to that externalId (deleted or not), and the live person an
  * import left waiting for an IdP identity under that email (`pending_binding_since`), if any.
  */
-export async function findByExternalIdOrPendingEmail(db: Knex, externalId: string, email: string | null): Promise<{ bound?: UserRow; pending?: UserRow }> {
+export async function findByExternalIdOrPendingEmail(
+  db: Knex, externalId: string, email: string | null, opts: { lockUsernameBase?: string } = {},
+): Promise<{ bound?: UserRow; pending?: UserRow }> {
   const q = db<UserRow>('users').where({ external_id: externalId });
   if (email) q.orWhere((w) => w.where({ email: email.toLowerCase() }).whereNull('deleted_at').whereNotNull('pending_binding_since'));
-  const rows: UserRow[] = await q.limit(2).select(...USER_COLUMNS);
+  q.limit(2).select(...USER_COLUMNS);
+  let rows: UserRow[];
+  if (opts.lockUsernameBase !== undefined && dialectOf(db) === 'pg') {
+    // The username lock (lockUsernameBase) in the same round trip. The LEFT JOIN keeps the lock's row when no user
+    // matches, so the lock is always taken. This read's snapshot may predate the lock, which is harmless: the
+    // externalId is guarded by its unique index, not by the lock. The usernames the lock guards are read by the next
+    // statement, whose snapshot follows it.
+    const cols = ROW_COLUMNS.map((c) => `u.${c}`).join(', ');
+    rows = (await rawRows<UserRow>(db, `SELECT ${cols} FROM (SELECT pg_advisory_xact_lock(hashtext(?))) AS l LEFT JOIN LATERAL (?) AS u ON true`,
+      [`username:${opts.lockUsernameBase}`, q])).filter((r) => r.id != null);
+  } else {
+    if (opts.lockUsernameBase !== undefined) await lockUsernameBase(db, opts.lockUsernameBase);
+    rows = await q;
+  }
   return {
     bound: rows.find((r) => r.external_id === externalId),
     pending: rows.find((r) => r.external_id !== externalId),
@@ -145,9 +160,15 @@ export async function insertValues(tx: Knex.Transaction, userId: string, values:
   if (values.length) await tx('user_values').insert(values.map((v) => foldValue({ ...v, user_id: userId })));
 }
 
-/** Every write of a user row goes through here or updateUser, which store the folds filters compare (store/fold.ts). */
-export async function insertUser(tx: Knex.Transaction, row: UserRow): Promise<void> {
-  await tx('users').insert(foldUser(row));
+/**
+ * The inserts of a new user and its multi-valued attributes, not yet run (every write of a user row goes through here
+ * or updateUser, which store the folds filters compare, store/fold.ts): for writeWithAudit (store/audit.ts), which
+ * sends them with their audit row in one statement on PostgreSQL.
+ */
+export function newUserInserts(tx: Knex.Transaction, row: UserRow, values: readonly ValueRow[]): Knex.QueryBuilder[] {
+  const out = [tx('users').insert(foldUser(row))];
+  if (values.length) out.push(tx('user_values').insert(values.map((v) => foldValue({ ...v, user_id: row.id }))));
+  return out;
 }
 
 /**

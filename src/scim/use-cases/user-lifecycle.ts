@@ -6,12 +6,12 @@ import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Knex } from 'knex';
 import {
-  findByExternalIdOrPendingEmail, getUser, getUserWithValues, insertUser, insertValues, replaceValues, revokeSessions, updateUser,
-  lockUsernameBase, usernamesLike, type ValueRow,
+  findByExternalIdOrPendingEmail, getUser, getUserWithValues, replaceValues, revokeSessions, updateUser,
+  lockUsernameBase as lockUsername, newUserInserts, usernamesLike, type ValueRow,
   type UserRow,
 } from '../../store/users.js';
 import { groupsOfUser, lockGroupsOfMember } from '../../store/groups.js';
-import { writeAudit } from '../../store/audit.js';
+import { writeAudit, writeWithAudit } from '../../store/audit.js';
 import { fold } from '../../store/fold.js';
 import { actorOf, type ScimContext } from './context.js';
 import { scimError } from '../shared/errors.js';
@@ -54,15 +54,17 @@ function assertManager(managerId: string | null, selfId: string | null): void {
 
 /**
  * Pick a free workspace username for userName (Mattermost CleanUsername plus a numeric suffix). On PostgreSQL,
- * writers choosing from the same base take turns (a transaction-scoped advisory lock): otherwise every concurrent
- * writer sees the same free suffix, all but one hit the unique index, and a burst of ten outruns the retries.
- * SQLite has a single connection, so its transactions already take turns.
+ * writers choosing from the same base take turns (a transaction-scoped advisory lock on `usernameBase`, taken by the
+ * caller when `locked`): otherwise every concurrent writer sees the same free suffix, all but one hit the unique index,
+ * and a burst of ten outruns the retries. SQLite has a single connection, so its transactions already take turns.
  */
-async function chooseUsername(db: Knex, userName: string, attempt: number): Promise<string> {
-  const base = cleanUsername(userName);
-  await lockUsernameBase(db, base.slice(0, 60));
-  return withSuffix(base, await usernamesLike(db, base.slice(0, 60)), attempt);
+async function chooseUsername(db: Knex, userName: string, attempt: number, opts: { locked?: boolean } = {}): Promise<string> {
+  if (!opts.locked) await lockUsername(db, usernameBase(userName));
+  return withSuffix(cleanUsername(userName), await usernamesLike(db, usernameBase(userName)), attempt);
 }
+
+/** What the username lock and the taken-username search key on. */
+const usernameBase = (userName: string): string => cleanUsername(userName).slice(0, 60);
 
 /** Deactivation and reactivation side effects (Mattermost UpdateActive): sessions end, memberships stay. */
 async function applyActiveChange(tx: Knex.Transaction, ctx: ScimContext, row: UserRow, active: boolean, now: number): Promise<void> {
@@ -118,8 +120,11 @@ export async function createUser(ctx: ScimContext, body: Json): Promise<Versione
   const base = ctx.config.publicUrl;
   return withRetry(ctx, async (tx, attempt) => {
     const now = Date.now();
-    if (input.fields.external_id) {
-      const { bound, pending } = await findByExternalIdOrPendingEmail(tx, input.fields.external_id, input.fields.email);
+    // The username lock comes first, and with the externalId read when there is one (one round trip on PostgreSQL).
+    const lockUsernameBase = usernameBase(input.fields.user_name);
+    if (!input.fields.external_id) await lockUsername(tx, lockUsernameBase);
+    else {
+      const { bound, pending } = await findByExternalIdOrPendingEmail(tx, input.fields.external_id, input.fields.email, { lockUsernameBase });
       if (bound && bound.deleted_at == null) throw scimError(409, 'uniqueness', 'externalId is already bound to another user');
       if (bound) return restoreUser(tx, ctx, bound, input, now);
       // A person adopted from a Mattermost import file is waiting for exactly this: the IdP's identity for them.
@@ -130,17 +135,16 @@ export async function createUser(ctx: ScimContext, body: Json): Promise<Versione
       ...input.fields,
       system_role: roleOf(ctx, input.values),
       id: randomUUID(),
-      username: await chooseUsername(tx, input.fields.user_name, attempt),
+      username: await chooseUsername(tx, input.fields.user_name, attempt, { locked: true }),
       deactivated_at: input.fields.active ? null : now,
       deleted_at: null,
       created_at: now,
       updated_at: now,
       version: 1,
     };
-    await insertUser(tx, row);
-    await insertValues(tx, row.id, input.values);
     const out = userToScim(row, input.values, base);
-    await writeAudit(tx, { ...audit(ctx), operation: 'create_user', resourceType: 'User', resourceId: row.id, after: { ...out, meta: undefined, username: row.username, systemRole: row.system_role } });
+    await writeWithAudit(tx, newUserInserts(tx, row, input.values),
+      { ...audit(ctx), operation: 'create_user', resourceType: 'User', resourceId: row.id, after: { ...out, meta: undefined, username: row.username, systemRole: row.system_role } });
     await applyRoleChange(tx, ctx, row.id, null, row.system_role!, input.values);
     await applyEntitlements(tx, ctx, row.id, [], input.values, false);
     return { scim: out, version: row.version };
