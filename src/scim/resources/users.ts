@@ -13,6 +13,7 @@ import { applyUserPatch, userPatchError } from '../patch/user-patch.js';
 import { parsePatchOp } from '../patch/patch-op.js';
 import { project, projectionFrom } from '../query/projection.js';
 import { userToScim } from '../shared/user-representation.js';
+import { coerceUserIn } from '../shared/user-coerce.js';
 import { ENTERPRISE } from '../../store/schema-urns.js';
 import { checkIfMatch } from '../shared/versions.js';
 import type { ResourceResult } from '../shared/resource-result.js';
@@ -61,10 +62,11 @@ export class UserResource extends SCIMMY.Resources.User {
     const c = ctx as ScimContext;
     try {
       // What super.write does, minus its re-coercion of the stored result (our own projection shapes the output):
-      // SCIMMY still validates the body against the User schema and extension on the way in.
+      // the body is coerced against the User schema and extension on the way in, by coerceUserIn when it can tell
+      // SCIMMY's answer without SCIMMY's cost (src/scim/shared/user-coerce.ts), by SCIMMY otherwise.
       if (instance === undefined) throw scimError(400, 'invalidSyntax', `Missing request body payload for ${this.id ? 'PUT' : 'POST'}`);
       if (typeof instance !== 'object' || instance === null || Array.isArray(instance)) throw scimError(400, 'invalidSyntax', 'request body must be a single User object');
-      const body = JSON.parse(JSON.stringify(new SCIMMY.Schemas.User(instance, 'in')));
+      const body = coerceUserIn(instance) ?? JSON.parse(JSON.stringify(new SCIMMY.Schemas.User(instance, 'in')));
       const { scim, version } = this.id ? await replaceUser(c, this.id, body, { mode: 'put' }) : await createUser(c, body);
       return { body: shaped(scim, c), version, ...(this.id ? {} : { location: scim.meta.location as string }) } satisfies ResourceResult;
     } catch (err) {
