@@ -39,6 +39,25 @@ export async function writeWithAudit(db: Knex | Knex.Transaction, writes: readon
   afterCommit(db, [e.operation]);
 }
 
+/**
+ * An UPDATE and the audit row that records it (with its outbox row): one statement on PostgreSQL, as in
+ * writeWithAudit. Answers how many rows the UPDATE changed; a caller that finds none throws, and its transaction takes
+ * the audit row back with it (SQLite, where statements are calls, then writes none).
+ */
+export async function updateWithAudit(db: Knex | Knex.Transaction, update: Knex.QueryBuilder, e: AuditEntry): Promise<number> {
+  if (dialectOf(db) !== 'pg') {
+    const n = Number(await update);
+    if (n > 0) await writeWithAudit(db, [], e);
+    return n;
+  }
+  const queued = outboxRowsOf(db, [e]);
+  const parts = [update.returning('id'), db('audit_log').insert(auditRow(e)), ...(queued.length ? [db('outbox').insert(queued)] : [])];
+  const r: { rows: { n: string | number }[] } = await db.raw(`WITH ${parts.map((_, i) => `w${i} AS (?)`).join(', ')} SELECT count(*) AS n FROM w0`, parts);
+  const n = Number(r.rows[0]!.n);
+  if (n > 0) afterCommit(db, [e.operation]);
+  return n;
+}
+
 export async function writeAuditMany(db: Knex | Knex.Transaction, entries: AuditEntry[]): Promise<void> {
   for (let i = 0; i < entries.length; i += 500) await db('audit_log').insert(entries.slice(i, i + 500).map(auditRow));
   await enqueueAudited(db, entries);

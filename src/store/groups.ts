@@ -173,12 +173,6 @@ export async function replaceMembers(tx: Knex.Transaction, groupId: string, user
 
 export interface MemberRef { value: string; display: string | null }
 
-/** The live groups a user is a member of, by displayName (at most `limit`). */
-export async function groupsOfUser(db: Knex, userId: string, limit = 1000): Promise<{ value: string; display: string }[]> {
-  return db('group_members as gm').join('groups as g', 'g.id', 'gm.group_id').whereNull('g.deleted_at').where('gm.user_id', userId)
-    .select('g.id as value', 'g.display_name as display').orderBy('g.display_name').limit(limit);
-}
-
 /** Members of the given groups, with a display name from the user. Only called when members are wanted. */
 export async function loadMembers(db: Knex, groupIds: string[]): Promise<Map<string, MemberRef[]>> {
   const out = new Map<string, MemberRef[]>();

@@ -129,6 +129,28 @@ export function valuesOf(row: { values_json?: unknown }): ValueRow[] {
   return ((typeof v === 'string' ? JSON.parse(v) : v) ?? []) as ValueRow[];
 }
 
+/**
+ * A select column with the live groups a user is a member of (`value`, `display`), by display name, at most `limit`,
+ * as a JSON array: the `groups` of a user's SCIM form (RFC 7643 §4.1.2) in the statement that reads the user.
+ */
+function groupsColumn(db: Knex, limit: number): Knex.Raw {
+  const inner = `SELECT g.id, g.display_name FROM group_members gm JOIN groups g ON g.id = gm.group_id
+    WHERE gm.user_id = users.id AND g.deleted_at IS NULL ORDER BY g.display_name LIMIT ${Math.trunc(limit)}`;
+  if (dialectOf(db) === 'pg') {
+    return db.raw(`(SELECT json_agg(json_build_object('value', m.id, 'display', m.display_name) ORDER BY m.display_name) FROM (${inner}) AS m) AS "groups_json"`);
+  }
+  return db.raw(`(SELECT json_group_array(json_object('value', m.id, 'display', m.display_name)) FROM (${inner}) AS m) AS "groups_json"`);
+}
+
+/** A live user, their multi-valued attributes and (up to `groupLimit`) their groups, in one statement. */
+export async function getUserWithValuesAndGroups(db: Knex, id: string, groupLimit = 1000): Promise<{ row: UserRow; values: ValueRow[]; groups: { value: string; display: string }[] } | undefined> {
+  const found = await db('users').where({ id }).whereNull('deleted_at').first(...USER_COLUMNS, valuesColumn(db), groupsColumn(db, groupLimit));
+  if (!found) return undefined;
+  const { values_json, groups_json, ...row } = found;
+  const groups = ((typeof groups_json === 'string' ? JSON.parse(groups_json) : groups_json) ?? []) as { value: string; display: string }[];
+  return { row: row as UserRow, values: valuesOf({ values_json }), groups };
+}
+
 /** A live user and their multi-valued attributes, in one statement. */
 export async function getUserWithValues(db: Knex, id: string): Promise<{ row: UserRow; values: ValueRow[] } | undefined> {
   const found = await db('users').where({ id }).whereNull('deleted_at').first(...USER_COLUMNS, valuesColumn(db));
@@ -176,10 +198,12 @@ export function newUserInserts(tx: Knex.Transaction, row: UserRow, values: reado
  * user never silently overwrite each other. Returns false when the version moved.
  */
 export async function updateUser(tx: Knex.Transaction, id: string, expectedVersion: number, patch: Partial<UserRow>): Promise<boolean> {
-  const n = await tx('users')
-    .where({ id, version: expectedVersion })
-    .update(foldUser({ ...patch, version: expectedVersion + 1 }));
-  return n === 1;
+  return (await userUpdate(tx, id, expectedVersion, patch)) === 1;
+}
+
+/** updateUser's statement, not yet run: for updateWithAudit (store/audit.ts), which counts the rows it changed. */
+export function userUpdate(tx: Knex.Transaction, id: string, expectedVersion: number, patch: Partial<UserRow>): Knex.QueryBuilder {
+  return tx('users').where({ id, version: expectedVersion }).update(foldUser({ ...patch, version: expectedVersion + 1 }));
 }
 
 /**

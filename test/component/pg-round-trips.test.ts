@@ -4,12 +4,12 @@
  * with one Sync, each simple query is one Query; either way one round trip). On PostgreSQL a statement's cost is its
  * round trip, so these counts are what docs/benchmarks.md's create and lookup figures rest on:
  * a `userName eq` lookup is one statement, a create with an externalId five (BEGIN, the externalId read with the
- * username lock, the taken usernames, the inserts with their audit row, COMMIT).
+ * username lock, the taken usernames, the inserts with their audit row, COMMIT), a PATCH of a scalar five.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect as tcpConnect, type Server } from 'node:net';
-import { client, createDatabase, newUser, startServer, stores, type TestDatabase, type TestServer } from '../helpers/server.ts';
+import { client, createDatabase, newUser, PATCH_OP, startServer, stores, type TestDatabase, type TestServer } from '../helpers/server.ts';
 
 const pg = stores().includes('pg');
 
@@ -91,6 +91,15 @@ describe('round trips per request [pg]', { skip: pg ? false : 'TEST_DATABASE_URL
     const c = client(server);
     await c.post('/Users', newUser()); // warm: connections open, statements prepared
     const trips = await tripsOf(async () => assert.equal((await c.post('/Users', newUser())).status, 201));
+    assert.equal(trips, 5);
+  });
+
+  test('PATCH /Users/{id} of a scalar: five (the read, then BEGIN, the read in the transaction, the update with its audit row, COMMIT)', async () => {
+    const c = client(server);
+    const made = await c.post('/Users', newUser());
+    const patch = (title: string) => c.patch(`/Users/${made.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: title }] });
+    await patch('warm');
+    const trips = await tripsOf(async (i) => assert.equal((await patch(`title ${i}`)).status, 200));
     assert.equal(trips, 5);
   });
 

@@ -6,12 +6,12 @@ import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Knex } from 'knex';
 import {
-  findByExternalIdOrPendingEmail, getUser, getUserWithValues, replaceValues, revokeSessions, updateUser,
+  findByExternalIdOrPendingEmail, getUser, getUserWithValues, getUserWithValuesAndGroups, replaceValues, revokeSessions, updateUser, userUpdate,
   lockUsernameBase as lockUsername, newUserInserts, usernamesLike, type ValueRow,
   type UserRow,
 } from '../../store/users.js';
-import { groupsOfUser, lockGroupsOfMember } from '../../store/groups.js';
-import { writeAudit, writeWithAudit } from '../../store/audit.js';
+import { lockGroupsOfMember } from '../../store/groups.js';
+import { updateWithAudit, writeAudit, writeWithAudit } from '../../store/audit.js';
 import { fold } from '../../store/fold.js';
 import { actorOf, type ScimContext } from './context.js';
 import { scimError } from '../shared/errors.js';
@@ -241,14 +241,15 @@ export async function replaceUser(ctx: ScimContext, id: string, body: Json, opts
       // An imported person is bound once an IdP sets their externalId (cli import mattermost).
       ...(row.pending_binding_since != null && fields.external_id ? { pending_binding_since: null } : {}),
     };
-    if (!(await updateUser(tx, id, row.version, patch))) throw opts.expectedVersion !== undefined ? new StaleRead() : new Conflict();
-    // Most PUTs and PATCHes change a scalar (a title, active): the stored values are then left as they are.
-    if (!sameValues(vals, input.values)) await replaceValues(tx, id, input.values);
     const next = { ...row, ...patch, version: row.version + 1 } as UserRow;
     const out = userToScim(next, input.values, ctx.config.publicUrl);
     const { meta, ...after } = out;
     const operation = fields.external_id !== row.external_id ? 'rebind_user' : 'update_user';
-    await writeAudit(tx, { ...audit(ctx), operation, resourceType: 'User', resourceId: id, before, after: { ...after, username: next.username } });
+    const updated = await updateWithAudit(tx, userUpdate(tx, id, row.version, patch),
+      { ...audit(ctx), operation, resourceType: 'User', resourceId: id, before, after: { ...after, username: next.username } });
+    if (updated !== 1) throw opts.expectedVersion !== undefined ? new StaleRead() : new Conflict();
+    // Most PUTs and PATCHes change a scalar (a title, active): the stored values are then left as they are.
+    if (!sameValues(vals, input.values)) await replaceValues(tx, id, input.values);
     await applyActiveChange(tx, ctx, row, active, now);
     await applyRoleChange(tx, ctx, id, currentRole(row), next.system_role!, input.values);
     const reactivated = active && !(row.active === true || row.active === 1);
@@ -281,9 +282,8 @@ export async function deleteUser(ctx: ScimContext, id: string): Promise<void> {
 
 /** GET /Users/{id}: the user with their groups (readOnly `groups`, RFC 7643 §4.1.2). */
 export async function readUser(ctx: ScimContext, id: string): Promise<Versioned> {
-  const found = await getUserWithValues(ctx.db, id);
+  const found = await getUserWithValuesAndGroups(ctx.db, id);
   if (!found) throw scimError(404, null, `User ${id} not found`);
-  const { row, values } = found;
-  const groups = await groupsOfUser(ctx.db, id);
+  const { row, values, groups } = found;
   return { scim: userToScim(row, values, ctx.config.publicUrl, groups), version: row.version };
 }
