@@ -29,13 +29,9 @@ export async function writeAudit(db: Knex | Knex.Transaction, e: AuditEntry): Pr
  * round trips). SQLite runs them one after another: its statements are calls, not round trips.
  */
 export async function writeWithAudit(db: Knex | Knex.Transaction, writes: readonly Knex.QueryBuilder[], e: AuditEntry): Promise<void> {
-  const queued = outboxRowsOf(db, [e]);
-  const all = [...writes, db('audit_log').insert(auditRow(e)), ...(queued.length ? [db('outbox').insert(queued)] : [])];
-  if (all.length > 1 && dialectOf(db) === 'pg') {
-    await db.raw(`WITH ${all.map((_, i) => `w${i} AS (?)`).join(', ')} SELECT 1`, all);
-  } else {
-    for (const w of all) await w;
-  }
+  const all = [...writes, ...auditInserts(db, e)];
+  if (all.length > 1 && dialectOf(db) === 'pg') await oneStatement(db, all, 'SELECT 1');
+  else for (const w of all) await w;
   afterCommit(db, [e.operation]);
 }
 
@@ -45,18 +41,27 @@ export async function writeWithAudit(db: Knex | Knex.Transaction, writes: readon
  * the audit row back with it (SQLite, where statements are calls, then writes none).
  */
 export async function updateWithAudit(db: Knex | Knex.Transaction, update: Knex.QueryBuilder, e: AuditEntry): Promise<number> {
-  if (dialectOf(db) !== 'pg') {
-    const n = Number(await update);
-    if (n > 0) await writeWithAudit(db, [], e);
-    return n;
+  let n: number;
+  if (dialectOf(db) === 'pg') {
+    const r: { rows: { n: string | number }[] } = await oneStatement(db, [update.returning('id'), ...auditInserts(db, e)], 'SELECT count(*) AS n FROM w0');
+    n = Number(r.rows[0]!.n);
+  } else {
+    n = Number(await update);
+    if (n > 0) for (const w of auditInserts(db, e)) await w;
   }
-  const queued = outboxRowsOf(db, [e]);
-  const parts = [update.returning('id'), db('audit_log').insert(auditRow(e)), ...(queued.length ? [db('outbox').insert(queued)] : [])];
-  const r: { rows: { n: string | number }[] } = await db.raw(`WITH ${parts.map((_, i) => `w${i} AS (?)`).join(', ')} SELECT count(*) AS n FROM w0`, parts);
-  const n = Number(r.rows[0]!.n);
   if (n > 0) afterCommit(db, [e.operation]);
   return n;
 }
+
+/** The audit row's insert and, when a consumer of the outbox wants the change, its outbox row's (outbox.ts). */
+function auditInserts(db: Knex | Knex.Transaction, e: AuditEntry): Knex.QueryBuilder[] {
+  const queued = outboxRowsOf(db, [e]);
+  return [db('audit_log').insert(auditRow(e)), ...(queued.length ? [db('outbox').insert(queued)] : [])];
+}
+
+/** PostgreSQL: `parts` as the data-modifying CTEs w0, w1, ... of one statement that ends with `select`. */
+const oneStatement = (db: Knex | Knex.Transaction, parts: readonly Knex.QueryBuilder[], select: string): Promise<any> =>
+  db.raw(`WITH ${parts.map((_, i) => `w${i} AS (?)`).join(', ')} ${select}`, parts as Knex.QueryBuilder[]) as unknown as Promise<any>;
 
 export async function writeAuditMany(db: Knex | Knex.Transaction, entries: AuditEntry[]): Promise<void> {
   for (let i = 0; i < entries.length; i += 500) await db('audit_log').insert(entries.slice(i, i + 500).map(auditRow));

@@ -40,26 +40,12 @@ function simple(a: AttributeDef, v: unknown): Out {
   return UNSURE; // reference, dateTime, binary, numbers: SCIMMY's own checks
 }
 
-/** A complex value: its sub-attributes in definition order, as SCIMMY's complex values serialise. */
+/**
+ * A complex value: its sub-attributes in definition order, as SCIMMY's complex values serialise. A sub-attribute is
+ * never complex itself (RFC 7643 §2.3.8), so the walk of a schema's attributes serves.
+ */
 function complexValue(a: AttributeDef, v: unknown): Out {
-  if (!isPlain(v)) return UNSURE;
-  const subs = a.subAttributes ?? [];
-  for (const k of Object.keys(v)) {
-    const s = subs.find((x) => x.name === k);
-    if (!s || !inbound(s) || s.config.returned === false || s.config.returned === 'never' || s.type === 'complex') return UNSURE;
-  }
-  const out: Json = {};
-  for (const s of subs) {
-    if (!inbound(s)) continue;
-    if (!(s.name in v)) {
-      if (s.config.required) return UNSURE;
-      continue;
-    }
-    const c = simple(s, v[s.name]);
-    if (c === UNSURE) return UNSURE;
-    out[s.name] = c;
-  }
-  return out;
+  return isPlain(v) ? schemaValue(a.subAttributes ?? [], v, NOTHING) : UNSURE;
 }
 
 function attributeValue(a: AttributeDef, v: unknown): Out {
@@ -97,6 +83,7 @@ function schemaValue(attrs: readonly AttributeDef[], source: Json, skip: Readonl
   return out;
 }
 
+const NOTHING: ReadonlySet<string> = new Set();
 let meta: Json | undefined;
 
 /**
@@ -138,7 +125,7 @@ export function coerceUserIn(body: unknown): Json | undefined {
       if (e.required) return undefined;
       continue;
     }
-    const c = schemaValue(e.attributes as AttributeDef[], v, new Set());
+    const c = schemaValue(e.attributes as AttributeDef[], v, NOTHING);
     if (c === UNSURE) return undefined;
     out[e.id] = c;
   }

@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Knex } from 'knex';
 import {
   findByExternalIdOrPendingEmail, getUser, getUserWithValues, getUserWithValuesAndGroups, replaceValues, revokeSessions, updateUser, userUpdate,
-  lockUsernameBase as lockUsername, newUserInserts, usernamesLike, type ValueRow,
+  lockUsernameBase, newUserInserts, usernamesLike, type ValueRow,
   type UserRow,
 } from '../../store/users.js';
 import { lockGroupsOfMember } from '../../store/groups.js';
@@ -59,7 +59,7 @@ function assertManager(managerId: string | null, selfId: string | null): void {
  * and a burst of ten outruns the retries. SQLite has a single connection, so its transactions already take turns.
  */
 async function chooseUsername(db: Knex, userName: string, attempt: number, opts: { locked?: boolean } = {}): Promise<string> {
-  if (!opts.locked) await lockUsername(db, usernameBase(userName));
+  if (!opts.locked) await lockUsernameBase(db, usernameBase(userName));
   return withSuffix(cleanUsername(userName), await usernamesLike(db, usernameBase(userName)), attempt);
 }
 
@@ -121,10 +121,10 @@ export async function createUser(ctx: ScimContext, body: Json): Promise<Versione
   return withRetry(ctx, async (tx, attempt) => {
     const now = Date.now();
     // The username lock comes first, and with the externalId read when there is one (one round trip on PostgreSQL).
-    const lockUsernameBase = usernameBase(input.fields.user_name);
-    if (!input.fields.external_id) await lockUsername(tx, lockUsernameBase);
+    const lockBase = usernameBase(input.fields.user_name);
+    if (!input.fields.external_id) await lockUsernameBase(tx, lockBase);
     else {
-      const { bound, pending } = await findByExternalIdOrPendingEmail(tx, input.fields.external_id, input.fields.email, { lockUsernameBase });
+      const { bound, pending } = await findByExternalIdOrPendingEmail(tx, input.fields.external_id, input.fields.email, { lockUsernameBase: lockBase });
       if (bound && bound.deleted_at == null) throw scimError(409, 'uniqueness', 'externalId is already bound to another user');
       if (bound) return restoreUser(tx, ctx, bound, input, now);
       // A person adopted from a Mattermost import file is waiting for exactly this: the IdP's identity for them.
